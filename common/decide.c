@@ -1,0 +1,439 @@
+/*
+ * Admission: what happens to a submission or a modification, from the
+ * policy snapshot and the request alone.
+ *
+ * Pure functions: no I/O, no allocation, no locks, so the job_submit
+ * adapter can call them under slurmctld's read locks and many threads can
+ * call them at once. Every message names the rule as its policy path
+ * (classes.startup.max_time), the numbers, and the cheapest fix.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aifactory.h"
+
+#define MAX_LISTED 8	/* projects named in one message */
+
+/* Append to d->message, keeping it terminated and bounded. */
+static void __attribute__((format(printf, 2, 3)))
+_say(struct aif_decision *d, const char *fmt, ...)
+{
+	size_t used = strlen(d->message);
+	va_list ap;
+
+	if (used >= sizeof(d->message) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(d->message + used, sizeof(d->message) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Echo a string from the job: printable ASCII only, and bounded. */
+static void _say_input(struct aif_decision *d, const char *s)
+{
+	char safe[AIF_NAME_MAX];
+	size_t i;
+
+	for (i = 0; s[i] && i < sizeof(safe) - 1; i++)
+		safe[i] = isprint((unsigned char) s[i]) ? s[i] : '?';
+	safe[i] = '\0';
+	_say(d, "'%s%s'", safe, s[i] ? "..." : "");
+}
+
+static void _refuse(struct aif_decision *d, const char *rule)
+{
+	if (d->verdict != AIF_REFUSE)
+		d->rule = rule;	/* the first rule broken is the one reported */
+	else
+		_say(d, "\n");
+	d->verdict = AIF_REFUSE;
+	_say(d, "aifactory: ");
+}
+
+static void _copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static bool _in_list(char *const *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
+}
+
+static void _say_list(struct aif_decision *d, char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		_say(d, "%s%s", i ? ", " : "", list[i]);
+}
+
+static void _say_projects(struct aif_decision *d,
+			  const struct aif_project *const *list, size_t n)
+{
+	size_t shown = n < MAX_LISTED ? n : MAX_LISTED;
+
+	for (size_t i = 0; i < shown; i++)
+		_say(d, "%s%s", i ? ", " : "", list[i]->name);
+	if (n > shown)
+		_say(d, " and %zu more", n - shown);
+}
+
+static void _date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
+		_copy(buf, len, "?");
+}
+
+/* Lowercase an account name into buf; false if it cannot be one. */
+static bool _lower(const char *in, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i]; i++) {
+		if (i + 1 >= len)
+			return false;
+		buf[i] = (char) tolower((unsigned char) in[i]);
+	}
+	buf[i] = '\0';
+	return i > 0;
+}
+
+/*
+ * Find the project: the one named with -A, or the user's only one.
+ * Returns NULL after refusing.
+ */
+static const struct aif_project *_resolve(const struct aif_policy *p,
+					  const struct aif_request *r,
+					  struct aif_decision *d)
+{
+	const struct aif_project *mine[MAX_LISTED];
+	const struct aif_project *proj;
+	char name[AIF_NAME_MAX];
+	size_t n;
+
+	n = aif_policy_projects_of(p, r->uid, r->gids, r->ngids, mine,
+				   MAX_LISTED);
+	if (!r->account || !r->account[0]) {
+		if (n == 1) {
+			_copy(d->account, sizeof(d->account), mine[0]->name);
+			return mine[0];
+		}
+		if (n == 0) {
+			_refuse(d, "project.none");
+			_say(d, "you are not a member of any project, so this "
+			     "job cannot be charged anywhere. Ask your centre to "
+			     "add you to a project, then submit with "
+			     "-A <project>.");
+		} else {
+			_refuse(d, "project.ambiguous");
+			_say(d, "you are a member of several projects (");
+			_say_projects(d, mine, n);
+			_say(d, "). Choose one with -A <project>.");
+		}
+		return NULL;
+	}
+
+	proj = _lower(r->account, name, sizeof(name)) ?
+		aif_policy_project(p, name) : NULL;
+	if (!proj || !aif_project_has_member(proj, r->uid, r->gids, r->ngids)) {
+		_refuse(d, proj ? "project.member" : "project.unknown");
+		if (proj) {
+			_say(d, "you are not a member of project %s.",
+			     proj->name);
+		} else {
+			_say(d, "project ");
+			_say_input(d, r->account);
+			_say(d, " does not exist.");
+		}
+		if (n) {
+			_say(d, " Your projects: ");
+			_say_projects(d, mine, n);
+			_say(d, "; submit with -A <project>.");
+		} else {
+			_say(d, " You are not a member of any project; ask "
+			     "your centre to add you to one.");
+		}
+		return NULL;
+	}
+	return proj;
+}
+
+static void _check_window(const struct aif_project *proj,
+			  const struct aif_request *r, struct aif_decision *d)
+{
+	char day[32];
+
+	if (proj->valid_from && r->now < proj->valid_from) {
+		_date(proj->valid_from, day, sizeof(day));
+		_refuse(d, "project.valid_from");
+		_say(d, "project %s starts on %s (projects.%s.valid_from); "
+		     "submit again from that day or use --begin=%s.",
+		     proj->name, day, proj->name, day);
+	} else if (proj->valid_until && r->now > proj->valid_until) {
+		_date(proj->valid_until, day, sizeof(day));
+		_refuse(d, "project.valid_until");
+		_say(d, "project %s ended on %s (projects.%s.valid_until). "
+		     "Ask your centre to extend it, or use another project.",
+		     proj->name, day, proj->name);
+	}
+}
+
+/* Every partition of a comma list must be allowed. */
+static void _check_partitions(const struct aif_project *proj,
+			      const char *list, struct aif_decision *d)
+{
+	const struct aif_class *c = proj->klass;
+	char part[AIF_NAME_MAX];
+	const char *s = list;
+
+	if (!c->npartitions)
+		return;
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		size_t keep = len < sizeof(part) ? len : sizeof(part) - 1;
+
+		memcpy(part, s, keep);
+		part[keep] = '\0';
+		if (len >= sizeof(part) ||
+		    !_in_list(c->partitions, c->npartitions, part)) {
+			_refuse(d, "class.partitions");
+			_say(d, "project %s (class %s) may use partition%s ",
+			     proj->name, c->name,
+			     c->npartitions > 1 ? "s" : "");
+			_say_list(d, c->partitions, c->npartitions);
+			_say(d, ", not ");
+			_say_input(d, part);
+			_say(d, " (classes.%s.partitions). Use -p %s.",
+			     c->name, c->default_partition[0] ?
+			     c->default_partition : c->partitions[0]);
+			return;
+		}
+		s += len;
+		if (*s)
+			s++;
+	}
+}
+
+static void _check_gpus(const struct aif_project *proj,
+			const struct aif_gpus *g, struct aif_decision *d)
+{
+	const struct aif_class *c = proj->klass;
+
+	if (c->require_gpus && !g->total) {
+		_refuse(d, "class.require_gpus");
+		_say(d, "project %s (class %s) runs GPU jobs only and this "
+		     "job asks for no GPU (classes.%s.require_gpus). Add "
+		     "--gpus=N or --gres=gpu:N.", proj->name, c->name,
+		     c->name);
+	}
+	if (c->max_gpus_per_job != AIF_UNLIMITED &&
+	    g->total > c->max_gpus_per_job) {
+		_refuse(d, "class.max_gpus_per_job");
+		_say(d, "project %s (class %s) allows at most %u GPUs per "
+		     "job and this job asks for %llu "
+		     "(classes.%s.max_gpus_per_job). Ask for %u or fewer.",
+		     proj->name, c->name, c->max_gpus_per_job,
+		     (unsigned long long) g->total, c->name,
+		     c->max_gpus_per_job);
+	}
+	if (c->max_gpus_per_node != AIF_UNLIMITED &&
+	    g->per_node > c->max_gpus_per_node) {
+		_refuse(d, "class.max_gpus_per_node");
+		_say(d, "project %s (class %s) allows at most %u GPUs per "
+		     "node and this job asks for %llu per node "
+		     "(classes.%s.max_gpus_per_node). Use "
+		     "--gpus-per-node=%u.", proj->name, c->name,
+		     c->max_gpus_per_node, (unsigned long long) g->per_node,
+		     c->name, c->max_gpus_per_node);
+	}
+	if (!c->ngpu_types)
+		return;
+	for (unsigned i = 0; i < g->ntypes; i++) {
+		const char *type = g->by_type[i].type;
+
+		if (!type[0] || _in_list(c->gpu_types, c->ngpu_types, type))
+			continue;
+		_refuse(d, "class.gpu_types");
+		_say(d, "project %s (class %s) may use GPU type%s ",
+		     proj->name, c->name, c->ngpu_types > 1 ? "s" : "");
+		_say_list(d, c->gpu_types, c->ngpu_types);
+		_say(d, ", not %s (classes.%s.gpu_types). Use "
+		     "--gres=gpu:%s:N.", type, c->name, c->gpu_types[0]);
+		return;
+	}
+}
+
+static void _check_shape(const struct aif_project *proj,
+			 const struct aif_request *r, struct aif_decision *d)
+{
+	const struct aif_class *c = proj->klass;
+	uint32_t nodes = r->nodes ? r->nodes : 1;
+
+	if (c->max_nodes_per_job != AIF_UNLIMITED &&
+	    nodes > c->max_nodes_per_job) {
+		_refuse(d, "class.max_nodes_per_job");
+		_say(d, "project %s (class %s) allows at most %u node%s per "
+		     "job and this job asks for %u "
+		     "(classes.%s.max_nodes_per_job). Use -N %u.",
+		     proj->name, c->name, c->max_nodes_per_job,
+		     c->max_nodes_per_job == 1 ? "" : "s", nodes, c->name,
+		     c->max_nodes_per_job);
+	}
+	if (c->max_time != AIF_UNLIMITED && r->time_limit &&
+	    r->time_limit > c->max_time) {
+		char want[32], max[32];
+
+		aif_format_minutes(r->time_limit, want, sizeof(want));
+		aif_format_minutes(c->max_time, max, sizeof(max));
+		_refuse(d, "class.max_time");
+		_say(d, "project %s (class %s) allows at most %s per job and "
+		     "this job asks for %s (classes.%s.max_time). Use -t %s "
+		     "or less.", proj->name, c->name, max, want, c->name,
+		     max);
+	}
+	if (r->partition && r->partition[0])
+		_check_partitions(proj, r->partition, d);
+	if (r->qos && r->qos[0] &&
+	    !_in_list(c->allowed_qos, c->nallowed_qos, r->qos)) {
+		_refuse(d, "class.allowed_qos");
+		_say(d, "project %s (class %s) may not use QOS ",
+		     proj->name, c->name);
+		_say_input(d, r->qos);
+		_say(d, " (classes.%s.allowed_qos). ", c->name);
+		if (c->nallowed_qos) {
+			_say(d, "Use one of: ");
+			_say_list(d, c->allowed_qos, c->nallowed_qos);
+			_say(d, ", or leave --qos out.");
+		} else {
+			_say(d, "Leave --qos out.");
+		}
+	}
+	if (!r->gpus_unchanged)
+		_check_gpus(proj, &r->gpus, d);
+}
+
+static void _begin(struct aif_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->verdict = AIF_ACCEPT;
+	d->rule = "accept";
+}
+
+enum aif_verdict aif_decide(const struct aif_policy *p,
+			    const struct aif_request *r,
+			    struct aif_decision *d)
+{
+	const struct aif_project *proj;
+	const struct aif_class *c;
+
+	_begin(d);
+	if (!(proj = _resolve(p, r, d)))
+		return d->verdict;
+	c = proj->klass;
+	d->project = proj;
+	d->klass = c;
+
+	_check_window(proj, r, d);
+	_check_shape(proj, r, d);
+	if (d->verdict == AIF_REFUSE)
+		return d->verdict;
+
+	/* Fill in what the job left out with the class's defaults. */
+	if ((!r->partition || !r->partition[0]) && c->default_partition[0])
+		_copy(d->partition, sizeof(d->partition),
+		      c->default_partition);
+	if ((!r->qos || !r->qos[0]) && c->qos[0])
+		_copy(d->qos, sizeof(d->qos), c->qos);
+	if (!r->time_limit && c->default_time != AIF_UNLIMITED)
+		d->time_limit = c->default_time;
+	if (d->account[0] || d->partition[0] || d->qos[0] || d->time_limit) {
+		d->verdict = AIF_RESHAPE;
+		d->rule = "reshape";
+	}
+	aif_tag_format(proj, d->tag, sizeof(d->tag));
+	return d->verdict;
+}
+
+enum aif_verdict aif_decide_modify(const struct aif_policy *p,
+				   const char *job_account,
+				   const struct aif_request *r,
+				   struct aif_decision *d)
+{
+	const struct aif_project *proj;
+	char name[AIF_NAME_MAX];
+
+	_begin(d);
+	proj = job_account && _lower(job_account, name, sizeof(name)) ?
+		aif_policy_project(p, name) : NULL;
+	if (!proj)
+		return d->verdict;	/* not ours to judge */
+	d->project = proj;
+	d->klass = proj->klass;
+
+	if (r->account && r->account[0] &&
+	    (!_lower(r->account, name, sizeof(name)) ||
+	     strcmp(name, proj->name))) {
+		_refuse(d, "project.move");
+		_say(d, "a job cannot move from project %s to ", proj->name);
+		_say_input(d, r->account);
+		_say(d, ". Cancel it and submit again with -A <project>.");
+	}
+	_check_shape(proj, r, d);
+	return d->verdict;
+}
+
+void aif_tag_format(const struct aif_project *proj, char *buf, size_t len)
+{
+	snprintf(buf, len, "aif:class=%s,project=%s,mode=%s%s%s",
+		 proj->klass->name, proj->name, proj->mode,
+		 proj->sector[0] ? ",sector=" : "", proj->sector);
+}
+
+/* Copy the value of key= from a tag's field list, up to ',' or ';'. */
+static void _tag_field(const char *tag, const char *key,
+		       char out[AIF_NAME_MAX])
+{
+	size_t klen = strlen(key);
+	const char *s = tag;
+
+	out[0] = '\0';
+	while (*s && *s != ';' && *s != ' ') {
+		size_t len = strcspn(s, ",; ");
+
+		if (len > klen && !strncmp(s, key, klen) && s[klen] == '=') {
+			size_t vlen = len - klen - 1;
+
+			if (vlen >= AIF_NAME_MAX)
+				vlen = AIF_NAME_MAX - 1;
+			memcpy(out, s + klen + 1, vlen);
+			out[vlen] = '\0';
+			return;
+		}
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+}
+
+int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
+		  char project[AIF_NAME_MAX])
+{
+	const char *tag = comment ? strstr(comment, "aif:") : NULL;
+
+	klass[0] = project[0] = '\0';
+	if (!tag)
+		return -1;
+	tag += 4;
+	_tag_field(tag, "class", klass);
+	_tag_field(tag, "project", project);
+	return klass[0] && project[0] ? 0 : -1;
+}

@@ -1,0 +1,114 @@
+/*
+ * slurm-aifactory policy library: the layout of a policy snapshot and the
+ * helpers policy.c and policy_load.c share. Not for the plugins: they see
+ * struct aif_policy only through the accessors of aifactory.h.
+ *
+ * Memory: everything a snapshot points to (the structs of aifactory.h,
+ * their strings and arrays, the indexes) lives in one arena owned by the
+ * snapshot, so the last aif_policy_unref() frees it in one sweep and a
+ * load that fails half way frees it the same way.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef AIF_POLICY_INTERNAL_H
+#define AIF_POLICY_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "aifactory.h"
+
+#define AIF_POLICY_FILE_MAX (64u << 20)	/* bytes in one policy file */
+#define AIF_LOAD_ERRORS_MAX 100		/* errors (and warnings) kept */
+#define AIF_PATH_MAX 512		/* a key path while loading */
+
+/* A bump allocator: chunks freed all at once. */
+struct aif_arena_chunk;
+struct aif_arena {
+	struct aif_arena_chunk *head;
+};
+
+/* size zeroed bytes aligned for any type, or NULL when out of memory. */
+void *aif_arena_alloc(struct aif_arena *a, size_t size);
+/* nmemb * size, checked for overflow. */
+void *aif_arena_calloc(struct aif_arena *a, size_t nmemb, size_t size);
+char *aif_arena_strdup(struct aif_arena *a, const char *s);
+void aif_arena_free(struct aif_arena *a);
+
+/* One entry of the member indexes: id (a uid or a gid) may use project. */
+struct aif_id_project {
+	id_t id;
+	size_t project;		/* index into aif_policy.projects */
+};
+
+struct aif_uid_name {
+	uid_t uid;
+	const char *name;	/* into a project's or the operators' users */
+};
+
+struct aif_policy {
+	atomic_size_t refs;
+	struct aif_arena arena;
+
+	const char *path;		/* the main file, as given to load */
+	char hash[65];			/* SHA-256 of the files, hex */
+	const char *project_dir;	/* as resolved; NULL if none */
+
+	struct aif_class *classes;	/* sorted by name */
+	size_t nclasses;
+	struct aif_project *projects;	/* sorted by name */
+	size_t nprojects;
+
+	bool has_modes;			/* modes given: projects must use one */
+	char **modes;
+	size_t nmodes;
+	bool has_sectors;
+	char **sectors;
+	size_t nsectors;
+
+	struct aif_gpu_weight *gpu_weights;	/* sorted by type */
+	size_t ngpu_weights;
+	bool has_default_gpu_weight;
+	double default_gpu_weight;
+	struct aif_gpu_weight *qos_weights;	/* type holds the QOS; sorted */
+	size_t nqos_weights;
+
+	char **operator_users;		/* as written */
+	size_t noperator_users;
+	char **operator_groups;
+	size_t noperator_groups;
+	uid_t *operator_uids;		/* resolved, sorted, unique */
+	size_t noperator_uids;
+	gid_t *operator_gids;
+	size_t noperator_gids;
+
+	/* Who may use which project: sorted by (id, project), unique. */
+	struct aif_id_project *uid_index;
+	size_t nuid_index;
+	struct aif_id_project *gid_index;
+	size_t ngid_index;
+
+	struct aif_uid_name *user_names;	/* sorted by uid, unique */
+	size_t nuser_names;
+};
+
+/* A new, empty snapshot with one reference, or NULL. */
+struct aif_policy *aif_policy_alloc(void);
+
+/* Comparators for qsort()/bsearch(), shared so both files sort alike. */
+int aif_cmp_str(const void *a, const void *b);		/* char ** */
+int aif_cmp_class(const void *a, const void *b);
+int aif_cmp_project(const void *a, const void *b);
+int aif_cmp_gpu_weight(const void *a, const void *b);
+int aif_cmp_uid(const void *a, const void *b);
+int aif_cmp_gid(const void *a, const void *b);
+int aif_cmp_id_project(const void *a, const void *b);
+int aif_cmp_uid_name(const void *a, const void *b);
+
+/* Multiplier for a QOS (billing.qos_weights); 1 when it is not listed. */
+double aif_policy_qos_weight(const struct aif_policy *p, const char *qos);
+
+#endif /* AIF_POLICY_INTERNAL_H */

@@ -1,0 +1,2874 @@
+/*
+ * slurm-aifactory policy library: loading and checking the policy file.
+ *
+ * A load reads the main file and the files of its project_dir, parses
+ * each with json-c, checks every key against docs/policy-schema.md,
+ * resolves user and group names to ids, and copies everything into a new
+ * snapshot (policy.c). The json-c trees are freed before it returns: they
+ * are not thread-safe, and the snapshot must be.
+ *
+ * json-c keeps no source positions, so a scanner of our own walks the
+ * raw text once more and records, for every object key and array
+ * element, its dotted path ("projects.acme.grants[1].gpu_hours"), its
+ * line and where its value is written. Errors look their line up by path;
+ * the scanner also finds duplicate keys (json-c keeps the last silently)
+ * and the leniencies json-c allows even when strict (single quotes, NaN,
+ * raw control characters in strings).
+ *
+ * Every error is collected (up to AIF_LOAD_ERRORS_MAX), not only the
+ * first, so an operator fixes a file in one pass.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* the GNU strerror_r */
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "policy_internal.h"
+#include "sha256.h"
+
+#define NAME_RULE "1-63 characters of [A-Za-z0-9_.-]"
+#define PROJECT_RULE "1-63 characters of [a-z0-9_.-]"
+#define ACCOUNT_RULE "1-63 characters, no blanks, colons or control characters"
+#define MAX_MINUTES (365 * 24 * 60)	/* aif_parse_minutes() refuses more */
+#define LIMIT_MAX ((int64_t) AIF_UNLIMITED - 1)	/* the largest limit */
+#define SCAN_DEPTH_MAX 64		/* json-c stops at 32 anyway */
+#define NSS_BUF_MAX (64u << 20)		/* a getgrnam_r buffer */
+#define QUOTE_MAX 40			/* characters of a value echoed */
+
+/* ------------------------------------------------------------------ */
+/* Loader state                                                         */
+
+/* Where the scanner saw a key or an array element. */
+struct keypos {
+	const char *path;	/* dotted path */
+	size_t path_off;	/* into src.paths, while scanning */
+	size_t obj;		/* offset of the enclosing '{' or '[' */
+	size_t off;		/* offset of the key or element */
+	size_t val_off;		/* its value's text */
+	size_t val_len;
+	int line;		/* line of the key or element */
+};
+
+/* One file: the main policy or a project file. */
+struct src {
+	char *file;		/* its name in messages */
+	const char *base;	/* name within project_dir (hash); NULL: main */
+	const char *source;	/* the same name, in the policy's arena */
+	char prefix[AIF_PATH_MAX];	/* path of its root value */
+	int order;		/* 0 for the main file, then in name order */
+	char *text;
+	size_t len;
+	struct keypos *keys;	/* sorted by (path, off) */
+	size_t nkeys;
+	char *paths;
+	json_object *root;
+};
+
+struct diag {
+	int order;
+	size_t seq;
+	struct aif_load_error e;
+};
+
+/* Invariant: n < cap, so there is always a slot for a closing note. */
+struct diags {
+	struct diag *v;
+	size_t n, cap, dropped;
+};
+
+struct user_entry {
+	const char *name;
+	int state;		/* 1 found, 0 unknown, -1 lookup failed */
+	int err;
+	uid_t uid;
+};
+
+struct group_entry {
+	const char *name;
+	int state;
+	int err;
+	gid_t gid;
+	uid_t *members;		/* malloc'ed by the resolver */
+	size_t nmembers;
+};
+
+struct loader {
+	const struct aif_resolver *res;
+	struct aif_policy *p;
+	struct diags errs, warns;
+	size_t seq;
+	bool oom;
+
+	struct src main;
+	struct src *files;	/* project_dir, sorted by name */
+	size_t nfiles;
+	json_object *projects;	/* "projects" of the main file */
+	const char *project_dir;	/* as written */
+
+	struct src **project_src;	/* source of p->projects[i] */
+
+	struct user_entry *users;	/* sorted by name */
+	size_t nusers;
+	struct group_entry *groups;
+	size_t ngroups;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+
+static const char *_strerror(int err, char *buf, size_t len)
+{
+	return strerror_r(err, buf, len);
+}
+
+static void *_malloc(struct loader *ld, size_t size)
+{
+	void *m = malloc(size ? size : 1);
+
+	if (!m)
+		ld->oom = true;
+	return m;
+}
+
+static void *_calloc(struct loader *ld, size_t nmemb, size_t size)
+{
+	void *m = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (!m)
+		ld->oom = true;
+	return m;
+}
+
+static void *_arena(struct loader *ld, size_t nmemb, size_t size)
+{
+	void *m = aif_arena_calloc(&ld->p->arena, nmemb, size);
+
+	if (!m)
+		ld->oom = true;
+	return m;
+}
+
+static char *_arena_strdup(struct loader *ld, const char *s)
+{
+	char *d = aif_arena_strdup(&ld->p->arena, s);
+
+	if (!d)
+		ld->oom = true;
+	return d;
+}
+
+static char *_strdup(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		ld->oom = true;
+	return d;
+}
+
+/* A value from the file, safe and short enough to echo in a message. */
+static void _quote(const char *s, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; s[i] && o + 5 < len && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+	}
+	if (s[i] && o + 4 < len)
+		memcpy(buf + o, "...", 3), o += 3;
+	buf[o] = '\0';
+}
+
+/* The same safety for a path component. */
+static char _path_char(char c)
+{
+	unsigned char u = (unsigned char) c;
+
+	return (u < 0x20 || u == 0x7f) ? '?' : c;
+}
+
+/*
+ * parent "." key, or key alone at the root, bounded. The scanner and the
+ * checks build paths with these two only, so they always agree.
+ */
+static void _path_key(char *buf, const char *parent, const char *key)
+{
+	size_t o = 0;
+
+	for (; *parent && o < AIF_PATH_MAX - 1; parent++)
+		buf[o++] = *parent;
+	if (o && o < AIF_PATH_MAX - 1)
+		buf[o++] = '.';
+	for (; *key && o < AIF_PATH_MAX - 1; key++)
+		buf[o++] = _path_char(*key);
+	buf[o] = '\0';
+}
+
+static void _path_index(char *buf, const char *parent, size_t i)
+{
+	char idx[32];
+	const char *q;
+	size_t o = 0;
+
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	for (; *parent && o < AIF_PATH_MAX - 1; parent++)
+		buf[o++] = *parent;
+	for (q = idx; *q && o < AIF_PATH_MAX - 1; q++)
+		buf[o++] = *q;
+	buf[o] = '\0';
+}
+
+static bool _is_name(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			return false;
+	}
+	return n >= 1 && n < AIF_NAME_MAX;
+}
+
+/* Users and groups come from NSS, which allows more than our names. */
+static bool _is_account(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n]; n++) {
+		unsigned char c = (unsigned char) s[n];
+
+		if (c <= 0x20 || c == 0x7f || c == ':')
+			return false;
+	}
+	return n >= 1 && n < AIF_NAME_MAX;
+}
+
+static bool _has_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return true;
+	return false;
+}
+
+static bool _in_list(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+static void _copy(char *dst, size_t len, const char *s)
+{
+	snprintf(dst, len, "%s", s);
+}
+
+/* qsort(), which must not see a NULL base even with nothing to sort. */
+static void _sort(void *base, size_t n, size_t size,
+		  int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics                                                          */
+
+static const struct keypos *_find(const struct src *s, const char *path)
+{
+	size_t lo = 0, hi = s->nkeys;
+
+	/* Upper bound: among equal paths, the last one written, which is
+	 * the one json-c kept. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->keys[mid].path, path) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && !strcmp(s->keys[lo - 1].path, path))
+		return &s->keys[lo - 1];
+	return NULL;
+}
+
+/* The line of path, or of its nearest ancestor the scanner saw. */
+static int _line_of(const struct src *s, const char *path)
+{
+	char buf[AIF_PATH_MAX];
+
+	_copy(buf, sizeof(buf), path);
+	for (;;) {
+		const struct keypos *k = _find(s, buf);
+		char *dot, *bracket;
+
+		if (k)
+			return k->line;
+		if (!buf[0])
+			return 0;
+		dot = strrchr(buf, '.');
+		bracket = strrchr(buf, '[');
+		if (bracket && (!dot || bracket > dot))
+			*bracket = '\0';
+		else if (dot)
+			*dot = '\0';
+		else
+			buf[0] = '\0';
+	}
+}
+
+static void __attribute__((format(printf, 6, 0)))
+_vdiag(struct loader *ld, struct diags *d, const struct src *s, int line,
+       const char *path, const char *fmt, va_list ap)
+{
+	struct diag *x;
+
+	if (d->n >= AIF_LOAD_ERRORS_MAX) {
+		d->dropped++;
+		return;
+	}
+	if (d->n + 1 >= d->cap) {
+		size_t cap = d->cap * 2;
+		struct diag *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v) {
+			ld->oom = true;
+			return;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	x = &d->v[d->n++];
+	memset(x, 0, sizeof(*x));
+	x->order = s->order;
+	x->seq = ld->seq++;
+	_copy(x->e.file, sizeof(x->e.file), s->file ? s->file : "");
+	x->e.line = line;
+	_copy(x->e.path, sizeof(x->e.path), path);
+	vsnprintf(x->e.reason, sizeof(x->e.reason), fmt, ap);
+}
+
+/* An error at path, on the line where path is written. */
+static void __attribute__((format(printf, 4, 5)))
+_err(struct loader *ld, const struct src *s, const char *path,
+     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	_vdiag(ld, &ld->errs, s, _line_of(s, path), path, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+_err_line(struct loader *ld, const struct src *s, int line, const char *path,
+	  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	_vdiag(ld, &ld->errs, s, line, path, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+_warn(struct loader *ld, const struct src *s, const char *path,
+      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	_vdiag(ld, &ld->warns, s, _line_of(s, path), path, fmt, ap);
+	va_end(ap);
+}
+
+/* A required key that is not there: reported on its object's line. */
+static void _err_missing(struct loader *ld, const struct src *s,
+			 const char *obj_path, const char *key)
+{
+	char kp[AIF_PATH_MAX];
+
+	_path_key(kp, obj_path, key);
+	_err_line(ld, s, _line_of(s, obj_path), kp, "missing (required)");
+}
+
+static int _cmp_diag(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	if (x->e.line != y->e.line)
+		return x->e.line < y->e.line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Sort, add the closing note, and hand the array over as a plain array
+ * of struct aif_load_error, compacted in place so that this last step
+ * needs no memory.
+ */
+static void _diags_finish(struct loader *ld, struct diags *d, bool errors,
+			  struct aif_load_error **out, size_t *nout)
+{
+	struct aif_load_error *e;
+	struct diag *x = NULL;
+
+	_sort(d->v, d->n, sizeof(*d->v), _cmp_diag);
+	if (errors && ld->oom) {
+		x = &d->v[d->n++];
+		memset(x, 0, sizeof(*x));
+		_copy(x->e.reason, sizeof(x->e.reason), "out of memory");
+	} else if (d->dropped) {
+		x = &d->v[d->n++];
+		memset(x, 0, sizeof(*x));
+		snprintf(x->e.reason, sizeof(x->e.reason),
+			 "%zu more %s not shown", d->dropped,
+			 errors ? "errors" : "warnings");
+	}
+	if (x)
+		_copy(x->e.file, sizeof(x->e.file),
+		      ld->main.file ? ld->main.file : "");
+
+	e = (struct aif_load_error *) d->v;
+	for (size_t i = 0; i < d->n; i++)
+		memmove(&e[i], &d->v[i].e, sizeof(e[i]));
+	if (out && d->n) {
+		*out = e;
+		*nout = d->n;
+	} else {
+		free(d->v);
+	}
+	d->v = NULL;
+	d->n = d->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a file we are going to trust                                 */
+
+/*
+ * Security, as munge does for its key: the file must be a regular file
+ * that neither group nor others may write, or anyone in that group could
+ * hand themselves GPU-hours. The owner may be anyone (operators edit the
+ * policy as root; slurmctld reads it as SlurmUser).
+ *
+ * Symlinks are followed, and what they lead to is checked (with fstat on
+ * the descriptor we read, so nothing can be swapped between the check
+ * and the read). A link can only be changed by whoever may write the
+ * directory holding it, the same people who could replace the file
+ * itself, and configuration managers (Kubernetes ConfigMaps, stow,
+ * alternatives) deliver files as links.
+ *
+ * Returns 0 with s->text (NUL-terminated) and s->len, or -1 after
+ * recording an error.
+ */
+static int _read_file(struct loader *ld, struct src *s, int dirfd,
+		      const char *name)
+{
+	char ebuf[128];
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf = NULL;
+	int fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		_err_line(ld, s, 0, "", "cannot open: %s",
+			  _strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		_err_line(ld, s, 0, "", "cannot stat: %s",
+			  _strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		_err_line(ld, s, 0, "", "not a regular file");
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		_err_line(ld, s, 0, "",
+			  "writable by group or others (mode %04o); "
+			  "refusing to trust it",
+			  (unsigned) (st.st_mode & 07777));
+		goto out;
+	}
+	if (st.st_size > (off_t) AIF_POLICY_FILE_MAX) {
+		_err_line(ld, s, 0, "", "larger than %u MiB",
+			  AIF_POLICY_FILE_MAX >> 20);
+		goto out;
+	}
+
+	/* The file may still change under us: read to the end, bounded. */
+	cap = (size_t) st.st_size + 1;
+	if (!(buf = _malloc(ld, cap)))
+		goto out;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			size_t ncap = cap * 2;
+			char *nbuf;
+
+			if (cap > AIF_POLICY_FILE_MAX) {
+				_err_line(ld, s, 0, "", "larger than %u MiB",
+					  AIF_POLICY_FILE_MAX >> 20);
+				goto out;
+			}
+			if (ncap > (size_t) AIF_POLICY_FILE_MAX + 2)
+				ncap = (size_t) AIF_POLICY_FILE_MAX + 2;
+			if (!(nbuf = realloc(buf, ncap))) {
+				ld->oom = true;
+				goto out;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			_err_line(ld, s, 0, "", "cannot read: %s",
+				  _strerror(errno, ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t) n;
+	}
+	if (len > AIF_POLICY_FILE_MAX) {
+		_err_line(ld, s, 0, "", "larger than %u MiB",
+			  AIF_POLICY_FILE_MAX >> 20);
+		goto out;
+	}
+	buf[len] = '\0';
+	s->text = buf;
+	s->len = len;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing and scanning                                                 */
+
+static void _line_col(const struct src *s, size_t off, int *line, int *col)
+{
+	size_t i, start = 0;
+	int l = 1;
+
+	if (off > s->len)
+		off = s->len;
+	for (i = 0; i < off; i++)
+		if (s->text[i] == '\n') {
+			l++;
+			start = i + 1;
+		}
+	*line = l;
+	*col = (int) (off - start) + 1;
+}
+
+static void _syntax(struct loader *ld, const struct src *s, size_t off,
+		    const char *what)
+{
+	int line, col;
+
+	_line_col(s, off, &line, &col);
+	_err_line(ld, s, line, "", "JSON syntax error at column %d: %s", col,
+		  what);
+}
+
+struct scanner {
+	struct loader *ld;
+	struct src *s;
+	const char *t;
+	size_t len, pos;
+	int line;
+	size_t cap;		/* of s->keys */
+	size_t pused, pcap;	/* of s->paths */
+};
+
+static bool _scan_fail(struct scanner *sc, const char *what)
+{
+	_syntax(sc->ld, sc->s, sc->pos, what);
+	return false;
+}
+
+static void _scan_ws(struct scanner *sc)
+{
+	while (sc->pos < sc->len) {
+		char c = sc->t[sc->pos];
+
+		if (c == '\n')
+			sc->line++;
+		else if (c != ' ' && c != '\t' && c != '\r')
+			break;
+		sc->pos++;
+	}
+}
+
+static bool _scan_record(struct scanner *sc, const char *path, size_t obj,
+			 size_t off, int line, size_t val_off)
+{
+	struct src *s = sc->s;
+	size_t plen = strlen(path) + 1;
+	struct keypos *k;
+
+	if (s->nkeys == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		struct keypos *v = realloc(s->keys, cap * sizeof(*v));
+
+		if (!v)
+			goto oom;
+		s->keys = v;
+		sc->cap = cap;
+	}
+	if (sc->pcap - sc->pused < plen) {
+		size_t cap = sc->pcap ? sc->pcap * 2 : 4096;
+		char *v;
+
+		while (cap - sc->pused < plen)
+			cap *= 2;
+		if (!(v = realloc(s->paths, cap)))
+			goto oom;
+		s->paths = v;
+		sc->pcap = cap;
+	}
+	memcpy(s->paths + sc->pused, path, plen);
+	k = &s->keys[s->nkeys++];
+	k->path = NULL;
+	k->path_off = sc->pused;
+	k->obj = obj;
+	k->off = off;
+	k->val_off = val_off;
+	k->val_len = sc->pos - val_off;
+	k->line = line;
+	sc->pused += plen;
+	return true;
+oom:
+	sc->ld->oom = true;
+	return false;
+}
+
+static int _hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool _scan_u4(struct scanner *sc, unsigned *cp)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h;
+
+		if (sc->pos >= sc->len || (h = _hex(sc->t[sc->pos])) < 0)
+			return _scan_fail(sc, "bad \\u escape in a string");
+		v = v << 4 | (unsigned) h;
+		sc->pos++;
+	}
+	*cp = v;
+	return true;
+}
+
+static size_t _utf8(unsigned cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char) (0xc0 | cp >> 6);
+		out[1] = (char) (0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char) (0xe0 | cp >> 12);
+		out[1] = (char) (0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char) (0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char) (0xf0 | cp >> 18);
+	out[1] = (char) (0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char) (0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char) (0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * A string at sc->pos (on its opening quote). With out, decode it there
+ * as json-c does (bounded by AIF_PATH_MAX; a NUL ends it, as it ends a
+ * json-c key).
+ */
+static bool _scan_string(struct scanner *sc, char *out)
+{
+	size_t o = 0;
+	bool ended = false;
+
+	sc->pos++;
+	for (;;) {
+		char dec[4];
+		size_t n = 0;
+		unsigned char c;
+
+		if (sc->pos >= sc->len)
+			return _scan_fail(sc, "unterminated string");
+		c = (unsigned char) sc->t[sc->pos];
+		if (c == '"') {
+			sc->pos++;
+			break;
+		}
+		if (c < 0x20)
+			return _scan_fail(sc, "control character in a string "
+					  "(write it as an escape)");
+		if (c != '\\') {
+			dec[n++] = (char) c;
+			sc->pos++;
+		} else {
+			unsigned cp, lo;
+
+			if (++sc->pos >= sc->len)
+				return _scan_fail(sc, "unterminated string");
+			c = (unsigned char) sc->t[sc->pos++];
+			switch (c) {
+			case '"': case '\\': case '/':
+				dec[n++] = (char) c;
+				break;
+			case 'b': dec[n++] = '\b'; break;
+			case 'f': dec[n++] = '\f'; break;
+			case 'n': dec[n++] = '\n'; break;
+			case 'r': dec[n++] = '\r'; break;
+			case 't': dec[n++] = '\t'; break;
+			case 'u':
+				if (!_scan_u4(sc, &cp))
+					return false;
+				if (cp >= 0xd800 && cp < 0xdc00 &&
+				    sc->pos + 1 < sc->len &&
+				    sc->t[sc->pos] == '\\' &&
+				    sc->t[sc->pos + 1] == 'u') {
+					size_t save = sc->pos;
+
+					sc->pos += 2;
+					if (!_scan_u4(sc, &lo))
+						return false;
+					if (lo >= 0xdc00 && lo < 0xe000)
+						cp = 0x10000 +
+						     ((cp - 0xd800) << 10) +
+						     (lo - 0xdc00);
+					else
+						sc->pos = save;
+				}
+				if (cp >= 0xd800 && cp < 0xe000)
+					cp = 0xfffd;	/* a lone surrogate */
+				n = _utf8(cp, dec);
+				break;
+			default:
+				sc->pos--;
+				return _scan_fail(sc, "bad escape in a string");
+			}
+		}
+		if (!out || ended)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (!dec[i] || o >= AIF_PATH_MAX - 1) {
+				ended = true;
+				break;
+			}
+			out[o++] = dec[i];
+		}
+	}
+	if (out)
+		out[o] = '\0';
+	return true;
+}
+
+static bool _scan_digits(struct scanner *sc)
+{
+	size_t start = sc->pos;
+
+	while (sc->pos < sc->len && sc->t[sc->pos] >= '0' &&
+	       sc->t[sc->pos] <= '9')
+		sc->pos++;
+	return sc->pos > start;
+}
+
+/* RFC 8259: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
+static bool _scan_number(struct scanner *sc)
+{
+	if (sc->t[sc->pos] == '-')
+		sc->pos++;
+	if (sc->pos < sc->len && sc->t[sc->pos] == '0')
+		sc->pos++;
+	else if (!_scan_digits(sc))
+		return _scan_fail(sc, "invalid number");
+	if (sc->pos < sc->len && sc->t[sc->pos] == '.') {
+		sc->pos++;
+		if (!_scan_digits(sc))
+			return _scan_fail(sc, "invalid number");
+	}
+	if (sc->pos < sc->len &&
+	    (sc->t[sc->pos] == 'e' || sc->t[sc->pos] == 'E')) {
+		sc->pos++;
+		if (sc->pos < sc->len &&
+		    (sc->t[sc->pos] == '+' || sc->t[sc->pos] == '-'))
+			sc->pos++;
+		if (!_scan_digits(sc))
+			return _scan_fail(sc, "invalid number");
+	}
+	return true;
+}
+
+static bool _scan_value(struct scanner *sc, const char *path, int depth);
+
+static bool _scan_object(struct scanner *sc, const char *path, int depth)
+{
+	size_t obj = sc->pos;
+
+	sc->pos++;
+	_scan_ws(sc);
+	if (sc->pos < sc->len && sc->t[sc->pos] == '}') {
+		sc->pos++;
+		return true;
+	}
+	for (;;) {
+		char key[AIF_PATH_MAX], kp[AIF_PATH_MAX];
+		size_t off, val_off;
+		int line;
+
+		_scan_ws(sc);
+		if (sc->pos >= sc->len)
+			return _scan_fail(sc, "unexpected end of data");
+		if (sc->t[sc->pos] == '\'')
+			return _scan_fail(sc, "strings must be in double "
+					  "quotes");
+		if (sc->t[sc->pos] != '"')
+			return _scan_fail(sc, "expected a key in double "
+					  "quotes");
+		off = sc->pos;
+		line = sc->line;
+		if (!_scan_string(sc, key))
+			return false;
+		_scan_ws(sc);
+		if (sc->pos >= sc->len || sc->t[sc->pos] != ':')
+			return _scan_fail(sc, "expected ':' after a key");
+		sc->pos++;
+		_scan_ws(sc);
+		val_off = sc->pos;
+		_path_key(kp, path, key);
+		if (!_scan_value(sc, kp, depth + 1) ||
+		    !_scan_record(sc, kp, obj, off, line, val_off))
+			return false;
+		_scan_ws(sc);
+		if (sc->pos < sc->len && sc->t[sc->pos] == ',') {
+			sc->pos++;
+			continue;
+		}
+		if (sc->pos < sc->len && sc->t[sc->pos] == '}') {
+			sc->pos++;
+			return true;
+		}
+		return _scan_fail(sc, "expected ',' or '}'");
+	}
+}
+
+static bool _scan_array(struct scanner *sc, const char *path, int depth)
+{
+	size_t arr = sc->pos, i;
+
+	sc->pos++;
+	_scan_ws(sc);
+	if (sc->pos < sc->len && sc->t[sc->pos] == ']') {
+		sc->pos++;
+		return true;
+	}
+	for (i = 0;; i++) {
+		char ip[AIF_PATH_MAX];
+		size_t off;
+		int line;
+
+		_scan_ws(sc);
+		off = sc->pos;
+		line = sc->line;
+		_path_index(ip, path, i);
+		if (!_scan_value(sc, ip, depth + 1) ||
+		    !_scan_record(sc, ip, arr, off, line, off))
+			return false;
+		_scan_ws(sc);
+		if (sc->pos < sc->len && sc->t[sc->pos] == ',') {
+			sc->pos++;
+			continue;
+		}
+		if (sc->pos < sc->len && sc->t[sc->pos] == ']') {
+			sc->pos++;
+			return true;
+		}
+		return _scan_fail(sc, "expected ',' or ']'");
+	}
+}
+
+static bool _scan_literal(struct scanner *sc, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (sc->len - sc->pos < n || memcmp(sc->t + sc->pos, word, n))
+		return _scan_fail(sc, "unexpected character");
+	sc->pos += n;
+	return true;
+}
+
+static bool _scan_value(struct scanner *sc, const char *path, int depth)
+{
+	char c;
+
+	_scan_ws(sc);
+	if (depth > SCAN_DEPTH_MAX)
+		return _scan_fail(sc, "nested too deeply");
+	if (sc->pos >= sc->len)
+		return _scan_fail(sc, "unexpected end of data");
+	c = sc->t[sc->pos];
+	switch (c) {
+	case '{':
+		return _scan_object(sc, path, depth);
+	case '[':
+		return _scan_array(sc, path, depth);
+	case '"':
+		return _scan_string(sc, NULL);
+	case 't':
+		return _scan_literal(sc, "true");
+	case 'f':
+		return _scan_literal(sc, "false");
+	case 'n':
+		return _scan_literal(sc, "null");
+	case '\'':
+		return _scan_fail(sc, "strings must be in double quotes");
+	case 'N': case 'I':
+		return _scan_fail(sc, "NaN and Infinity are not JSON");
+	default:
+		if (c == '-' || (c >= '0' && c <= '9'))
+			return _scan_number(sc);
+		return _scan_fail(sc, "unexpected character");
+	}
+}
+
+static int _cmp_keypos(const void *a, const void *b)
+{
+	const struct keypos *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * Index the text of s and report duplicate keys. Returns false on a
+ * syntax error only: a duplicate key leaves a tree worth checking.
+ */
+static bool _scan(struct loader *ld, struct src *s)
+{
+	struct scanner sc = {
+		.ld = ld, .s = s, .t = s->text, .len = s->len, .line = 1,
+	};
+	size_t root, i;
+	int line;
+
+	_scan_ws(&sc);
+	root = sc.pos;
+	line = sc.line;
+	if (!_scan_value(&sc, s->prefix, 0) ||
+	    !_scan_record(&sc, s->prefix, SIZE_MAX, root, line, root))
+		return false;
+	_scan_ws(&sc);
+	if (sc.pos < sc.len)
+		return _scan_fail(&sc, "unexpected data after the JSON value");
+
+	for (i = 0; i < s->nkeys; i++)
+		s->keys[i].path = s->paths + s->keys[i].path_off;
+	_sort(s->keys, s->nkeys, sizeof(*s->keys), _cmp_keypos);
+	for (i = 1; i < s->nkeys; i++) {
+		const struct keypos *a = &s->keys[i - 1], *b = &s->keys[i];
+
+		if (a->obj == b->obj && !strcmp(a->path, b->path))
+			_err_line(ld, s, b->line, b->path,
+				  "duplicate key (first at line %d)", a->line);
+	}
+	return true;
+}
+
+/*
+ * Parse s->text into s->root and index it. Returns false, with s->root
+ * NULL, when there is no tree to check.
+ */
+static bool _parse(struct loader *ld, struct src *s)
+{
+	const char *nul = memchr(s->text, '\0', s->len);
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+
+	/* json-c would take a NUL for the end of the text. */
+	if (nul) {
+		_syntax(ld, s, (size_t) (nul - s->text),
+			"NUL byte in the file");
+		return false;
+	}
+	if (!(tok = json_tokener_new())) {
+		ld->oom = true;
+		return false;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+				    JSON_TOKENER_VALIDATE_UTF8);
+	/* The length includes the NUL, which ends a number at the end. */
+	s->root = json_tokener_parse_ex(tok, s->text, (int) s->len + 1);
+	jerr = json_tokener_get_error(tok);
+	if (jerr != json_tokener_success || !s->root) {
+		_syntax(ld, s, json_tokener_get_parse_end(tok),
+			jerr == json_tokener_continue ?
+			"unexpected end of data" :
+			json_tokener_error_desc(jerr));
+		json_tokener_free(tok);
+		return false;
+	}
+	json_tokener_free(tok);
+	if (!_scan(ld, s) || ld->oom) {
+		json_object_put(s->root);
+		s->root = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Typed values                                                         */
+
+/* The value's text as written, if the scanner saw exactly this path. */
+static bool _text(const struct src *s, const char *path, char *buf,
+		  size_t len)
+{
+	const struct keypos *k = _find(s, path);
+	size_t n;
+
+	if (!k)
+		return false;
+	n = k->val_len < len - 1 ? k->val_len : len - 1;
+	memcpy(buf, s->text + k->val_off, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* How a value looks, for "expected X, got Y". */
+static const char *_describe(const struct src *s, const char *path,
+			     json_object *v, char *buf, size_t len)
+{
+	char text[QUOTE_MAX + 8], q[QUOTE_MAX + 8];
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return json_object_get_boolean(v) ? "true" : "false";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		_quote(json_object_get_string(v), q, sizeof(q));
+		snprintf(buf, len, "the string \"%s\"", q);
+		return buf;
+	case json_type_int:
+	case json_type_double:
+		if (!_text(s, path, text, sizeof(text)))
+			snprintf(text, sizeof(text), "%g",
+				 json_object_get_double(v));
+		snprintf(buf, len, "the %s %s",
+			 json_object_is_type(v, json_type_int) ?
+			 "integer" : "number", text);
+		return buf;
+	}
+	return "a value";
+}
+
+static bool _expect(struct loader *ld, const struct src *s, const char *path,
+		    json_object *v, enum json_type type, const char *what)
+{
+	char buf[QUOTE_MAX * 2];
+
+	if (json_object_is_type(v, type))
+		return true;
+	_err(ld, s, path, "expected %s, got %s", what,
+	     _describe(s, path, v, buf, sizeof(buf)));
+	return false;
+}
+
+/*
+ * An integer, written as one: json-c saturates on overflow, so the text
+ * is read again with strtoll() and ERANGE noticed.
+ */
+static bool _int_value(struct loader *ld, const struct src *s,
+		       const char *path, json_object *v, int64_t *out,
+		       bool *overflow)
+{
+	char text[64];
+
+	if (!_expect(ld, s, path, v, json_type_int, "an integer"))
+		return false;
+	*overflow = false;
+	*out = json_object_get_int64(v);
+	if (_text(s, path, text, sizeof(text))) {
+		long long ll;
+
+		errno = 0;
+		ll = strtoll(text, NULL, 10);
+		*overflow = errno == ERANGE;
+		*out = ll;
+	}
+	return true;
+}
+
+static bool _get_int(struct loader *ld, const struct src *s, const char *path,
+		     json_object *v, int64_t min, int64_t max, int64_t *out)
+{
+	char text[64];
+	bool overflow;
+
+	if (!_int_value(ld, s, path, v, out, &overflow))
+		return false;
+	if (overflow || *out < min || *out > max) {
+		if (!_text(s, path, text, sizeof(text)))
+			snprintf(text, sizeof(text), "%" PRId64, *out);
+		_err(ld, s, path, "must be an integer from %" PRId64 " to %"
+		     PRId64 ", got %s", min, max, text);
+		return false;
+	}
+	return true;
+}
+
+/* A class limit: AIF_UNLIMITED itself stays the "no limit" marker. */
+static void _get_limit(struct loader *ld, const struct src *s,
+		       const char *path, json_object *v, int64_t min,
+		       uint32_t *out)
+{
+	int64_t n;
+
+	if (_get_int(ld, s, path, v, min, LIMIT_MAX, &n))
+		*out = (uint32_t) n;
+}
+
+/* The number as written, for messages. */
+static const char *_num_text(const struct src *s, const char *path,
+			     double d, char *buf, size_t len)
+{
+	if (!_text(s, path, buf, len))
+		snprintf(buf, len, "%g", d);
+	return buf;
+}
+
+static bool _get_number(struct loader *ld, const struct src *s,
+			const char *path, json_object *v, double *out)
+{
+	char buf[QUOTE_MAX * 2];
+
+	if (!json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double)) {
+		_err(ld, s, path, "expected a number, got %s",
+		     _describe(s, path, v, buf, sizeof(buf)));
+		return false;
+	}
+	*out = json_object_get_double(v);
+	if (!isfinite(*out)) {
+		_err(ld, s, path, "must be a finite number, got %s",
+		     _num_text(s, path, *out, buf, sizeof(buf)));
+		return false;
+	}
+	return true;
+}
+
+/* A number >= 0 (weights). */
+static bool _get_weight(struct loader *ld, const struct src *s,
+			const char *path, json_object *v, double *out)
+{
+	char text[64];
+
+	if (!_get_number(ld, s, path, v, out))
+		return false;
+	if (*out < 0) {
+		_err(ld, s, path, "must be >= 0, got %s",
+		     _num_text(s, path, *out, text, sizeof(text)));
+		return false;
+	}
+	return true;
+}
+
+static bool _get_bool(struct loader *ld, const struct src *s,
+		      const char *path, json_object *v, bool *out)
+{
+	if (!_expect(ld, s, path, v, json_type_boolean, "true or false"))
+		return false;
+	*out = json_object_get_boolean(v);
+	return true;
+}
+
+static const char *_get_string(struct loader *ld, const struct src *s,
+			       const char *path, json_object *v)
+{
+	if (!_expect(ld, s, path, v, json_type_string, "a string"))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* A name (class, partition, QOS, GPU type, mode, sector) into out. */
+static bool _get_name(struct loader *ld, const struct src *s,
+		      const char *path, json_object *v,
+		      char out[AIF_NAME_MAX])
+{
+	const char *str = _get_string(ld, s, path, v);
+	char q[QUOTE_MAX + 8];
+
+	if (!str)
+		return false;
+	if (!_is_name(str)) {
+		_quote(str, q, sizeof(q));
+		_err(ld, s, path, "must be a name (" NAME_RULE "), got \"%s\"",
+		     q);
+		return false;
+	}
+	_copy(out, AIF_NAME_MAX, str);
+	return true;
+}
+
+/* A time: an sbatch -t string or whole minutes. */
+static bool _get_time(struct loader *ld, const struct src *s,
+		      const char *path, json_object *v, uint32_t *out)
+{
+	char q[QUOTE_MAX + 8], text[64];
+	const char *str;
+	int64_t n;
+	bool overflow;
+
+	if (json_object_is_type(v, json_type_int)) {
+		if (!_int_value(ld, s, path, v, &n, &overflow))
+			return false;
+		if (overflow || n < 1 || n > MAX_MINUTES) {
+			if (!_text(s, path, text, sizeof(text)))
+				snprintf(text, sizeof(text), "%" PRId64, n);
+			_err(ld, s, path, "must be from 1 to %d minutes, "
+			     "got %s", MAX_MINUTES, text);
+			return false;
+		}
+		*out = (uint32_t) n;
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		_err(ld, s, path, "expected a time (a string such as "
+		     "\"2-00:00:00\" or whole minutes), got %s",
+		     _describe(s, path, v, q, sizeof(q)));
+		return false;
+	}
+	str = json_object_get_string(v);
+	_quote(str, q, sizeof(q));
+	if (aif_parse_minutes(str, out)) {
+		_err(ld, s, path, "must be a time (\"MM\", \"HH:MM:SS\", "
+		     "\"D-HH:MM:SS\", \"UNLIMITED\" or whole minutes), "
+		     "got \"%s\"", q);
+		return false;
+	}
+	if (*out == 0) {
+		_err(ld, s, path, "must be at least one minute, got \"%s\"", q);
+		return false;
+	}
+	return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t _days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned) (y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t) doe - 719468;
+}
+
+static bool _digits(const char *s, int n, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned) (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * "YYYY-MM-DD" (UTC; the first second of the day, or the last one when
+ * end_of_day: a valid_until date includes the whole day) or
+ * "YYYY-MM-DDTHH:MM:SSZ".
+ */
+static int _parse_date(const char *s, bool end_of_day, time_t *out)
+{
+	static const unsigned mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	unsigned y, m, d, hh = 0, mm = 0, ss = 0, dim;
+	size_t len = strlen(s);
+	int64_t t;
+
+	if ((len != 10 && len != 20) || !_digits(s, 4, &y) || s[4] != '-' ||
+	    !_digits(s + 5, 2, &m) || s[7] != '-' || !_digits(s + 8, 2, &d))
+		return -1;
+	if (len == 20) {
+		if (s[10] != 'T' || !_digits(s + 11, 2, &hh) || s[13] != ':' ||
+		    !_digits(s + 14, 2, &mm) || s[16] != ':' ||
+		    !_digits(s + 17, 2, &ss) || s[19] != 'Z')
+			return -1;
+		if (hh > 23 || mm > 59 || ss > 59)
+			return -1;
+	} else if (end_of_day) {
+		hh = 23;
+		mm = 59;
+		ss = 59;
+	}
+	if (y < 1970 || m < 1 || m > 12 || d < 1)
+		return -1;
+	dim = mdays[m - 1];
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		dim = 29;
+	if (d > dim)
+		return -1;
+	t = _days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+	*out = (time_t) t;
+	return 0;
+}
+
+static bool _get_date(struct loader *ld, const struct src *s,
+		      const char *path, json_object *v, bool end_of_day,
+		      time_t *out)
+{
+	const char *str = _get_string(ld, s, path, v);
+	char q[QUOTE_MAX + 8];
+
+	if (!str)
+		return false;
+	if (_parse_date(str, end_of_day, out)) {
+		_quote(str, q, sizeof(q));
+		_err(ld, s, path, "must be a date (\"YYYY-MM-DD\" or "
+		     "\"YYYY-MM-DDTHH:MM:SSZ\", UTC), got \"%s\"", q);
+		return false;
+	}
+	return true;
+}
+
+enum list_kind { LIST_NAME, LIST_USER, LIST_GROUP };
+
+struct list_item {
+	const char *s;
+	size_t i;
+};
+
+static int _cmp_list_item(const void *a, const void *b)
+{
+	const struct list_item *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * An array of names into the arena. A bad element is reported and kept
+ * as "" so that later checks can still walk the list. Duplicates are
+ * errors (a list with one name twice is a typo for another name).
+ */
+static bool _get_list(struct loader *ld, const struct src *s,
+		      const char *path, json_object *v, enum list_kind kind,
+		      bool nonempty, char ***out, size_t *nout)
+{
+	struct list_item *sorted;
+	char ip[AIF_PATH_MAX], q[QUOTE_MAX + 8];
+	size_t n, i, bad = 0;
+	char **list;
+
+	if (!_expect(ld, s, path, v, json_type_array, "an array"))
+		return false;
+	n = json_object_array_length(v);
+	if (!n && nonempty) {
+		_err(ld, s, path, "must not be empty");
+		return false;
+	}
+	if (!(list = _arena(ld, n ? n : 1, sizeof(*list))))
+		return false;
+	if (!(sorted = _calloc(ld, n, sizeof(*sorted))))
+		return false;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		const char *str;
+
+		_path_index(ip, path, i);
+		list[i] = "";
+		if (!(str = _get_string(ld, s, ip, e))) {
+			bad++;
+			continue;
+		}
+		_quote(str, q, sizeof(q));
+		if (kind == LIST_NAME && !_is_name(str)) {
+			_err(ld, s, ip, "must be a name (" NAME_RULE "), "
+			     "got \"%s\"", q);
+			bad++;
+			continue;
+		}
+		if (kind != LIST_NAME && !_is_account(str)) {
+			_err(ld, s, ip, "must be a %s name (" ACCOUNT_RULE
+			     "), got \"%s\"",
+			     kind == LIST_USER ? "user" : "group", q);
+			bad++;
+			continue;
+		}
+		if (!(list[i] = _arena_strdup(ld, str))) {
+			free(sorted);
+			return false;
+		}
+	}
+	for (i = 0; i < n; i++)
+		sorted[i] = (struct list_item) { list[i], i };
+	_sort(sorted, n, sizeof(*sorted), _cmp_list_item);
+	for (i = 1; i < n; i++) {
+		if (!sorted[i].s[0] || strcmp(sorted[i - 1].s, sorted[i].s))
+			continue;
+		_path_index(ip, path, sorted[i].i);
+		_quote(sorted[i].s, q, sizeof(q));
+		_err(ld, s, ip, "duplicate \"%s\" (also [%zu])", q,
+		     sorted[i - 1].i);
+		bad++;
+	}
+	free(sorted);
+	*out = list;
+	*nout = n;
+	return !bad && !ld->oom;
+}
+
+/* Walk an object's members; the callback reports unknown keys itself. */
+#define FOREACH_MEMBER(obj, key, val, it, end)				\
+	for (struct json_object_iterator it = json_object_iter_begin(obj), \
+	     end = json_object_iter_end(obj);				\
+	     !json_object_iter_equal(&it, &end) &&			\
+	     ((key) = json_object_iter_peek_name(&it),			\
+	      (val) = json_object_iter_peek_value(&it), 1);		\
+	     json_object_iter_next(&it))
+
+/* ------------------------------------------------------------------ */
+/* The sections                                                         */
+
+static void _load_billing(struct loader *ld, const struct src *s,
+			  const char *path, json_object *obj)
+{
+	struct aif_policy *p = ld->p;
+	const char *key;
+	json_object *val;
+
+	if (!_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+		bool gpu = !strcmp(key, "gpu_weights");
+
+		_path_key(kp, path, key);
+		if (gpu || !strcmp(key, "qos_weights")) {
+			struct aif_gpu_weight *w;
+			const char *name;
+			json_object *wv;
+			size_t n = 0;
+
+			if (!_expect(ld, s, kp, val, json_type_object,
+				     "an object"))
+				continue;
+			w = _arena(ld, json_object_object_length(val) + 1,
+				   sizeof(*w));
+			if (!w)
+				return;
+			FOREACH_MEMBER(val, name, wv, wit, wend) {
+				char wp[AIF_PATH_MAX];
+
+				_path_key(wp, kp, name);
+				if (!_is_name(name)) {
+					_err(ld, s, wp, "not a valid %s name ("
+					     NAME_RULE ")",
+					     gpu ? "GPU type" : "QOS");
+					continue;
+				}
+				if (!_get_weight(ld, s, wp, wv,
+						 &w[n].weight))
+					continue;
+				_copy(w[n].type, sizeof(w[n].type), name);
+				n++;
+			}
+			_sort(w, n, sizeof(*w), aif_cmp_gpu_weight);
+			if (gpu) {
+				p->gpu_weights = w;
+				p->ngpu_weights = n;
+			} else {
+				p->qos_weights = w;
+				p->nqos_weights = n;
+			}
+		} else if (!strcmp(key, "default_gpu_weight")) {
+			if (_get_weight(ld, s, kp, val,
+					&p->default_gpu_weight))
+				p->has_default_gpu_weight = true;
+		} else {
+			_err(ld, s, kp, "unknown key");
+		}
+	}
+}
+
+static void _load_operators(struct loader *ld, const struct src *s,
+			    const char *path, json_object *obj)
+{
+	struct aif_policy *p = ld->p;
+	const char *key;
+	json_object *val;
+
+	if (!_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, key);
+		if (!strcmp(key, "users"))
+			_get_list(ld, s, kp, val, LIST_USER, false,
+				  &p->operator_users, &p->noperator_users);
+		else if (!strcmp(key, "groups"))
+			_get_list(ld, s, kp, val, LIST_GROUP, false,
+				  &p->operator_groups, &p->noperator_groups);
+		else
+			_err(ld, s, kp, "unknown key");
+	}
+}
+
+static void _check_thresholds(struct loader *ld, const struct src *s,
+			      const char *path, json_object *v,
+			      struct aif_class *c)
+{
+	char ip[AIF_PATH_MAX], text[64], prev[64];
+	size_t n, i;
+
+	if (!_expect(ld, s, path, v, json_type_array, "an array"))
+		return;
+	n = json_object_array_length(v);
+	if (!(c->thresholds = _arena(ld, n ? n : 1, sizeof(double))))
+		return;
+	c->nthresholds = n;
+	for (i = 0; i < n; i++) {
+		double *t = &c->thresholds[i];
+
+		_path_index(ip, path, i);
+		if (!_get_number(ld, s, ip, json_object_array_get_idx(v, i),
+				 t))
+			continue;
+		_num_text(s, ip, *t, text, sizeof(text));
+		if (!(*t > 0 && *t <= 1)) {
+			_err(ld, s, ip, "must be in (0, 1], got %s", text);
+			continue;
+		}
+		if (i && c->thresholds[i - 1] > 0 &&
+		    c->thresholds[i - 1] <= 1 && *t <= c->thresholds[i - 1]) {
+			char pp[AIF_PATH_MAX];
+
+			_path_index(pp, path, i - 1);
+			_err(ld, s, ip, "must be above the one before it (%s), "
+			     "got %s", _num_text(s, pp, c->thresholds[i - 1],
+						 prev, sizeof(prev)), text);
+		}
+	}
+}
+
+static void _load_class(struct loader *ld, const struct src *s,
+			const char *path, const char *name, json_object *obj,
+			struct aif_class *c)
+{
+	static double default_thresholds[] = { 0.8, 1.0 };
+	bool have_default_time = false, have_default_partition = false;
+	bool have_allowed_qos = false;
+	char **allowed = NULL;
+	size_t nallowed = 0;
+	int action_line = 0;
+	const char *key;
+	json_object *val;
+
+	_copy(c->name, sizeof(c->name), name);
+	c->max_gpus_per_job = AIF_UNLIMITED;
+	c->max_gpus_per_node = AIF_UNLIMITED;
+	c->max_nodes_per_job = AIF_UNLIMITED;
+	c->max_time = AIF_UNLIMITED;
+	c->default_time = AIF_UNLIMITED;
+	c->exhausted_action = AIF_EXHAUSTED_REFUSE;
+	c->thresholds = default_thresholds;
+	c->nthresholds = 2;
+
+	if (!_is_name(name))
+		_err(ld, s, path, "not a valid class name (" NAME_RULE ")");
+	if (!_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, key);
+		if (!strcmp(key, "description")) {
+			const char *str = _get_string(ld, s, kp, val);
+
+			if (str)
+				c->description = _arena_strdup(ld, str);
+		} else if (!strcmp(key, "max_gpus_per_job")) {
+			_get_limit(ld, s, kp, val, 0, &c->max_gpus_per_job);
+		} else if (!strcmp(key, "max_gpus_per_node")) {
+			_get_limit(ld, s, kp, val, 0, &c->max_gpus_per_node);
+		} else if (!strcmp(key, "max_nodes_per_job")) {
+			_get_limit(ld, s, kp, val, 1, &c->max_nodes_per_job);
+		} else if (!strcmp(key, "max_time")) {
+			_get_time(ld, s, kp, val, &c->max_time);
+		} else if (!strcmp(key, "default_time")) {
+			have_default_time = _get_time(ld, s, kp, val,
+						      &c->default_time);
+		} else if (!strcmp(key, "partitions")) {
+			_get_list(ld, s, kp, val, LIST_NAME, true,
+				  &c->partitions, &c->npartitions);
+		} else if (!strcmp(key, "default_partition")) {
+			have_default_partition =
+				_get_name(ld, s, kp, val,
+					  c->default_partition);
+		} else if (!strcmp(key, "gpu_types")) {
+			_get_list(ld, s, kp, val, LIST_NAME, true,
+				  &c->gpu_types, &c->ngpu_types);
+		} else if (!strcmp(key, "qos")) {
+			_get_name(ld, s, kp, val, c->qos);
+		} else if (!strcmp(key, "allowed_qos")) {
+			have_allowed_qos = _get_list(ld, s, kp, val, LIST_NAME,
+						     false, &allowed,
+						     &nallowed);
+		} else if (!strcmp(key, "require_gpus")) {
+			_get_bool(ld, s, kp, val, &c->require_gpus);
+		} else if (!strcmp(key, "exhausted_action")) {
+			const char *str = _get_string(ld, s, kp, val);
+			char q[QUOTE_MAX + 8];
+
+			action_line = _line_of(s, kp);
+			if (!str)
+				continue;
+			if (!strcmp(str, "refuse")) {
+				c->exhausted_action = AIF_EXHAUSTED_REFUSE;
+			} else if (!strcmp(str, "fallback")) {
+				c->exhausted_action = AIF_EXHAUSTED_FALLBACK;
+			} else {
+				_quote(str, q, sizeof(q));
+				_err(ld, s, kp, "must be \"refuse\" or "
+				     "\"fallback\", got \"%s\"", q);
+			}
+		} else if (!strcmp(key, "fallback_qos")) {
+			_get_name(ld, s, kp, val, c->fallback_qos);
+		} else if (!strcmp(key, "thresholds")) {
+			_check_thresholds(ld, s, kp, val, c);
+		} else if (!strcmp(key, "share")) {
+			double d;
+			char text[64];
+
+			if (!_get_number(ld, s, kp, val, &d))
+				continue;
+			if (d < 0 || d > 1)
+				_err(ld, s, kp, "must be in [0, 1], got %s",
+				     _num_text(s, kp, d, text, sizeof(text)));
+			else
+				c->share = d;
+		} else {
+			_err(ld, s, kp, "unknown key");
+		}
+	}
+
+	/* Defaults and cross-checks (docs/policy-schema.md, "A class"). */
+	if (have_default_partition && c->npartitions &&
+	    !_in_list(c->partitions, c->npartitions, c->default_partition)) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, "default_partition");
+		_err(ld, s, kp, "\"%s\" is not one of partitions",
+		     c->default_partition);
+	}
+	if (!have_default_partition && c->npartitions && c->partitions[0][0])
+		_copy(c->default_partition, sizeof(c->default_partition),
+		      c->partitions[0]);
+
+	if (!have_default_time) {
+		c->default_time = c->max_time;
+	} else if (c->max_time != AIF_UNLIMITED &&
+		   c->default_time > c->max_time) {
+		char kp[AIF_PATH_MAX], dt[32], mt[32];
+
+		_path_key(kp, path, "default_time");
+		aif_format_minutes(c->default_time, dt, sizeof(dt));
+		aif_format_minutes(c->max_time, mt, sizeof(mt));
+		_err(ld, s, kp, "%s exceeds max_time %s", dt, mt);
+	}
+
+	/* allowed_qos always holds qos. */
+	if (!have_allowed_qos)
+		nallowed = 0;
+	if (c->qos[0] && !_in_list(allowed, nallowed, c->qos)) {
+		char **list = _arena(ld, nallowed + 1, sizeof(*list));
+
+		if (!list)
+			return;
+		if (nallowed)
+			memcpy(list, allowed, nallowed * sizeof(*list));
+		/* A copy: c itself moves when the classes are sorted. */
+		if (!(list[nallowed++] = _arena_strdup(ld, c->qos)))
+			return;
+		allowed = list;
+	}
+	c->allowed_qos = allowed;
+	c->nallowed_qos = nallowed;
+
+	if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK &&
+	    !c->fallback_qos[0]) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, "fallback_qos");
+		_err_line(ld, s, action_line, kp, "missing (required when "
+			  "exhausted_action is \"fallback\")");
+	}
+}
+
+static void _load_classes(struct loader *ld, const struct src *s,
+			  json_object *obj)
+{
+	struct aif_policy *p = ld->p;
+	const char *key;
+	json_object *val;
+	size_t n;
+
+	if (!_expect(ld, s, "classes", obj, json_type_object, "an object"))
+		return;
+	if (!(n = json_object_object_length(obj))) {
+		_err(ld, s, "classes", "at least one class is required");
+		return;
+	}
+	if (!(p->classes = _arena(ld, n, sizeof(*p->classes))))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, "classes", key);
+		_load_class(ld, s, kp, key, val, &p->classes[p->nclasses++]);
+	}
+	_sort(p->classes, p->nclasses, sizeof(*p->classes), aif_cmp_class);
+}
+
+/* A name that must be one of a top-level list, when that list is given. */
+static void _check_member_of(struct loader *ld, const struct src *s,
+			     const char *path, const char *name, bool given,
+			     char **list, size_t n, const char *list_name)
+{
+	if (given && name[0] && !_in_list(list, n, name))
+		_err(ld, s, path, "\"%s\" is not one of %s", name, list_name);
+}
+
+static void _load_grant(struct loader *ld, const struct src *s,
+			const char *path, json_object *obj,
+			struct aif_grant *g)
+{
+	struct aif_policy *p = ld->p;
+	bool have_name = false, have_hours = false;
+	bool have_from = false, have_until = false;
+	const char *key;
+	json_object *val;
+
+	if (!_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX], text[64];
+
+		_path_key(kp, path, key);
+		if (!strcmp(key, "name")) {
+			have_name = true;
+			_get_name(ld, s, kp, val, g->name);
+		} else if (!strcmp(key, "gpu_hours")) {
+			have_hours = true;
+			if (_get_number(ld, s, kp, val, &g->gpu_hours) &&
+			    !(g->gpu_hours > 0))
+				_err(ld, s, kp, "must be > 0, got %s",
+				     _num_text(s, kp, g->gpu_hours, text,
+					       sizeof(text)));
+		} else if (!strcmp(key, "valid_from")) {
+			have_from = _get_date(ld, s, kp, val, false,
+					      &g->valid_from);
+		} else if (!strcmp(key, "valid_until")) {
+			have_until = _get_date(ld, s, kp, val, true,
+					       &g->valid_until);
+		} else if (!strcmp(key, "mode")) {
+			if (_get_name(ld, s, kp, val, g->mode))
+				_check_member_of(ld, s, kp, g->mode,
+						 p->has_modes, p->modes,
+						 p->nmodes, "modes");
+		} else if (!strcmp(key, "gpu_type")) {
+			_get_name(ld, s, kp, val, g->gpu_type);
+		} else {
+			_err(ld, s, kp, "unknown key");
+		}
+	}
+	if (!have_name)
+		_err_missing(ld, s, path, "name");
+	if (!have_hours)
+		_err_missing(ld, s, path, "gpu_hours");
+	if (!json_object_object_get_ex(obj, "valid_from", NULL))
+		_err_missing(ld, s, path, "valid_from");
+	if (!json_object_object_get_ex(obj, "valid_until", NULL))
+		_err_missing(ld, s, path, "valid_until");
+	if (have_from && have_until && g->valid_until < g->valid_from) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, "valid_until");
+		_err(ld, s, kp, "\"%s\" is before valid_from \"%s\"",
+		     json_object_get_string(
+			     json_object_object_get(obj, "valid_until")),
+		     json_object_get_string(
+			     json_object_object_get(obj, "valid_from")));
+	}
+}
+
+static void _load_grants(struct loader *ld, const struct src *s,
+			 const char *path, json_object *v,
+			 struct aif_project *pr)
+{
+	size_t n, i, j;
+
+	if (!_expect(ld, s, path, v, json_type_array, "an array"))
+		return;
+	n = json_object_array_length(v);
+	if (!(pr->grants = _arena(ld, n ? n : 1, sizeof(*pr->grants))))
+		return;
+	pr->ngrants = n;
+	for (i = 0; i < n; i++) {
+		char ip[AIF_PATH_MAX];
+
+		_path_index(ip, path, i);
+		_load_grant(ld, s, ip, json_object_array_get_idx(v, i),
+			    &pr->grants[i]);
+	}
+	/* Few grants per project: the quadratic check is the clear one. */
+	for (i = 1; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			char ip[AIF_PATH_MAX], kp[AIF_PATH_MAX];
+
+			if (!pr->grants[i].name[0] ||
+			    strcmp(pr->grants[i].name, pr->grants[j].name))
+				continue;
+			_path_index(ip, path, i);
+			_path_key(kp, ip, "name");
+			_err(ld, s, kp, "duplicate grant name \"%s\" "
+			     "(also grants[%zu])", pr->grants[i].name, j);
+			break;
+		}
+	}
+}
+
+/* Why name cannot be a project, or NULL. */
+static const char *_project_name_problem(const char *name)
+{
+	if (!_is_name(name))
+		return "not a valid project name (" PROJECT_RULE ")";
+	if (_has_upper(name))
+		return "project names must be lowercase (SLURM lowercases "
+		       "accounts)";
+	return NULL;
+}
+
+static void _load_project(struct loader *ld, const struct src *s,
+			  const char *path, const char *name,
+			  json_object *obj, struct aif_project *pr)
+{
+	struct aif_policy *p = ld->p;
+	bool have_class = false, have_mode = false;
+	bool have_from = false, have_until = false;
+	const char *key;
+	json_object *val;
+
+	_copy(pr->name, sizeof(pr->name), name);
+	pr->source = (char *) s->source;
+	pr->line = _line_of(s, path);
+	if (!_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX], cname[AIF_NAME_MAX];
+
+		_path_key(kp, path, key);
+		if (!strcmp(key, "class")) {
+			have_class = true;
+			if (!_get_name(ld, s, kp, val, cname))
+				continue;
+			if (!(pr->klass = aif_policy_class(p, cname)))
+				_err(ld, s, kp, "unknown class \"%s\"", cname);
+		} else if (!strcmp(key, "mode")) {
+			have_mode = true;
+			if (_get_name(ld, s, kp, val, pr->mode))
+				_check_member_of(ld, s, kp, pr->mode,
+						 p->has_modes, p->modes,
+						 p->nmodes, "modes");
+		} else if (!strcmp(key, "sector")) {
+			if (_get_name(ld, s, kp, val, pr->sector))
+				_check_member_of(ld, s, kp, pr->sector,
+						 p->has_sectors, p->sectors,
+						 p->nsectors, "sectors");
+		} else if (!strcmp(key, "description")) {
+			/* Checked, not kept: nothing reads it at runtime. */
+			_get_string(ld, s, kp, val);
+		} else if (!strcmp(key, "valid_from")) {
+			have_from = _get_date(ld, s, kp, val, false,
+					      &pr->valid_from);
+		} else if (!strcmp(key, "valid_until")) {
+			have_until = _get_date(ld, s, kp, val, true,
+					       &pr->valid_until);
+		} else if (!strcmp(key, "users")) {
+			_get_list(ld, s, kp, val, LIST_USER, false,
+				  &pr->users, &pr->nusers);
+		} else if (!strcmp(key, "groups")) {
+			_get_list(ld, s, kp, val, LIST_GROUP, false,
+				  &pr->groups, &pr->ngroups);
+		} else if (!strcmp(key, "grants")) {
+			_load_grants(ld, s, kp, val, pr);
+		} else {
+			_err(ld, s, kp, "unknown key");
+		}
+	}
+	if (!have_class)
+		_err_missing(ld, s, path, "class");
+	if (!have_mode)
+		_err_missing(ld, s, path, "mode");
+	if (have_from && have_until && pr->valid_until < pr->valid_from) {
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, path, "valid_until");
+		_err(ld, s, kp, "\"%s\" is before valid_from \"%s\"",
+		     json_object_get_string(
+			     json_object_object_get(obj, "valid_until")),
+		     json_object_get_string(
+			     json_object_object_get(obj, "valid_from")));
+	}
+}
+
+/* The top level of the main file, except projects (loaded later). */
+static bool _load_main(struct loader *ld)
+{
+	struct aif_policy *p = ld->p;
+	const struct src *s = &ld->main;
+	json_object *root = s->root, *val;
+	bool have_classes = false, overflow;
+	const char *key;
+	int64_t version;
+
+	if (!_expect(ld, s, "", root, json_type_object, "an object"))
+		return false;
+	/* A file for another schema version would drown its one useful
+	 * error in unknown keys: check the version alone first. */
+	if (!json_object_object_get_ex(root, "version", &val)) {
+		_err_missing(ld, s, "", "version");
+		return false;
+	}
+	if (!_int_value(ld, s, "version", val, &version, &overflow))
+		return false;
+	if (overflow || version != AIF_POLICY_VERSION) {
+		char text[64];
+
+		if (!_text(s, "version", text, sizeof(text)))
+			snprintf(text, sizeof(text), "%" PRId64, version);
+		_err(ld, s, "version", "unsupported version %s (this build "
+		     "reads version %d)", text, AIF_POLICY_VERSION);
+		return false;
+	}
+
+	/* modes and sectors first: projects check against them. */
+	if (json_object_object_get_ex(root, "modes", &val)) {
+		p->has_modes = true;
+		_get_list(ld, s, "modes", val, LIST_NAME, false, &p->modes,
+			  &p->nmodes);
+	}
+	if (json_object_object_get_ex(root, "sectors", &val)) {
+		p->has_sectors = true;
+		_get_list(ld, s, "sectors", val, LIST_NAME, false,
+			  &p->sectors, &p->nsectors);
+	}
+	FOREACH_MEMBER(root, key, val, it, end) {
+		if (!strcmp(key, "version") || !strcmp(key, "modes") ||
+		    !strcmp(key, "sectors")) {
+			continue;
+		} else if (!strcmp(key, "project_dir")) {
+			const char *str = _get_string(ld, s, key, val);
+
+			if (str && !str[0])
+				_err(ld, s, key, "must not be empty");
+			else if (str)
+				ld->project_dir = str;
+		} else if (!strcmp(key, "operators")) {
+			_load_operators(ld, s, key, val);
+		} else if (!strcmp(key, "billing")) {
+			_load_billing(ld, s, key, val);
+		} else if (!strcmp(key, "classes")) {
+			have_classes = true;
+			_load_classes(ld, s, val);
+		} else if (!strcmp(key, "projects")) {
+			if (_expect(ld, s, key, val, json_type_object,
+				    "an object"))
+				ld->projects = val;
+		} else {
+			_err(ld, s, key, "unknown key");
+		}
+	}
+	if (!have_classes)
+		_err_missing(ld, s, "", "classes");
+	return !ld->oom;
+}
+
+/* ------------------------------------------------------------------ */
+/* project_dir                                                          */
+
+static int _cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool _is_project_file(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".json");
+}
+
+/*
+ * Read and parse every <project>.json of the directory, in name order
+ * (strcmp: byte order, whatever the locale). Dotfiles and names not
+ * ending in .json are ignored, so a portal can write ".acme.json.tmp"
+ * and rename it into place.
+ */
+static void _load_project_dir(struct loader *ld)
+{
+	const struct src *s = &ld->main;
+	char ebuf[128], *dir = NULL, **names = NULL;
+	size_t nnames = 0, cap = 0, i;
+	const char *slash;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = NULL;
+	int fd;
+
+	/* Relative to the directory of the policy file. */
+	slash = strrchr(s->file, '/');
+	if (ld->project_dir[0] == '/' || !slash) {
+		dir = _strdup(ld, ld->project_dir);
+	} else if ((dir = _malloc(ld, (size_t) (slash - s->file) + 2 +
+				       strlen(ld->project_dir)))) {
+		sprintf(dir, "%.*s/%s", (int) (slash - s->file), s->file,
+			ld->project_dir);
+	}
+	if (!dir || !(ld->p->project_dir = _arena_strdup(ld, dir)))
+		goto out;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		_err(ld, s, "project_dir", "cannot open directory %s: %s",
+		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		_err(ld, s, "project_dir", "cannot stat directory %s: %s",
+		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
+		close(fd);
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		_err(ld, s, "project_dir", "directory %s is writable by group "
+		     "or others (mode %04o); refusing to trust it", dir,
+		     (unsigned) (st.st_mode & 07777));
+		close(fd);
+		goto out;
+	}
+	if (!(d = fdopendir(fd))) {
+		if (errno == ENOMEM)
+			ld->oom = true;
+		_err(ld, s, "project_dir", "cannot read directory %s: %s",
+		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
+		close(fd);
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno)
+				_err(ld, s, "project_dir", "cannot read "
+				     "directory %s: %s", dir,
+				     _strerror(errno, ebuf, sizeof(ebuf)));
+			break;
+		}
+		if (!_is_project_file(de->d_name))
+			continue;
+		/* A directory is not a project file whatever its name; any
+		 * other non-regular file is refused when it is read. */
+		if (!fstatat(dirfd(d), de->d_name, &st, 0) &&
+		    S_ISDIR(st.st_mode))
+			continue;
+		if (nnames == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **v = realloc(names, ncap * sizeof(*v));
+
+			if (!v) {
+				ld->oom = true;
+				goto out;
+			}
+			names = v;
+			cap = ncap;
+		}
+		if (!(names[nnames] = _strdup(ld, de->d_name)))
+			goto out;
+		nnames++;
+	}
+	_sort(names, nnames, sizeof(*names), _cmp_cstr);
+
+	if (!(ld->files = _calloc(ld, nnames, sizeof(*ld->files))))
+		goto out;
+	for (i = 0; i < nnames; i++) {
+		struct src *f = &ld->files[ld->nfiles++];
+		size_t stem = strlen(names[i]) - 5;
+		char pname[AIF_PATH_MAX];
+		const char *why;
+
+		f->order = (int) ld->nfiles;
+		f->base = names[i];
+		if (!(f->file = _malloc(ld, strlen(dir) + strlen(names[i]) +
+					    2)))
+			goto out;
+		sprintf(f->file, "%s/%s", dir, names[i]);
+		if (!(f->source = _arena_strdup(ld, f->file)))
+			goto out;
+		snprintf(pname, sizeof(pname), "%.*s", (int) stem, names[i]);
+		_path_key(f->prefix, "projects", pname);
+		if ((why = _project_name_problem(pname))) {
+			_err_line(ld, f, 0, f->prefix, "%s", why);
+			continue;
+		}
+		if (_read_file(ld, f, dirfd(d), names[i]) == 0)
+			_parse(ld, f);
+		if (ld->oom)
+			goto out;
+	}
+out:
+	if (d)
+		closedir(d);
+	/* names[i] are kept by ld->files[i].base; free the rest. */
+	for (i = ld->nfiles; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Projects from both places                                            */
+
+struct project_ref {
+	struct aif_project *proj;
+	struct src *src;
+};
+
+static int _cmp_project_ref(const void *a, const void *b)
+{
+	const struct project_ref *x = a, *y = b;
+	int c = strcmp(x->proj->name, y->proj->name);
+
+	if (c)
+		return c;
+	if (x->src->order != y->src->order)
+		return x->src->order < y->src->order ? -1 : 1;
+	return x->proj->line < y->proj->line ? -1 :
+	       x->proj->line > y->proj->line;
+}
+
+static void _load_projects(struct loader *ld)
+{
+	struct aif_policy *p = ld->p;
+	struct aif_project *tmp = NULL;
+	struct project_ref *refs = NULL;
+	size_t n = 0, i, k;
+	const char *key;
+	json_object *val;
+
+	if (ld->projects)
+		n += json_object_object_length(ld->projects);
+	for (i = 0; i < ld->nfiles; i++)
+		n += ld->files[i].root != NULL;
+	if (!n)
+		return;
+	if (!(tmp = _calloc(ld, n, sizeof(*tmp))) ||
+	    !(refs = _calloc(ld, n, sizeof(*refs))))
+		goto out;
+
+	k = 0;
+	if (ld->projects) {
+		FOREACH_MEMBER(ld->projects, key, val, it, end) {
+			char kp[AIF_PATH_MAX];
+			const char *why;
+
+			_path_key(kp, "projects", key);
+			if ((why = _project_name_problem(key)))
+				_err(ld, &ld->main, kp, "%s", why);
+			refs[k] = (struct project_ref) { &tmp[k], &ld->main };
+			_load_project(ld, &ld->main, kp, key, val, &tmp[k]);
+			k++;
+		}
+	}
+	for (i = 0; i < ld->nfiles; i++) {
+		struct src *f = &ld->files[i];
+
+		if (!f->root)
+			continue;
+		refs[k] = (struct project_ref) { &tmp[k], f };
+		_load_project(ld, f, f->prefix, f->prefix + strlen("projects."),
+			      f->root, &tmp[k]);
+		k++;
+	}
+	if (ld->oom)
+		goto out;
+
+	_sort(refs, k, sizeof(*refs), _cmp_project_ref);
+	for (i = 1; i < k; i++) {
+		const struct project_ref *a = &refs[i - 1], *b = &refs[i];
+		char kp[AIF_PATH_MAX];
+
+		if (strcmp(a->proj->name, b->proj->name))
+			continue;
+		_path_key(kp, "projects", b->proj->name);
+		_err_line(ld, b->src, b->proj->line, kp, "project \"%s\" is "
+			  "defined twice (also at %s:%d)", b->proj->name,
+			  a->src->file, a->proj->line);
+	}
+
+	if (!(p->projects = _arena(ld, k, sizeof(*p->projects))) ||
+	    !(ld->project_src = _calloc(ld, k, sizeof(*ld->project_src))))
+		goto out;
+	for (i = 0; i < k; i++) {
+		p->projects[i] = *refs[i].proj;
+		ld->project_src[i] = refs[i].src;
+	}
+	p->nprojects = k;
+out:
+	free(refs);
+	free(tmp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Resolving names to ids                                               */
+
+/*
+ * The default resolver: NSS, with buffers grown on ERANGE. Contract with
+ * the loader (beyond aifactory.h): -1 with errno 0 or ENOENT means the
+ * name does not exist (a warning); any other errno means the lookup
+ * itself failed (an LDAP server down, say), which fails the load rather
+ * than quietly stripping every member from every project.
+ */
+static bool _nss_not_found(int err)
+{
+	/* getpwnam_r(3): these all mean "not found" on one NSS or another. */
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
+	       err == EPERM;
+}
+
+static int _nss_user(const char *name, uid_t *uid, void *arg)
+{
+	size_t size = 1024;
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	int rc;
+
+	(void) arg;
+	for (;;) {
+		char *nbuf = realloc(buf, size);
+
+		if (!nbuf) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+		buf = nbuf;
+		rc = getpwnam_r(name, &pw, buf, size, &res);
+		if (rc == EINTR)
+			continue;
+		if (rc != ERANGE || size >= NSS_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (rc == 0 && res) {
+		*uid = pw.pw_uid;
+		free(buf);
+		return 0;
+	}
+	free(buf);
+	errno = _nss_not_found(rc) ? 0 : rc;
+	return -1;
+}
+
+/*
+ * A group and the uids of its listed members. Users whose primary group
+ * this is are not listed in it and are not enumerated here (that would
+ * mean walking the whole passwd database): the plugin passes the job's
+ * primary gid in the request's gids, and the project's gids catch them.
+ */
+static int _nss_group(const char *name, gid_t *gid, uid_t **members,
+		      size_t *nmembers, void *arg)
+{
+	size_t size = 4096, n = 0, i;
+	struct group gr, *res = NULL;
+	char *buf = NULL;
+	uid_t *uids;
+	int rc;
+
+	(void) arg;
+	for (;;) {
+		char *nbuf = realloc(buf, size);
+
+		if (!nbuf) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+		buf = nbuf;
+		rc = getgrnam_r(name, &gr, buf, size, &res);
+		if (rc == EINTR)
+			continue;
+		if (rc != ERANGE || size >= NSS_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (rc || !res) {
+		free(buf);
+		errno = _nss_not_found(rc) ? 0 : rc;
+		return -1;
+	}
+	while (gr.gr_mem && gr.gr_mem[n])
+		n++;
+	if (!(uids = malloc((n ? n : 1) * sizeof(*uids)))) {
+		free(buf);
+		errno = ENOMEM;
+		return -1;
+	}
+	*nmembers = 0;
+	for (i = 0; i < n; i++) {
+		uid_t uid;
+
+		errno = 0;
+		if (_nss_user(gr.gr_mem[i], &uid, NULL) == 0) {
+			uids[(*nmembers)++] = uid;
+		} else if (errno) {
+			int err = errno;
+
+			free(uids);
+			free(buf);
+			errno = err;
+			return -1;
+		}
+		/* A member without an account is skipped. */
+	}
+	*gid = gr.gr_gid;
+	*members = uids;
+	free(buf);
+	return 0;
+}
+
+static const struct aif_resolver _nss_resolver = {
+	.user = _nss_user,
+	.group = _nss_group,
+	.arg = NULL,
+};
+
+static int _cmp_user_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct user_entry *) a)->name,
+		      ((const struct user_entry *) b)->name);
+}
+
+static int _cmp_group_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct group_entry *) a)->name,
+		      ((const struct group_entry *) b)->name);
+}
+
+static int _key_user_entry(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct user_entry *) elem)->name);
+}
+
+static int _key_group_entry(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct group_entry *) elem)->name);
+}
+
+/* Every name once, sorted; then each resolved once. */
+static void _resolve_all(struct loader *ld)
+{
+	struct aif_policy *p = ld->p;
+	size_t nu = p->noperator_users, ng = p->noperator_groups, i, j, k;
+
+	for (i = 0; i < p->nprojects; i++) {
+		nu += p->projects[i].nusers;
+		ng += p->projects[i].ngroups;
+	}
+	if (!(ld->users = _calloc(ld, nu, sizeof(*ld->users))) ||
+	    !(ld->groups = _calloc(ld, ng, sizeof(*ld->groups))))
+		return;
+
+	k = 0;
+	for (j = 0; j < p->noperator_users; j++)
+		ld->users[k++].name = p->operator_users[j];
+	for (i = 0; i < p->nprojects; i++)
+		for (j = 0; j < p->projects[i].nusers; j++)
+			ld->users[k++].name = p->projects[i].users[j];
+	_sort(ld->users, nu, sizeof(*ld->users), _cmp_user_entry);
+	for (i = 0, k = 0; i < nu; i++)
+		if (!k || strcmp(ld->users[k - 1].name, ld->users[i].name))
+			ld->users[k++] = ld->users[i];
+	ld->nusers = k;
+
+	k = 0;
+	for (j = 0; j < p->noperator_groups; j++)
+		ld->groups[k++].name = p->operator_groups[j];
+	for (i = 0; i < p->nprojects; i++)
+		for (j = 0; j < p->projects[i].ngroups; j++)
+			ld->groups[k++].name = p->projects[i].groups[j];
+	_sort(ld->groups, ng, sizeof(*ld->groups), _cmp_group_entry);
+	for (i = 0, k = 0; i < ng; i++)
+		if (!k || strcmp(ld->groups[k - 1].name, ld->groups[i].name))
+			ld->groups[k++] = ld->groups[i];
+	ld->ngroups = k;
+
+	for (i = 0; i < ld->nusers && !ld->oom; i++) {
+		struct user_entry *u = &ld->users[i];
+
+		errno = 0;
+		if (ld->res->user(u->name, &u->uid, ld->res->arg) == 0)
+			u->state = 1;
+		else if (errno == ENOMEM)
+			ld->oom = true;
+		else if (errno && errno != ENOENT)
+			u->state = -1, u->err = errno;
+	}
+	for (i = 0; i < ld->ngroups && !ld->oom; i++) {
+		struct group_entry *g = &ld->groups[i];
+
+		errno = 0;
+		if (ld->res->group(g->name, &g->gid, &g->members,
+				   &g->nmembers, ld->res->arg) == 0) {
+			g->state = 1;
+			if (!g->members)
+				g->nmembers = 0;
+		} else if (errno == ENOMEM) {
+			ld->oom = true;
+		} else if (errno && errno != ENOENT) {
+			g->state = -1, g->err = errno;
+		}
+	}
+}
+
+/* An id vector that grows; sorted and made unique at the end. */
+struct ids {
+	id_t *v;
+	size_t n, cap;
+};
+
+static void _ids_add(struct loader *ld, struct ids *x, id_t id)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		id_t *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v) {
+			ld->oom = true;
+			return;
+		}
+		x->v = v;
+		x->cap = cap;
+	}
+	x->v[x->n++] = id;
+}
+
+static int _cmp_id(const void *a, const void *b)
+{
+	id_t x = *(const id_t *) a, y = *(const id_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorted, unique copy into the arena; the vector is emptied. */
+static void *_ids_finish(struct loader *ld, struct ids *x, size_t *n)
+{
+	id_t *out;
+	size_t i, k = 0;
+
+	_sort(x->v, x->n, sizeof(*x->v), _cmp_id);
+	for (i = 0; i < x->n; i++)
+		if (!k || x->v[k - 1] != x->v[i])
+			x->v[k++] = x->v[i];
+	*n = 0;
+	if (!(out = _arena(ld, k ? k : 1, sizeof(*out))))
+		return NULL;
+	if (k)
+		memcpy(out, x->v, k * sizeof(*out));
+	*n = k;
+	x->n = 0;
+	return out;
+}
+
+/*
+ * Resolve one member list (a project's or the operators'): uids of users
+ * and of group members into uids, gids of groups into gids. Returns how
+ * many names resolved.
+ */
+static size_t _resolve_members(struct loader *ld, const struct src *s,
+			       const char *path, char **users, size_t nusers,
+			       char **groups, size_t ngroups,
+			       struct ids *uids, struct ids *gids)
+{
+	char ebuf[128], kp[AIF_PATH_MAX], ip[AIF_PATH_MAX];
+	size_t found = 0, i, j;
+
+	for (i = 0; i < nusers; i++) {
+		const struct user_entry *u;
+
+		u = bsearch(users[i], ld->users, ld->nusers,
+			    sizeof(*ld->users), _key_user_entry);
+		if (!u)
+			continue;	/* an invalid name, reported already */
+		_path_key(kp, path, "users");
+		_path_index(ip, kp, i);
+		if (u->state == 1) {
+			_ids_add(ld, uids, u->uid);
+			found++;
+		} else if (u->state == 0) {
+			_warn(ld, s, ip, "unknown user \"%s\"", u->name);
+		} else {
+			_err(ld, s, ip, "cannot look up user \"%s\": %s",
+			     u->name, _strerror(u->err, ebuf, sizeof(ebuf)));
+		}
+	}
+	for (i = 0; i < ngroups; i++) {
+		const struct group_entry *g;
+
+		g = bsearch(groups[i], ld->groups, ld->ngroups,
+			    sizeof(*ld->groups), _key_group_entry);
+		if (!g)
+			continue;
+		_path_key(kp, path, "groups");
+		_path_index(ip, kp, i);
+		if (g->state == 1) {
+			_ids_add(ld, gids, g->gid);
+			for (j = 0; j < g->nmembers; j++)
+				_ids_add(ld, uids, g->members[j]);
+			found++;
+		} else if (g->state == 0) {
+			_warn(ld, s, ip, "unknown group \"%s\"", g->name);
+		} else {
+			_err(ld, s, ip, "cannot look up group \"%s\": %s",
+			     g->name, _strerror(g->err, ebuf, sizeof(ebuf)));
+		}
+	}
+	return found;
+}
+
+static void _add_user_names(struct loader *ld, char **users, size_t n,
+			    struct aif_uid_name *names, size_t *k)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct user_entry *u;
+
+		u = bsearch(users[i], ld->users, ld->nusers,
+			    sizeof(*ld->users), _key_user_entry);
+		if (u && u->state == 1)
+			names[(*k)++] = (struct aif_uid_name) {
+				u->uid, users[i] };
+	}
+}
+
+/* Members of every project and the operators; the indexes over them. */
+static void _build_members(struct loader *ld)
+{
+	struct aif_policy *p = ld->p;
+	struct ids uids = { 0 }, gids = { 0 };
+	struct aif_uid_name *names;
+	size_t nu = 0, ng = 0, nn = p->noperator_users, i, j, k;
+
+	_resolve_all(ld);
+	if (ld->oom)
+		goto out;
+
+	for (i = 0; i < p->nprojects && !ld->oom; i++) {
+		struct aif_project *pr = &p->projects[i];
+		const struct src *s = ld->project_src[i];
+		char kp[AIF_PATH_MAX];
+
+		_path_key(kp, "projects", pr->name);
+		_resolve_members(ld, s, kp, pr->users, pr->nusers,
+				 pr->groups, pr->ngroups, &uids, &gids);
+		pr->uids = _ids_finish(ld, &uids, &pr->nuids);
+		pr->gids = _ids_finish(ld, &gids, &pr->ngids);
+		if (!pr->nuids && !pr->ngids)
+			_warn(ld, s, kp, "no members: %s",
+			      pr->nusers || pr->ngroups ?
+			      "none of its users or groups exists" :
+			      "it lists no users or groups");
+		nu += pr->nuids;
+		ng += pr->ngids;
+		nn += pr->nusers;
+	}
+	_resolve_members(ld, &ld->main, "operators", p->operator_users,
+			 p->noperator_users, p->operator_groups,
+			 p->noperator_groups, &uids, &gids);
+	p->operator_uids = _ids_finish(ld, &uids, &p->noperator_uids);
+	p->operator_gids = _ids_finish(ld, &gids, &p->noperator_gids);
+	if (ld->oom)
+		goto out;
+
+	/* uid -> projects and gid -> projects, sorted by (id, project). */
+	if (!(p->uid_index = _arena(ld, nu ? nu : 1, sizeof(*p->uid_index))) ||
+	    !(p->gid_index = _arena(ld, ng ? ng : 1, sizeof(*p->gid_index))))
+		goto out;
+	for (i = 0; i < p->nprojects; i++) {
+		const struct aif_project *pr = &p->projects[i];
+
+		for (j = 0; j < pr->nuids; j++)
+			p->uid_index[p->nuid_index++] =
+				(struct aif_id_project) { pr->uids[j], i };
+		for (j = 0; j < pr->ngids; j++)
+			p->gid_index[p->ngid_index++] =
+				(struct aif_id_project) { pr->gids[j], i };
+	}
+	_sort(p->uid_index, p->nuid_index, sizeof(*p->uid_index),
+	      aif_cmp_id_project);
+	_sort(p->gid_index, p->ngid_index, sizeof(*p->gid_index),
+	      aif_cmp_id_project);
+
+	/* uid -> name, from the names written in the policy; where two
+	 * names share a uid, the first in byte order wins. */
+	if (!(names = _arena(ld, nn ? nn : 1, sizeof(*names))))
+		goto out;
+	k = 0;
+	_add_user_names(ld, p->operator_users, p->noperator_users, names, &k);
+	for (i = 0; i < p->nprojects; i++)
+		_add_user_names(ld, p->projects[i].users,
+				p->projects[i].nusers, names, &k);
+	_sort(names, k, sizeof(*names), aif_cmp_uid_name);
+	for (i = 0, j = 0; i < k; i++)
+		if (!j || names[j - 1].uid != names[i].uid)
+			names[j++] = names[i];
+	p->user_names = names;
+	p->nuser_names = j;
+out:
+	free(uids.v);
+	free(gids.v);
+}
+
+/* ------------------------------------------------------------------ */
+/* The fingerprint                                                      */
+
+/*
+ * SHA-256 over the main file's bytes, then for each project file in
+ * name order: its name, a NUL, its length in decimal, a NUL, its bytes.
+ * The lengths keep one file's end from passing for the next one's name.
+ */
+static void _hash(struct loader *ld)
+{
+	struct aif_sha256 c;
+	uint8_t digest[AIF_SHA256_LEN];
+
+	aif_sha256_init(&c);
+	aif_sha256_update(&c, ld->main.text, ld->main.len);
+	for (size_t i = 0; i < ld->nfiles; i++) {
+		const struct src *f = &ld->files[i];
+		char len[32];
+
+		aif_sha256_update(&c, f->base, strlen(f->base) + 1);
+		snprintf(len, sizeof(len), "%zu", f->len);
+		aif_sha256_update(&c, len, strlen(len) + 1);
+		aif_sha256_update(&c, f->text, f->len);
+	}
+	aif_sha256_final(&c, digest);
+	aif_sha256_to_hex(digest, ld->p->hash);
+}
+
+/* ------------------------------------------------------------------ */
+/* The entry points                                                     */
+
+static void _src_free(struct src *s)
+{
+	if (s->root)
+		json_object_put(s->root);
+	free(s->text);
+	free(s->keys);
+	free(s->paths);
+	free(s->file);
+	free((char *) s->base);
+}
+
+static void _loader_free(struct loader *ld)
+{
+	size_t i;
+
+	_src_free(&ld->main);
+	for (i = 0; i < ld->nfiles; i++)
+		_src_free(&ld->files[i]);
+	free(ld->files);
+	free(ld->project_src);
+	free(ld->users);
+	for (i = 0; i < ld->ngroups; i++)
+		free(ld->groups[i].members);
+	free(ld->groups);
+	free(ld->errs.v);
+	free(ld->warns.v);
+}
+
+/*
+ * The order of the work: read and check the main file; read the project
+ * files; load projects from both; and only if all of that is clean, ask
+ * NSS about the members (a broken file costs no directory lookups).
+ *
+ * Ownership: the snapshot returned holds one reference, the caller's
+ * (aif_policy_unref()). report->errors and report->warnings are malloc'ed
+ * arrays the caller frees with aif_load_report_free(), on success too
+ * (warnings). Should even the report's first allocation fail, NULL comes
+ * back with an empty report: read "no errors" with NULL as out of memory.
+ */
+struct aif_policy *aif_policy_load(const char *path,
+				   const struct aif_resolver *resolver,
+				   struct aif_load_report *report)
+{
+	struct loader ld = { 0 };
+	struct aif_policy *p = NULL;
+	bool ok = false;
+
+	if (report)
+		memset(report, 0, sizeof(*report));
+	if (!path)
+		return NULL;
+	ld.res = resolver && resolver->user && resolver->group ?
+		 resolver : &_nss_resolver;
+	ld.errs.cap = ld.warns.cap = 8;
+	ld.errs.v = malloc(ld.errs.cap * sizeof(*ld.errs.v));
+	ld.warns.v = malloc(ld.warns.cap * sizeof(*ld.warns.v));
+	if (!ld.errs.v || !ld.warns.v) {
+		/* Nothing to report with: NULL and no errors. */
+		free(ld.errs.v);
+		free(ld.warns.v);
+		return NULL;
+	}
+
+	if (!(ld.main.file = _strdup(&ld, path)))
+		goto finish;
+	if (!(p = ld.p = aif_policy_alloc())) {
+		ld.oom = true;
+		goto finish;
+	}
+	if (!(p->path = ld.main.source = _arena_strdup(&ld, path)))
+		goto finish;
+	if (_read_file(&ld, &ld.main, AT_FDCWD, path) || !_parse(&ld, &ld.main))
+		goto finish;
+	if (!_load_main(&ld))
+		goto finish;
+	if (ld.project_dir)
+		_load_project_dir(&ld);
+	if (ld.oom)
+		goto finish;
+	_load_projects(&ld);
+	if (ld.errs.n || ld.errs.dropped || ld.oom)
+		goto finish;
+	_build_members(&ld);
+	if (ld.errs.n || ld.errs.dropped || ld.oom)
+		goto finish;
+	_hash(&ld);
+	ok = true;
+
+finish:
+	if (!ok) {
+		aif_policy_unref(p);
+		p = NULL;
+	}
+	_diags_finish(&ld, &ld.errs, true,
+		      report ? &report->errors : NULL,
+		      report ? &report->nerrors : NULL);
+	_diags_finish(&ld, &ld.warns, false,
+		      report ? &report->warnings : NULL,
+		      report ? &report->nwarnings : NULL);
+	_loader_free(&ld);
+	return p;
+}
+
+void aif_load_error_format(const struct aif_load_error *e, char *buf,
+			   size_t len)
+{
+	char where[sizeof(e->file) + 16];
+
+	if (!buf || !len)
+		return;
+	if (!e) {
+		buf[0] = '\0';
+		return;
+	}
+	if (e->line > 0)
+		snprintf(where, sizeof(where), "%s:%d", e->file, e->line);
+	else
+		snprintf(where, sizeof(where), "%s", e->file);
+	snprintf(buf, len, "%s%s%s%s%s", where, where[0] ? ": " : "",
+		 e->path, e->path[0] ? ": " : "", e->reason);
+}
+
+void aif_load_report_free(struct aif_load_report *report)
+{
+	if (!report)
+		return;
+	free(report->errors);
+	free(report->warnings);
+	memset(report, 0, sizeof(*report));
+}

@@ -1,0 +1,379 @@
+/*
+ * job_submit/aifactory: admission by project class.
+ *
+ * A thin adapter: it translates job_desc_msg_t into the policy library's
+ * request, asks aif_decide(), and writes the decision back (account,
+ * partition, QOS, time limit, the tag in admin_comment) or refuses with
+ * the library's message. No policy lives here.
+ *
+ * job_submit and job_modify run under slurmctld's locks (and, from 23.02,
+ * concurrently), so they do no I/O and never wait: the policy is an
+ * immutable snapshot, loaded by this plugin's own thread at init and again
+ * whenever slurmctld re-reads its configuration (scontrol reconfigure or
+ * SIGHUP bump slurm_conf.last_update; job_submit gets no call of its own
+ * then). A policy that fails to load is logged with file, line and reason
+ * and the last good one stays in force.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "slurm/slurm_errno.h"
+/* First: it renames what the others declare to libslurm's exports. */
+#include "src/common/slurm_xlator.h"
+#include "src/common/read_config.h"
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+#include "src/slurmctld/slurmctld.h"
+
+#include "aifactory.h"
+
+const char plugin_name[] = "AI Factory admission by project class";
+const char plugin_type[] = "job_submit/aifactory";
+const uint32_t plugin_version = SLURM_VERSION_NUMBER;
+
+/* The plugin interface (job_submit.c calls these through dlsym). */
+extern int init(void);
+extern int fini(void);
+extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
+		      char **err_msg);
+extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
+		      uint32_t submit_uid);
+
+#define POLICY_FILE "aifactory.json"
+#define WATCH_SECONDS 1	/* how often the thread looks for a reconfigure */
+
+static struct {
+	pthread_mutex_t lock;		/* guards policy and the thread flags */
+	pthread_cond_t wake;
+	struct aif_policy *policy;	/* NULL until a policy ever loaded */
+	char *path;
+	time_t conf_seen;		/* slurm_conf.last_update loaded for */
+	pthread_t thread;
+	bool running;
+	bool stop;
+} ctx = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+static struct aif_policy *_policy_get(void)
+{
+	struct aif_policy *p;
+
+	slurm_mutex_lock(&ctx.lock);
+	p = aif_policy_ref(ctx.policy);
+	slurm_mutex_unlock(&ctx.lock);
+	return p;
+}
+
+/* Load the policy file; swap it in if good, else keep the last good one. */
+static void _reload(void)
+{
+	struct aif_load_report report = { 0 };
+	struct aif_policy *p, *old;
+	char line[AIF_ERR_MAX + 600];
+
+	p = aif_policy_load(ctx.path, NULL, &report);
+	for (size_t i = 0; i < report.nwarnings; i++) {
+		aif_load_error_format(&report.warnings[i], line, sizeof(line));
+		info("%s: warning: %s", plugin_type, line);
+	}
+	for (size_t i = 0; i < report.nerrors; i++) {
+		aif_load_error_format(&report.errors[i], line, sizeof(line));
+		error("%s: %s", plugin_type, line);
+	}
+	aif_load_report_free(&report);
+
+	slurm_mutex_lock(&ctx.lock);
+	old = ctx.policy;
+	if (p)
+		ctx.policy = p;
+	slurm_mutex_unlock(&ctx.lock);
+
+	if (p) {
+		info("%s: policy %s loaded: %zu classes, %zu projects, sha256 %s",
+		     plugin_type, ctx.path, aif_policy_nclasses(p),
+		     aif_policy_nprojects(p), aif_policy_hash(p));
+		aif_policy_unref(old);
+	} else if (old) {
+		error("%s: policy %s refused; the last good policy (sha256 %s) stays in force",
+		      plugin_type, ctx.path, aif_policy_hash(old));
+	} else {
+		error("%s: policy %s refused and no earlier policy is loaded: every job is refused until a good policy is loaded (fix it, check it with 'aifctl check', then 'scontrol reconfigure')",
+		      plugin_type, ctx.path);
+	}
+}
+
+static time_t _conf_update(void)
+{
+	return __atomic_load_n(&slurm_conf.last_update, __ATOMIC_RELAXED);
+}
+
+/* The watcher: reloads off slurmctld's locks when the config was re-read. */
+static void *_watch(void *arg)
+{
+	struct timespec until;
+
+	slurm_mutex_lock(&ctx.lock);
+	while (!ctx.stop) {
+		time_t now = _conf_update();
+
+		if (now != ctx.conf_seen) {
+			ctx.conf_seen = now;
+			slurm_mutex_unlock(&ctx.lock);
+			_reload();
+			slurm_mutex_lock(&ctx.lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WATCH_SECONDS;
+		pthread_cond_timedwait(&ctx.wake, &ctx.lock, &until);
+	}
+	slurm_mutex_unlock(&ctx.lock);
+	return NULL;
+}
+
+extern int init(void)
+{
+	int rc;
+
+	ctx.path = get_extra_conf_path(POLICY_FILE);
+	ctx.stop = false;
+	ctx.conf_seen = _conf_update();
+	_reload();	/* at init, so the first job already sees a policy */
+	if ((rc = pthread_create(&ctx.thread, NULL, _watch, NULL))) {
+		error("%s: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
+		      plugin_type, strerror(rc));
+	} else {
+		ctx.running = true;
+	}
+	return SLURM_SUCCESS;
+}
+
+extern int fini(void)
+{
+	if (ctx.running) {
+		slurm_mutex_lock(&ctx.lock);
+		ctx.stop = true;
+		slurm_cond_signal(&ctx.wake);
+		slurm_mutex_unlock(&ctx.lock);
+		pthread_join(ctx.thread, NULL);
+		ctx.running = false;
+	}
+	aif_policy_unref(ctx.policy);
+	ctx.policy = NULL;
+	xfree(ctx.path);
+	return SLURM_SUCCESS;
+}
+
+static bool _is_operator(const struct aif_policy *p, uint32_t uid)
+{
+	return uid == 0 || uid == slurm_conf.slurm_user_id ||
+		aif_policy_is_operator(p, uid, NULL, 0);
+}
+
+static uint32_t _val32(uint32_t v)
+{
+	return v == NO_VAL || v == INFINITE ? 0 : v;
+}
+
+static uint32_t _val16(uint16_t v)
+{
+	return v == NO_VAL16 || v == INFINITE16 ? 0 : v;
+}
+
+/* SLURM's error code for a refusal, so sbatch's second line fits too. */
+static int _errno_of(const char *rule)
+{
+	static const struct {
+		const char *rule;
+		int rc;
+	} map[] = {
+		{ "project.", ESLURM_INVALID_ACCOUNT },
+		{ "class.max_time", ESLURM_INVALID_TIME_LIMIT },
+		{ "class.max_nodes_per_job", ESLURM_INVALID_NODE_COUNT },
+		{ "class.partitions", ESLURM_INVALID_PARTITION_NAME },
+		{ "class.allowed_qos", ESLURM_INVALID_QOS },
+		{ "class.max_gpus", ESLURM_INVALID_GRES },
+		{ "class.gpu_types", ESLURM_INVALID_GRES },
+		{ "class.require_gpus", ESLURM_INVALID_GRES },
+		{ "gres.", ESLURM_INVALID_GRES },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strncmp(rule, map[i].rule, strlen(map[i].rule)))
+			return map[i].rc;
+	return ESLURM_ACCESS_DENIED;
+}
+
+static int _refuse(const char *rule, const char *msg, uint32_t uid,
+		   char **err_msg)
+{
+	/* The message may echo user input: keep the log line one line. */
+	info("%s: refused a job of uid %u: %s", plugin_type, uid, rule);
+	if (err_msg) {
+		xfree(*err_msg);
+		*err_msg = xstrdup(msg);
+	}
+	return _errno_of(rule);
+}
+
+/* Put the tag into admin_comment, replacing an earlier tag of ours. */
+static void _set_tag(char **comment, const char *tag)
+{
+	char *old = *comment, *mark;
+
+	if (!old || !old[0] || !strncmp(old, "aif:", 4)) {
+		xfree(*comment);
+		*comment = xstrdup(tag);
+		return;
+	}
+	if ((mark = strstr(old, ";aif:")))
+		*mark = '\0';
+	*comment = xstrdup_printf("%s;%s", old, tag);
+	xfree(old);
+}
+
+static void _set_str(char **field, const char *value)
+{
+	if (!value[0])
+		return;
+	xfree(*field);
+	*field = xstrdup(value);
+}
+
+extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
+		      char **err_msg)
+{
+	struct aif_gpu_spec spec = {
+		.tres_per_job = job_desc->tres_per_job,
+		.tres_per_node = job_desc->tres_per_node,
+		.tres_per_task = job_desc->tres_per_task,
+		.tres_per_socket = job_desc->tres_per_socket,
+		.nodes = _val32(job_desc->min_nodes),
+		.ntasks = _val32(job_desc->num_tasks),
+		.ntasks_per_node = _val16(job_desc->ntasks_per_node),
+		.sockets_per_node = _val16(job_desc->sockets_per_node),
+	};
+	gid_t gid = job_desc->group_id;
+	struct aif_request req = {
+		.account = job_desc->account,
+		.partition = job_desc->partition,
+		.qos = job_desc->qos,
+		.uid = job_desc->user_id,
+		.gids = &gid,
+		.ngids = 1,
+		.time_limit = _val32(job_desc->time_limit),
+		.nodes = spec.nodes,
+		.now = time(NULL),
+	};
+	struct aif_decision d;
+	struct aif_policy *p;
+	char why[AIF_ERR_MAX], msg[AIF_ERR_MAX + 64];
+	int rc = SLURM_SUCCESS;
+
+	/* Jobs of root and SlurmUser (health checks, maintenance) pass. */
+	if (job_desc->user_id == 0 ||
+	    job_desc->user_id == slurm_conf.slurm_user_id)
+		return SLURM_SUCCESS;
+
+	if (!(p = _policy_get()))
+		return _refuse("policy.none",
+			       "aifactory: no valid AI Factory policy is loaded, so no job can be admitted. Please contact your centre.",
+			       submit_uid, err_msg);
+
+	if (aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "aifactory: %s", why);
+		rc = _refuse("gres.malformed", msg, submit_uid, err_msg);
+		goto out;
+	}
+	if (aif_decide(p, &req, &d) == AIF_REFUSE) {
+		rc = _refuse(d.rule, d.message, submit_uid, err_msg);
+		goto out;
+	}
+
+	_set_str(&job_desc->account, d.account);
+	_set_str(&job_desc->partition, d.partition);
+	_set_str(&job_desc->qos, d.qos);
+	if (d.time_limit)
+		job_desc->time_limit = d.time_limit;
+	_set_tag(&job_desc->admin_comment, d.tag);
+	debug("%s: uid %u: %s (%s)", plugin_type, job_desc->user_id, d.tag,
+	      d.rule);
+out:
+	aif_policy_unref(p);
+	return rc;
+}
+
+static const char *_pick(const char *changed, const char *current)
+{
+	return changed ? changed : current;
+}
+
+/*
+ * A user may change a job within its class; only operators may move it
+ * to another project or past the class's limits. The library judges the
+ * fields being changed; GPU counts are judged on the job as it would be.
+ */
+extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
+		      uint32_t submit_uid)
+{
+	struct job_details *det = job_ptr->details;
+	bool gpus_change = job_desc->tres_per_job || job_desc->tres_per_node ||
+		job_desc->tres_per_task || job_desc->tres_per_socket ||
+		job_desc->min_nodes != NO_VAL || job_desc->num_tasks != NO_VAL;
+	struct aif_gpu_spec spec = {
+		.tres_per_job = _pick(job_desc->tres_per_job,
+				      job_ptr->tres_per_job),
+		.tres_per_node = _pick(job_desc->tres_per_node,
+				       job_ptr->tres_per_node),
+		.tres_per_task = _pick(job_desc->tres_per_task,
+				       job_ptr->tres_per_task),
+		.tres_per_socket = _pick(job_desc->tres_per_socket,
+					 job_ptr->tres_per_socket),
+		.nodes = job_desc->min_nodes != NO_VAL ?
+			_val32(job_desc->min_nodes) :
+			(det ? _val32(det->min_nodes) : 0),
+		.ntasks = job_desc->num_tasks != NO_VAL ?
+			_val32(job_desc->num_tasks) :
+			(det ? _val32(det->num_tasks) : 0),
+		.ntasks_per_node = det ? _val16(det->ntasks_per_node) : 0,
+	};
+	struct aif_request req = {
+		.account = job_desc->account,
+		.partition = job_desc->partition,
+		.qos = job_desc->qos,
+		.uid = job_ptr->user_id,
+		.time_limit = _val32(job_desc->time_limit),
+		.nodes = job_desc->min_nodes != NO_VAL ? spec.nodes : 0,
+		.gpus_unchanged = !gpus_change,
+		.now = time(NULL),
+	};
+	struct aif_decision d;
+	struct aif_policy *p;
+	char why[AIF_ERR_MAX];
+	int rc = SLURM_SUCCESS;
+
+	if (!(p = _policy_get()) || _is_operator(p, submit_uid))
+		goto out;
+	if (gpus_change &&
+	    aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
+		rc = _refuse("gres.malformed", why, submit_uid, NULL);
+		goto out;
+	}
+	if (aif_decide_modify(p, job_ptr->account, &req, &d) == AIF_REFUSE) {
+		info("%s: JobId=%u: %s", plugin_type, job_ptr->job_id,
+		     d.message);
+		rc = _refuse(d.rule, d.message, submit_uid, NULL);
+	}
+out:
+	aif_policy_unref(p);
+	return rc;
+}
