@@ -107,8 +107,14 @@ static bool _lower(const char *in, char *buf, size_t len)
 	return i > 0;
 }
 
+static bool _is_open(const struct aif_project *proj, time_t now)
+{
+	return !(proj->valid_from && now < proj->valid_from) &&
+		!(proj->valid_until && now > proj->valid_until);
+}
+
 /*
- * Find the project: the one named with -A, or the user's only one.
+ * Find the project: the one named with -A, or the user's only open one.
  * Returns NULL after refusing.
  */
 static const struct aif_project *_resolve(const struct aif_policy *p,
@@ -123,21 +129,33 @@ static const struct aif_project *_resolve(const struct aif_policy *p,
 	n = aif_policy_projects_of(p, r->uid, r->gids, r->ngids, mine,
 				   MAX_LISTED);
 	if (!r->account || !r->account[0]) {
-		if (n == 1) {
-			_copy(d->account, sizeof(d->account), mine[0]->name);
-			return mine[0];
+		/* Only a project open now can be the default. */
+		const struct aif_project *open[MAX_LISTED];
+		size_t nopen = 0;
+
+		for (size_t i = 0; i < n && i < MAX_LISTED; i++)
+			if (_is_open(mine[i], r->now))
+				open[nopen++] = mine[i];
+		if (nopen == 1) {
+			_copy(d->account, sizeof(d->account), open[0]->name);
+			return open[0];
 		}
-		if (n == 0) {
-			_refuse(d, "project.none");
-			_say(d, "you are not a member of any project, so this "
-			     "job cannot be charged anywhere. Ask your centre to "
-			     "add you to a project, then submit with "
-			     "-A <project>.");
-		} else {
+		if (nopen > 1) {
 			_refuse(d, "project.ambiguous");
 			_say(d, "you are a member of several projects (");
-			_say_projects(d, mine, n);
+			_say_projects(d, open, nopen);
 			_say(d, "). Choose one with -A <project>.");
+		} else if (n) {
+			_refuse(d, "project.none");
+			_say(d, "none of your projects (");
+			_say_projects(d, mine, n);
+			_say(d, ") is open now. Ask your centre to extend one.");
+		} else {
+			_refuse(d, "project.none");
+			_say(d, "you are not a member of any project, so this "
+			     "job cannot be charged anywhere. Ask your centre "
+			     "to add you to a project, then submit with "
+			     "-A <project>.");
 		}
 		return NULL;
 	}

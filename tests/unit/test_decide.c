@@ -154,6 +154,17 @@ static void test_resolution(struct aif_policy *p)
 	       "aifactory: you are a member of several projects (acme-ai, bobs-side). Choose one with -A <project>.",
 	       "the message lists the projects");
 
+	r = _req(CAROL, &other, NULL, NULL, 1);
+	is_int(aif_decide(p, &r, &d), AIF_REFUSE,
+	       "no -A and only projects that are not open now");
+	is_str(d.message,
+	       "aifactory: none of your projects (future, past) is open now. Ask your centre to extend one.",
+	       "the message names them");
+
+	r = _req(DAVE, &other, NULL, "gres:gpu:a100:1", 1);
+	aif_decide(p, &r, &d);
+	is_str(d.account, "lab", "no -A: the one open project is chosen");
+
 	r = _req(4242, &other, NULL, "gres:gpu:1", 1);
 	aif_decide(p, &r, &d);
 	is_str(d.rule, "project.none", "no project at all");

@@ -1,0 +1,236 @@
+# Helpers for the live TAP tests: a throwaway cluster and a few TAP verbs.
+# Source it from a test script (bash):
+#
+#   . "$(dirname "$0")/../cluster/lib.sh"
+#   cluster_up                        # skips the test unless root with SLURM
+#   as_user aif-alice sbatch --parsable --wrap true
+#   is "$AS_RC" 0 "alice can submit"
+#   wait_job_state "$AS_OUT" COMPLETED 30
+#   done_testing
+#
+# TAP verbs (test names come last, as in Perl's Test::More):
+# Each returns the result as its status: tests do not use set -e.
+#   ok NAME CMD [ARG...]       passes when CMD exits 0
+#   is GOT EXPECTED NAME       string equality
+#   like GOT REGEX NAME        bash extended regex (=~)
+#   diag MSG...                "# MSG" on stderr
+#   plan N                     prints 1..N first (else done_testing does it)
+#   done_testing               prints the plan if needed, exits 1 on failure
+#   skip_all REASON            "1..0 # SKIP REASON", exit 0
+#   bail_out REASON            "Bail out! REASON", exit 255
+#
+# Cluster helpers:
+#   cluster_up                 start a cluster in a new /tmp/aif-cluster.XXXXXX;
+#                              exports SLURM_CONF, AIF_CLUSTER_DIR, AIF_SCRATCH;
+#                              stops it at exit unless AIF_KEEP_CLUSTER=1
+#   cluster CMD                cluster.sh CMD on this cluster (restart-ctld ...)
+#   as_user USER CMD [ARG...]  run CMD as USER in AIF_SCRATCH; sets AS_OUT,
+#                              AS_ERR (trailing newlines stripped) and AS_RC
+#   run CMD [ARG...]           the same, as root
+#   wait_job_state JOB STATES [TIMEOUT]  STATES like "COMPLETED|FAILED";
+#                              default 30 s; sets JOB_STATE
+#   job_field JOB FIELD        one field of "scontrol show job -o JOB"
+#
+# The cluster's environment knobs (AIF_PLUGIN_DIR, AIF_JOB_SUBMIT_PLUGINS,
+# AIF_JOBCOMP, AIF_SLURM_EXTRA, AIF_PLUGSTACK, AIF_POLICY) are read by
+# cluster.sh from the environment: set and export them before cluster_up.
+
+AIF_CLUSTER_SH=${AIF_CLUSTER_SH:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/cluster.sh}
+AIF_CLUSTER_DIR=
+_tap_n=0
+_tap_failed=0
+_tap_planned=
+
+# ------------------------------------------------------------------- TAP
+
+_tap_result() {
+	local pass=$1 name=$2
+	_tap_n=$((_tap_n + 1))
+	if [ "$pass" = 1 ]; then
+		printf 'ok %d - %s\n' "$_tap_n" "$name"
+	else
+		_tap_failed=$((_tap_failed + 1))
+		printf 'not ok %d - %s\n' "$_tap_n" "$name"
+	fi
+}
+
+# diag MSG...: each argument's lines as "# " lines on stderr.
+diag() {
+	local msg line
+	for msg in "$@"; do
+		while IFS= read -r line; do
+			printf '# %s\n' "$line" >&2
+		done <<<"$msg"
+	done
+}
+
+ok() {
+	local name=$1
+	shift
+	if "$@"; then
+		_tap_result 1 "$name"
+	else
+		_tap_result 0 "$name"
+		diag "  failed: $*"
+		return 1
+	fi
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		_tap_result 1 "$3"
+	else
+		_tap_result 0 "$3"
+		diag "       got: '$1'" "  expected: '$2'"
+		return 1
+	fi
+}
+
+like() {
+	if [[ $1 =~ $2 ]]; then
+		_tap_result 1 "$3"
+	else
+		_tap_result 0 "$3"
+		diag "                  '$1'" "  doesn't match '$2'"
+		return 1
+	fi
+}
+
+plan() {
+	_tap_planned=$1
+	printf '1..%d\n' "$1"
+}
+
+done_testing() {
+	[ -n "$_tap_planned" ] || printf '1..%d\n' "$_tap_n"
+	if [ -n "$_tap_planned" ] && [ "$_tap_planned" != "$_tap_n" ]; then
+		diag "planned $_tap_planned tests but ran $_tap_n"
+		exit 1
+	fi
+	[ "$_tap_failed" = 0 ] || exit 1
+	exit 0
+}
+
+skip_all() {
+	printf '1..0 # SKIP %s\n' "$*"
+	exit 0
+}
+
+bail_out() {
+	printf 'Bail out! %s\n' "$*"
+	exit 255
+}
+
+# --------------------------------------------------------------- cluster
+
+_cluster_prerequisites() {
+	local b
+	[ "$(id -u)" = 0 ] || skip_all "live tests run as root"
+	for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/slurmdbd \
+		/usr/sbin/munged /usr/sbin/mariadbd /usr/bin/mariadb-install-db \
+		/usr/bin/sbatch /usr/bin/sacctmgr /usr/bin/setpriv; do
+		[ -x "$b" ] || skip_all "$b is not installed"
+	done
+}
+
+cluster_up() {
+	local dir err
+	_cluster_prerequisites
+	dir=$(mktemp -d /tmp/aif-cluster.XXXXXX) || bail_out "mktemp failed"
+	AIF_CLUSTER_DIR=$dir
+	trap _cluster_teardown EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	# On failure cluster.sh prints the log tails and stops what it started.
+	if ! err=$("$AIF_CLUSTER_SH" start "$dir" 2>&1 >/dev/null); then
+		AIF_CLUSTER_DIR=
+		diag "$err"
+		bail_out "cluster did not start in $dir"
+	fi
+	export AIF_CLUSTER_DIR
+	export AIF_SCRATCH=$dir/scratch
+	export SLURM_CONF=$dir/etc/slurm.conf
+}
+
+cluster() {
+	"$AIF_CLUSTER_SH" "$1" "$AIF_CLUSTER_DIR"
+}
+
+# Keep the directory (stopped) when a test failed, so its logs can be read.
+_cluster_teardown() {
+	local status=$?
+	[ -n "$AIF_CLUSTER_DIR" ] || return 0
+	if [ "${AIF_KEEP_CLUSTER:-0}" = 1 ]; then
+		diag "cluster kept in $AIF_CLUSTER_DIR: . $AIF_CLUSTER_DIR/env to use it," \
+			"$AIF_CLUSTER_SH stop $AIF_CLUSTER_DIR to stop it"
+		return 0
+	fi
+	if [ "$status" != 0 ] || [ "$_tap_failed" != 0 ]; then
+		diag "$(AIF_LOG_LINES=15 "$AIF_CLUSTER_SH" logs "$AIF_CLUSTER_DIR" 2>&1)"
+		"$AIF_CLUSTER_SH" stop "$AIF_CLUSTER_DIR" 2>/dev/null
+		diag "logs kept in $AIF_CLUSTER_DIR/log"
+		return 0
+	fi
+	"$AIF_CLUSTER_SH" stop "$AIF_CLUSTER_DIR" 2>/dev/null &&
+		rm -rf -- "$AIF_CLUSTER_DIR"
+}
+
+# ------------------------------------------------------------- commands
+
+# _capture CMD...: run CMD with its output in AS_OUT/AS_ERR and status in
+# AS_RC, whatever the caller's errexit setting.
+_capture() {
+	local out err
+	out=$(mktemp) && err=$(mktemp) || return 1
+	if (cd "${AIF_SCRATCH:-/tmp}" && "$@") >"$out" 2>"$err"; then
+		AS_RC=0
+	else
+		AS_RC=$?
+	fi
+	AS_OUT=$(cat "$out")
+	AS_ERR=$(cat "$err")
+	rm -f -- "$out" "$err"
+	return 0
+}
+
+# The user gets a clean environment: only what a login would give, plus
+# this cluster's SLURM_CONF.
+as_user() {
+	local user=$1
+	shift
+	_capture setpriv --reuid="$user" --regid="$user" --init-groups -- \
+		env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent \
+		USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8 \
+		SLURM_CONF="$SLURM_CONF" "$@"
+}
+
+run() {
+	_capture "$@"
+}
+
+job_field() {
+	local line
+	line=$(scontrol show job -o "$1" 2>/dev/null) || return 1
+	line=" ${line%%$'\n'*}" # an array job gives one line per task
+	case $line in
+	*" $2="*) ;;
+	*) return 1 ;;
+	esac
+	line=${line#*" $2="}
+	# A value ends where the next " Key=" starts; values may hold spaces.
+	printf '%s\n' "$line" | sed -E 's| [A-Za-z][A-Za-z0-9_:/]*=.*$||; s| +$||'
+}
+
+wait_job_state() {
+	local job=$1 states=$2 tenths=$((${3:-30} * 10))
+	while :; do
+		JOB_STATE=$(job_field "$job" JobState) || JOB_STATE=
+		[[ $JOB_STATE =~ ^($states)$ ]] && return 0
+		tenths=$((tenths - 1))
+		if [ "$tenths" -le 0 ]; then
+			diag "job $job is '$JOB_STATE', not $states, after ${3:-30} s"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
