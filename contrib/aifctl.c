@@ -66,8 +66,10 @@ static struct aif_policy *_load(const char *path, bool quiet_ok)
 		aif_load_error_format(&report.errors[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
-	if (!p && !report.nerrors)
-		fprintf(stderr, "%s: cannot be loaded\n", path);
+	if (!p)
+		fprintf(stderr, "%s: refused: %zu error%s\n", path,
+			report.nerrors ? report.nerrors : 1,
+			report.nerrors == 1 ? "" : "s");
 	aif_load_report_free(&report);
 	if (p && !quiet_ok)
 		printf("%s: OK: %zu classes, %zu projects, sha256 %s\n", path,

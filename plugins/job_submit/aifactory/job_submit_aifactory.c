@@ -54,7 +54,7 @@ static struct {
 	pthread_cond_t wake;
 	struct aif_policy *policy;	/* NULL until a policy ever loaded */
 	char *path;
-	time_t conf_seen;		/* slurm_conf.last_update loaded for */
+	time_t loaded_at;		/* when the last load started */
 	pthread_t thread;
 	bool running;
 	bool stop;
@@ -116,17 +116,21 @@ static time_t _conf_update(void)
 	return __atomic_load_n(&slurm_conf.last_update, __ATOMIC_RELAXED);
 }
 
-/* The watcher: reloads off slurmctld's locks when the config was re-read. */
+/*
+ * The watcher: reloads off slurmctld's locks when the config was re-read.
+ * last_update counts whole seconds, so a re-read in the very second a load
+ * started may be missed by that load: load again once that second is over.
+ */
 static void *_watch(void *arg)
 {
 	struct timespec until;
 
 	slurm_mutex_lock(&ctx.lock);
 	while (!ctx.stop) {
-		time_t now = _conf_update();
+		time_t update = _conf_update(), now = time(NULL);
 
-		if (now != ctx.conf_seen) {
-			ctx.conf_seen = now;
+		if (update >= ctx.loaded_at && now > update) {
+			ctx.loaded_at = now;
 			slurm_mutex_unlock(&ctx.lock);
 			_reload();
 			slurm_mutex_lock(&ctx.lock);
@@ -146,7 +150,7 @@ extern int init(void)
 
 	ctx.path = get_extra_conf_path(POLICY_FILE);
 	ctx.stop = false;
-	ctx.conf_seen = _conf_update();
+	ctx.loaded_at = time(NULL);
 	_reload();	/* at init, so the first job already sees a policy */
 	if ((rc = pthread_create(&ctx.thread, NULL, _watch, NULL))) {
 		error("%s: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
