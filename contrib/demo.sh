@@ -53,7 +53,11 @@ run_as aif-carol "$build/contrib/aifctl" explain --policy "$dir/etc/aifactory.js
 	-A lab-genomics -N 4 --gres=gpu:h100:4
 
 title "What SLURM shows"
-squeue -o '%.5i %.10u %.13a %.8P %.9q %.10l %.8T %b'
+for _ in $(seq 50); do	# the first scheduling pass comes a few seconds in
+	[ -z "$(squeue -h -t PENDING -o %i)" ] && break
+	sleep 0.2
+done
+squeue -o '%.5i %.10u %.13a %.8P %.9q %.10l %.8T %R'
 for id in $(squeue -h -o %i); do
 	scontrol show job "$id" | grep -E 'JobId|Account=|Partition=|TimeLimit=|AdminComment' | sed 's/^ */  /'
 done

@@ -618,8 +618,8 @@ wait_nodes_idle() {
 }
 
 setup_accounting() {
-	sacctmgr -i add cluster "$CLUSTER_NAME" >&2
-	sacctmgr -i add qos "$QOS_NAMES" >&2
+	sacctmgr -i add cluster "$CLUSTER_NAME" >/dev/null
+	sacctmgr -i add qos "$QOS_NAMES" >/dev/null
 }
 
 # --------------------------------------------------------------- commands
