@@ -29,6 +29,7 @@
 #define AIF_ERR_MAX 512		/* one error message */
 #define AIF_MSG_MAX 1024	/* one message to a user */
 #define AIF_UNLIMITED UINT32_MAX	/* a limit the policy does not set */
+#define AIF_TAG_MAX 320		/* an admission tag (4 names and keys) */
 
 /* ------------------------------------------------------------------ */
 /* Small parsers shared by the loader, the plugins and aifctl.          */
@@ -75,7 +76,9 @@ struct aif_gpus {
  * Counts are decimal, optionally with a k, m or g suffix (x1024), and at
  * most 2^32-1 after scaling; a bare "gpu" counts one.
  * Zero or unknown node/task/socket counts are taken as 1 (the least the
- * job can get); ntasks_per_node 0 means ntasks spread over nodes.
+ * job can get); ntasks_per_node 0 means ntasks spread over nodes. A per
+ * job count with an unknown node count (nodes 0) fixes no count per node:
+ * it adds to total, not to per_node, since SLURM may spread it.
  */
 struct aif_gpu_spec {
 	const char *tres_per_job;	/* --gpus */
@@ -86,6 +89,8 @@ struct aif_gpu_spec {
 	uint32_t ntasks;
 	uint32_t ntasks_per_node;
 	uint32_t sockets_per_node;
+	uint32_t ntasks_per_gpu;	/* --ntasks-per-gpu: with no GPU item,
+					 * SLURM gives ntasks / this GPUs */
 };
 
 /*
@@ -282,7 +287,7 @@ struct aif_decision {
 	char partition[AIF_NAME_MAX];
 	char qos[AIF_NAME_MAX];
 	uint32_t time_limit;
-	char tag[256];			/* for admin_comment */
+	char tag[AIF_TAG_MAX];		/* for admin_comment */
 };
 
 /*

@@ -14,10 +14,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aifactory.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
+#define MAX_MEMBERSHIPS 256	/* projects looked through for a default */
 
 /* Append to d->message, keeping it terminated and bounded. */
 static void __attribute__((format(printf, 2, 3)))
@@ -93,20 +95,6 @@ static void _date(time_t t, char *buf, size_t len)
 		_copy(buf, len, "?");
 }
 
-/* Lowercase an account name into buf; false if it cannot be one. */
-static bool _lower(const char *in, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; in[i]; i++) {
-		if (i + 1 >= len)
-			return false;
-		buf[i] = (char) tolower((unsigned char) in[i]);
-	}
-	buf[i] = '\0';
-	return i > 0;
-}
-
 static bool _is_open(const struct aif_project *proj, time_t now)
 {
 	return !(proj->valid_from && now < proj->valid_from) &&
@@ -123,19 +111,24 @@ static const struct aif_project *_resolve(const struct aif_policy *p,
 {
 	const struct aif_project *mine[MAX_LISTED];
 	const struct aif_project *proj;
-	char name[AIF_NAME_MAX];
 	size_t n;
 
-	n = aif_policy_projects_of(p, r->uid, r->gids, r->ngids, mine,
-				   MAX_LISTED);
 	if (!r->account || !r->account[0]) {
 		/* Only a project open now can be the default. */
+		const struct aif_project *all[MAX_MEMBERSHIPS];
 		const struct aif_project *open[MAX_LISTED];
 		size_t nopen = 0;
 
-		for (size_t i = 0; i < n && i < MAX_LISTED; i++)
-			if (_is_open(mine[i], r->now))
-				open[nopen++] = mine[i];
+		n = aif_policy_projects_of(p, r->uid, r->gids, r->ngids, all,
+					   MAX_MEMBERSHIPS);
+		for (size_t i = 0; i < n && i < MAX_MEMBERSHIPS; i++) {
+			if (i < MAX_LISTED)
+				mine[i] = all[i];
+			if (_is_open(all[i], r->now) && nopen++ < MAX_LISTED)
+				open[nopen - 1] = all[i];
+		}
+		if (n > MAX_MEMBERSHIPS)
+			nopen = 2;	/* too many to choose from: ask */
 		if (nopen == 1) {
 			_copy(d->account, sizeof(d->account), open[0]->name);
 			return open[0];
@@ -143,7 +136,8 @@ static const struct aif_project *_resolve(const struct aif_policy *p,
 		if (nopen > 1) {
 			_refuse(d, "project.ambiguous");
 			_say(d, "you are a member of several projects (");
-			_say_projects(d, open, nopen);
+			_say_projects(d, n > MAX_MEMBERSHIPS ? mine : open,
+				      n > MAX_MEMBERSHIPS ? n : nopen);
 			_say(d, "). Choose one with -A <project>.");
 		} else if (n) {
 			_refuse(d, "project.none");
@@ -160,9 +154,11 @@ static const struct aif_project *_resolve(const struct aif_policy *p,
 		return NULL;
 	}
 
-	proj = _lower(r->account, name, sizeof(name)) ?
-		aif_policy_project(p, name) : NULL;
+	proj = aif_policy_project(p, r->account);
 	if (!proj || !aif_project_has_member(proj, r->uid, r->gids, r->ngids)) {
+		/* Only now is the user's list of projects worth finding. */
+		n = aif_policy_projects_of(p, r->uid, r->gids, r->ngids, mine,
+					   MAX_LISTED);
 		_refuse(d, proj ? "project.member" : "project.unknown");
 		if (proj) {
 			_say(d, "you are not a member of project %s.",
@@ -193,9 +189,9 @@ static void _check_window(const struct aif_project *proj,
 	if (proj->valid_from && r->now < proj->valid_from) {
 		_date(proj->valid_from, day, sizeof(day));
 		_refuse(d, "project.valid_from");
-		_say(d, "project %s starts on %s (projects.%s.valid_from); "
-		     "submit again from that day or use --begin=%s.",
-		     proj->name, day, proj->name, day);
+		_say(d, "project %s starts on %s UTC "
+		     "(projects.%s.valid_from); submit again from then.",
+		     proj->name, day, proj->name);
 	} else if (proj->valid_until && r->now > proj->valid_until) {
 		_date(proj->valid_until, day, sizeof(day));
 		_refuse(d, "project.valid_until");
@@ -387,19 +383,24 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 				   struct aif_decision *d)
 {
 	const struct aif_project *proj;
-	char name[AIF_NAME_MAX];
 
 	_begin(d);
-	proj = job_account && _lower(job_account, name, sizeof(name)) ?
-		aif_policy_project(p, name) : NULL;
-	if (!proj)
-		return d->verdict;	/* not ours to judge */
+	proj = job_account ? aif_policy_project(p, job_account) : NULL;
+	if (!proj) {
+		/* Not ours to judge, but not a way into a project either. */
+		if (r->account && r->account[0] &&
+		    aif_policy_project(p, r->account)) {
+			_refuse(d, "project.move");
+			_say(d, "a job cannot move into project ");
+			_say_input(d, r->account);
+			_say(d, ". Submit it again with -A <project>.");
+		}
+		return d->verdict;
+	}
 	d->project = proj;
 	d->klass = proj->klass;
 
-	if (r->account && r->account[0] &&
-	    (!_lower(r->account, name, sizeof(name)) ||
-	     strcmp(name, proj->name))) {
+	if (r->account && r->account[0] && strcasecmp(r->account, proj->name)) {
 		_refuse(d, "project.move");
 		_say(d, "a job cannot move from project %s to ", proj->name);
 		_say_input(d, r->account);

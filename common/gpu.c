@@ -27,6 +27,10 @@
  *    Untyped and typed are separate.
  *  - Fields are read in the order job, node, task, socket; by_type keeps
  *    the order of first appearance with a non-zero count.
+ *  - A per job count with no node count adds to total only: SLURM may
+ *    spread it over any number of nodes, so it fixes no per-node count.
+ *  - --ntasks-per-gpu with no GPU item asks for ntasks / ntasks_per_gpu
+ *    untyped GPUs per job, rounded down, as SLURM derives them.
  *  - nodes, ntasks, sockets_per_node of 0 count as 1. With ntasks 0 and
  *    ntasks_per_node set, ntasks is ntasks_per_node * nodes; with both
  *    set, a node runs at most ntasks of them (SLURM takes
@@ -53,6 +57,7 @@ enum gpu_field { FIELD_JOB, FIELD_NODE, FIELD_TASK, FIELD_SOCKET };
 /* The job's shape, zeros already replaced by the least it can get. */
 struct gpu_geometry {
 	uint64_t nodes;
+	bool nodes_known;
 	uint64_t ntasks;
 	uint64_t tasks_per_node;
 	uint64_t sockets;
@@ -331,7 +336,7 @@ static int _scale(const struct gpu_where *w, enum gpu_field field,
 	switch (field) {
 	case FIELD_JOB:
 		*total = n;
-		*per_node = (n + g->nodes - 1) / g->nodes;
+		*per_node = g->nodes_known ? (n + g->nodes - 1) / g->nodes : 0;
 		break;
 	case FIELD_NODE:
 		*per_node = n;
@@ -441,11 +446,28 @@ static int _parse_field(const char *s, enum gpu_field field,
 	}
 }
 
+/* --ntasks-per-gpu with no GPU item: SLURM asks for ntasks / it GPUs. */
+static int _derive_from_tasks(const struct aif_gpu_spec *spec,
+			      const struct gpu_geometry *g,
+			      struct aif_gpus *out, char *err, size_t errlen)
+{
+	char item[32];
+
+	snprintf(item, sizeof(item), "gpu:%u",
+		 spec->ntasks / spec->ntasks_per_gpu);
+	if (_parse_field(item, FIELD_JOB, g, out, err, errlen)) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return 0;
+}
+
 static void _geometry(const struct aif_gpu_spec *spec, struct gpu_geometry *g)
 {
 	uint64_t ntpn = spec->ntasks_per_node;
 
 	g->nodes = spec->nodes ? spec->nodes : 1;
+	g->nodes_known = spec->nodes != 0;
 	g->sockets = spec->sockets_per_node ? spec->sockets_per_node : 1;
 	if (spec->ntasks)
 		g->ntasks = spec->ntasks;
@@ -479,5 +501,7 @@ int aif_gpus_normalise(const struct aif_gpu_spec *spec, struct aif_gpus *out,
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
+	if (!out->ntypes && spec->ntasks_per_gpu && spec->ntasks)
+		return _derive_from_tasks(spec, &g, out, err, errlen);
 	return 0;
 }

@@ -33,7 +33,7 @@ packages=(
 	slurmctld slurmd slurmdbd slurm-client libslurm-dev slurm-wlm-basic-plugins-dev
 	mariadb-server mariadb-client
 	munge libmunge-dev libjson-c-dev libhwloc-dev hwloc
-	valgrind passwd procps
+	valgrind passwd procps iproute2 hostname util-linux
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -17,10 +17,14 @@ export AIF_POLICY=$examples/aifactory.json
 export AIF_POLICY_DIR=$examples/aifactory.d
 cluster_up
 
-# As at a real centre, every project is also an account in slurmdbd, with
-# its members' associations (SLURM's accounting; our policy decides).
-run sacctmgr -i add account acme-ai,voltwerk,lab-genomics,robotix,oldco
+# As at a real centre, every project is also an account in slurmdbd that
+# may use its class's QOS, with its members' associations (SLURM keeps the
+# accounts; our policy decides).
+run sacctmgr -i add account acme-ai,robotix qos=startup
+run sacctmgr -i add account voltwerk,oldco qos=sme,fallback
+run sacctmgr -i add account lab-genomics qos=research
 run sacctmgr -i add user aif-alice,aif-bob account=acme-ai
+run sacctmgr -i add user aif-alice account=voltwerk	# for root's move below
 run sacctmgr -i add user aif-dave account=voltwerk,oldco
 run sacctmgr -i add user aif-carol account=lab-genomics
 run sacctmgr -i add user aif-erin account=lab-genomics,robotix
@@ -105,6 +109,22 @@ refused_with "bob: no GPU in a GPU-only class" '^[1-9]' \
 "sbatch: error: aifactory: project acme-ai (class startup) runs GPU jobs only and this job asks for no GPU (classes.startup.require_gpus). Add --gpus=N or --gres=gpu:N.
 sbatch: error: Batch job submission failed: Invalid generic resource (gres) specification"
 
+# Ways around the limits that SLURM's own options open, closed.
+as_user aif-alice sbatch -A acme-ai -N 1-4 --gres=gpu:h100:2 --wrap true
+refused_with "alice: a node range reaching past her class" '^[1-9]' \
+"sbatch: error: aifactory: project acme-ai (class startup) allows at most 1 node per job and this job asks for 4 (classes.startup.max_nodes_per_job). Use -N 1.
+sbatch: error: Batch job submission failed: Node count specification invalid"
+
+as_user aif-alice sbatch -A acme-ai -t UNLIMITED --gpus=1 --wrap true
+refused_with "alice: an unlimited time limit" '^[1-9]' \
+"sbatch: error: aifactory: project acme-ai (class startup) allows at most 1-00:00:00 per job and this job asks for UNLIMITED (classes.startup.max_time). Use -t 1-00:00:00 or less.
+sbatch: error: Batch job submission failed: Requested time limit is invalid (missing or exceeds some limit)"
+
+as_user aif-alice sbatch -A acme-ai -n 16 --ntasks-per-gpu=1 --wrap true
+refused_with "alice: GPUs derived from --ntasks-per-gpu count" '^[1-9]' \
+"sbatch: error: aifactory: project acme-ai (class startup) allows at most 8 GPUs per job and this job asks for 16 (classes.startup.max_gpus_per_job). Ask for 8 or fewer.
+sbatch: error: Batch job submission failed: Invalid generic resource (gres) specification"
+
 # srun and salloc go through the same plugin.
 as_user aif-alice srun -A acme-ai --gpus=16 true
 like "$AS_RC" '^[1-9]' "srun: refused"
@@ -122,15 +142,17 @@ like "$(cat "$AIF_SCRATCH/slurm-$carol_job.out" 2>/dev/null)" '^[0-9]+,[0-9]+$' 
 sacct_comment() {
 	local tries=50
 	while [ $tries -gt 0 ]; do
-		SACCT=$(sacct -n -X -P -j "$carol_job" -o Account,QOS,AdminComment 2>/dev/null)
+		SACCT=$(sacct -n -X -P -j "$carol_job" -o Account,AdminComment 2>/dev/null)
 		[ -n "$SACCT" ] && [ "${SACCT##*|}" != "" ] && return 0
 		tries=$((tries - 1)); sleep 0.2
 	done
 	return 1
 }
 sacct_comment
-is "$SACCT" "lab-genomics|research|aif:class=research,project=lab-genomics,mode=ai-for-science,sector=health" \
-	"sacct shows the account, QOS and tag"
+# (sacct's QOS column is left out: slurmdbd sometimes records qos id 0 for
+# a job that ends within a second, while scontrol showed the QOS we set.)
+is "$SACCT" "lab-genomics|aif:class=research,project=lab-genomics,mode=ai-for-science,sector=health" \
+	"sacct shows the account and the tag"
 
 # --- job_modify: inside the class yes, out of it no; root anything
 as_user aif-alice scontrol update JobId="$alice_job" TimeLimit=30
@@ -154,14 +176,25 @@ as_user aif-alice scontrol update JobId="$alice_job" TresPerJob=gres:gpu:16
 is "$AS_ERR" "Invalid generic resource (gres) specification for job $alice_job" \
 	"alice may not raise GPUs past her class"
 
-like "$(grep -h 'job_submit/aifactory: JobId='"$alice_job" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1)" \
-	"a job cannot move from project acme-ai to 'voltwerk'" \
+as_user aif-alice scontrol update JobId="$alice_job" TimeLimit=UNLIMITED
+is "$AS_ERR" "Requested time limit is invalid (missing or exceeds some limit) for job $alice_job" \
+	"alice may not make her job unlimited"
+
+is "$(grep -h "job_submit/aifactory: an update of job $alice_job refused" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1 | sed 's/^.*refused: //')" \
+	"aifactory: a job cannot move from project acme-ai to 'voltwerk'. Cancel it and submit again with -A <project>." \
 	"the refusal's reason is in the slurmctld log"
 
 run scontrol update JobId="$alice_job" TimeLimit=3-00:00:00 NumNodes=2
 is "$AS_RC" 0 "root may take a job past its class's limits" || diag "$AS_ERR"
 is "$(field "$alice_job" TimeLimit)/$(field "$alice_job" NumNodes)" 3-00:00:00/2 \
 	"the job has root's limits"
+
+run scontrol update JobId="$alice_job" Account=voltwerk
+is "$AS_RC" 0 "root may move a job to another project" || diag "$AS_ERR"
+is "$(field "$alice_job" Account)" voltwerk "the job is in voltwerk"
+is "$(field "$alice_job" AdminComment)" \
+	"aif:class=sme,project=voltwerk,mode=fast-lane,sector=energy" \
+	"and its tag follows it"
 
 run scancel "$alice_job" "$dave_job"
 done_testing

@@ -216,7 +216,7 @@ static void test_window(struct aif_policy *p)
 	aif_decide(p, &r, &d);
 	is_str(d.rule, "project.valid_from", "project not started");
 	is_str(d.message,
-	       "aifactory: project future starts on 2030-01-01 (projects.future.valid_from); submit again from that day or use --begin=2030-01-01.",
+	       "aifactory: project future starts on 2030-01-01 UTC (projects.future.valid_from); submit again from then.",
 	       "message for a project not yet valid");
 
 	r = _req(CAROL, &g, "past", NULL, 1);
@@ -263,6 +263,13 @@ static void test_limits(struct aif_policy *p)
 	is_str(d.message,
 	       "aifactory: project acme-ai (class startup) allows at most 1-00:00:00 per job and this job asks for 2-00:00:00 (classes.startup.max_time). Use -t 1-00:00:00 or less.",
 	       "time limit message");
+
+	r = _req(ALICE, &g, "acme-ai", "gres:gpu:1", 1);
+	r.time_limit = AIF_UNLIMITED;
+	aif_decide(p, &r, &d);
+	is_str(d.message,
+	       "aifactory: project acme-ai (class startup) allows at most 1-00:00:00 per job and this job asks for UNLIMITED (classes.startup.max_time). Use -t 1-00:00:00 or less.",
+	       "an unlimited time limit is beyond any max_time");
 
 	r = _req(ALICE, &g, "acme-ai", "gres:gpu:1", 1);
 	r.partition = "a100,all";
@@ -346,6 +353,11 @@ static void test_modify(struct aif_policy *p)
 	       "modify: unchanged GPUs are not judged again");
 	is_int(aif_decide_modify(p, "not-ours", &r, &d), AIF_ACCEPT,
 	       "modify: a job of a project the policy does not know");
+	r.account = "acme-ai";
+	aif_decide_modify(p, "not-ours", &r, &d);
+	is_str(d.message,
+	       "aifactory: a job cannot move into project 'acme-ai'. Submit it again with -A <project>.",
+	       "modify: nor can it move into one of ours");
 }
 
 static void test_tag(void)
@@ -358,6 +370,43 @@ static void test_tag(void)
 	is_str(project, "voltwerk", "tag project");
 	is_int(aif_tag_parse("nothing here", klass, project), -1, "no tag");
 	is_int(aif_tag_parse(NULL, klass, project), -1, "no comment");
+}
+
+/* A user in more projects than a message lists, only the last one open. */
+static void test_many_projects(void)
+{
+	struct aif_resolver resolver = { _user, _group, NULL };
+	char dir[] = "/tmp/aif-test-many.XXXXXX", path[64];
+	struct aif_decision d;
+	struct aif_request r;
+	struct aif_policy *p;
+	gid_t g = OTHER;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/aifactory.json", dir);
+	if (!(f = fopen(path, "w")))
+		return;
+	fputs("{ \"version\": 1, \"classes\": { \"c\": {} },\n"
+	      "  \"projects\": {\n", f);
+	for (int i = 0; i < 12; i++)
+		fprintf(f, "    \"p%02d\": { \"class\": \"c\", \"mode\": \"m\", "
+			"\"users\": [\"carol\"], \"valid_until\": \"%s\" },\n",
+			i, i == 10 ? "2099-12-31" : "2020-12-31");
+	fputs("    \"other\": { \"class\": \"c\", \"mode\": \"m\" }\n  }\n}\n",
+	      f);
+	fclose(f);
+	p = aif_policy_load(path, &resolver, NULL);
+	unlink(path);
+	rmdir(dir);
+	if (!ok(p != NULL, "a policy with 12 projects of one user loads"))
+		return;
+	r = _req(CAROL, &g, NULL, NULL, 1);
+	is_int(aif_decide(p, &r, &d), AIF_RESHAPE,
+	       "no -A: the one open project among 12 is found");
+	is_str(d.account, "p10", "even past the first eight");
+	aif_policy_unref(p);
 }
 
 int main(void)
@@ -374,6 +423,7 @@ int main(void)
 	test_limits(p);
 	test_modify(p);
 	test_tag();
+	test_many_projects();
 	aif_policy_unref(p);
 	return done();
 }

@@ -129,17 +129,17 @@ static void test_forms(void)
 
 static void test_counts(void)
 {
-	check("k suffix", SPEC(.tres_per_job = "gpu:1k"),
+	check("k suffix", SPEC(.nodes = 1, .tres_per_job = "gpu:1k"),
 	      "*=1024/1024 sum=1024/1024");
-	check("K suffix", SPEC(.tres_per_job = "gres/gpu=2K"),
+	check("K suffix", SPEC(.nodes = 1, .tres_per_job = "gres/gpu=2K"),
 	      "*=2048/2048 sum=2048/2048");
-	check("m suffix", SPEC(.tres_per_job = "gpu:h100:1m"),
+	check("m suffix", SPEC(.nodes = 1, .tres_per_job = "gpu:h100:1m"),
 	      "h100=1048576/1048576 sum=1048576/1048576");
-	check("g suffix", SPEC(.tres_per_job = "gpu:3g"),
+	check("g suffix", SPEC(.nodes = 1, .tres_per_job = "gpu:3g"),
 	      "*=3221225472/3221225472 sum=3221225472/3221225472");
-	check("lone 1g is a count, not a type", SPEC(.tres_per_job = "gpu:1g"),
+	check("lone 1g is a count, not a type", SPEC(.nodes = 1, .tres_per_job = "gpu:1g"),
 	      "*=1073741824/1073741824 sum=1073741824/1073741824");
-	check("2^32-1", SPEC(.tres_per_job = "gpu:4294967295"),
+	check("2^32-1", SPEC(.nodes = 1, .tres_per_job = "gpu:4294967295"),
 	      "*=4294967295/4294967295 sum=4294967295/4294967295");
 	check("gpu:0 is none", SPEC(.tres_per_node = "gpu:0"), "sum=0/0");
 	check("typed zero is none", SPEC(.tres_per_node = "gres/gpu:h100=0"),
@@ -169,8 +169,16 @@ static void test_fields(void)
 	      "h100=3/8 sum=3/8");
 	check("per job, fewer GPUs than nodes",
 	      SPEC(.tres_per_job = "gres/gpu:1", .nodes = 4), "*=1/1 sum=1/1");
-	check("per job, nodes 0 is 1", SPEC(.tres_per_job = "gpu:8"),
-	      "*=8/8 sum=8/8");
+	check("per job, nodes unknown: no count per node",
+	      SPEC(.tres_per_job = "gpu:8"),
+	      "*=0/8 sum=0/8");
+	check("ntasks-per-gpu with no GPU item: ntasks / it, rounded down",
+	      SPEC(.ntasks = 10, .ntasks_per_gpu = 4), "*=0/2 sum=0/2");
+	check("ntasks-per-gpu with a GPU item: the item counts",
+	      SPEC(.ntasks = 10, .ntasks_per_gpu = 4, .nodes = 1,
+		   .tres_per_job = "gpu:a100:5"), "a100=5/5 sum=5/5");
+	check("ntasks-per-gpu without ntasks: nothing to derive",
+	      SPEC(.ntasks_per_gpu = 4), "sum=0/0");
 	check("per task, ntasks over nodes",
 	      SPEC(.tres_per_task = "gpu:2", .ntasks = 10, .nodes = 4),
 	      "*=6/20 sum=6/20");
@@ -228,7 +236,7 @@ static void test_mixing(void)
 	      SPEC(.tres_per_node = "gres:shard:4,gres:mps:100,gres/gpu:2,"
 		   "gres/shard=2"),
 	      "*=2/2 sum=2/2");
-	check("licence skipped", SPEC(.tres_per_job = "license/foo=1,gpu:1"),
+	check("licence skipped", SPEC(.nodes = 1, .tres_per_job = "license/foo=1,gpu:1"),
 	      "*=1/1 sum=1/1");
 	check("only other resources",
 	      SPEC(.tres_per_node = "gres:shard:4",
@@ -238,12 +246,12 @@ static void test_mixing(void)
 	      "sum=0/0");
 	check("eight types",
 	      SPEC(.tres_per_node = "gpu:a:1,gpu:b:1,gpu:c:1,gpu:d:1",
-		   .tres_per_job = "gpu:e:1,gpu:f:1,gpu:g:1,gpu"),
+		   .tres_per_job = "gpu:e:1,gpu:f:1,gpu:g:1,gpu", .nodes = 1),
 	      "e=1/1 f=1/1 g=1/1 *=1/1 a=1/1 b=1/1 c=1/1 d=1/1 sum=8/8");
 	check("same type again in another field is no new type",
 	      SPEC(.tres_per_node = "gpu:a:1,gpu:b:1,gpu:c:1,gpu:d:1,gpu:e:1,"
 		   "gpu:f:1,gpu:g:1,gpu:h:1",
-		   .tres_per_job = "gpu:h:3"),
+		   .tres_per_job = "gpu:h:3", .nodes = 1),
 	      "h=3/3 a=1/1 b=1/1 c=1/1 d=1/1 e=1/1 f=1/1 g=1/1 sum=10/10");
 }
 

@@ -177,15 +177,42 @@ extern int fini(void)
 	return SLURM_SUCCESS;
 }
 
+/* SLURM's operators (root, SlurmUser, AdminLevel>=Operator) and ours. */
 static bool _is_operator(const struct aif_policy *p, uint32_t uid)
 {
-	return uid == 0 || uid == slurm_conf.slurm_user_id ||
-		aif_policy_is_operator(p, uid, NULL, 0);
+	return validate_operator(uid) ||
+		(p && aif_policy_is_operator(p, uid, NULL, 0));
 }
 
 static uint32_t _val32(uint32_t v)
 {
 	return v == NO_VAL || v == INFINITE ? 0 : v;
+}
+
+/* A time limit in minutes: 0 when not given, AIF_UNLIMITED for -t UNLIMITED. */
+static uint32_t _minutes(uint32_t v)
+{
+	return v == NO_VAL ? 0 : v == INFINITE ? AIF_UNLIMITED : v;
+}
+
+/* The most nodes a job may get: -N 1-64 may get 64. 0: not given. */
+static uint32_t _nodes(uint32_t min_nodes, uint32_t max_nodes)
+{
+	min_nodes = _val32(min_nodes);
+	max_nodes = _val32(max_nodes);
+	return max_nodes > min_nodes ? max_nodes : min_nodes;
+}
+
+/* One line for the log: a refusal may list several rules. */
+static void _log_refusal(const char *what, uint32_t id, const char *msg)
+{
+	char line[AIF_MSG_MAX];
+
+	snprintf(line, sizeof(line), "%s", msg);
+	for (char *c = line; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	info("%s: %s %u refused: %s", plugin_type, what, id, line);
 }
 
 static uint32_t _val16(uint16_t v)
@@ -220,8 +247,7 @@ static int _errno_of(const char *rule)
 static int _refuse(const char *rule, const char *msg, uint32_t uid,
 		   char **err_msg)
 {
-	/* The message may echo user input: keep the log line one line. */
-	info("%s: refused a job of uid %u: %s", plugin_type, uid, rule);
+	_log_refusal("a job of uid", uid, msg);
 	if (err_msg) {
 		xfree(*err_msg);
 		*err_msg = xstrdup(msg);
@@ -261,10 +287,11 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		.tres_per_node = job_desc->tres_per_node,
 		.tres_per_task = job_desc->tres_per_task,
 		.tres_per_socket = job_desc->tres_per_socket,
-		.nodes = _val32(job_desc->min_nodes),
+		.nodes = _nodes(job_desc->min_nodes, job_desc->max_nodes),
 		.ntasks = _val32(job_desc->num_tasks),
 		.ntasks_per_node = _val16(job_desc->ntasks_per_node),
 		.sockets_per_node = _val16(job_desc->sockets_per_node),
+		.ntasks_per_gpu = _val16(job_desc->ntasks_per_tres),
 	};
 	gid_t gid = job_desc->group_id;
 	struct aif_request req = {
@@ -274,13 +301,18 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		.uid = job_desc->user_id,
 		.gids = &gid,
 		.ngids = 1,
-		.time_limit = _val32(job_desc->time_limit),
+		.time_limit = _minutes(job_desc->time_limit),
 		.nodes = spec.nodes,
 		.now = time(NULL),
 	};
 	struct aif_decision d;
 	struct aif_policy *p;
 	char why[AIF_ERR_MAX], msg[AIF_ERR_MAX + 64];
+
+	/*
+	 * A heterogeneous job reaches us once per component: each component
+	 * is judged on its own, so per-job limits apply per component.
+	 */
 	int rc = SLURM_SUCCESS;
 
 	/* Jobs of root and SlurmUser (health checks, maintenance) pass. */
@@ -316,6 +348,22 @@ out:
 	return rc;
 }
 
+/* An operator moving a job to another project moves its tag too. */
+static void _retag(const struct aif_policy *p, job_desc_msg_t *job_desc,
+		   job_record_t *job_ptr)
+{
+	const struct aif_project *proj;
+	char tag[AIF_TAG_MAX];
+
+	if (!p || !job_desc->account ||
+	    !(proj = aif_policy_project(p, job_desc->account)))
+		return;
+	aif_tag_format(proj, tag, sizeof(tag));
+	if (!job_desc->admin_comment)
+		job_desc->admin_comment = xstrdup(job_ptr->admin_comment);
+	_set_tag(&job_desc->admin_comment, tag);
+}
+
 static const char *_pick(const char *changed, const char *current)
 {
 	return changed ? changed : current;
@@ -325,14 +373,17 @@ static const char *_pick(const char *changed, const char *current)
  * A user may change a job within its class; only operators may move it
  * to another project or past the class's limits. The library judges the
  * fields being changed; GPU counts are judged on the job as it would be.
+ * With no policy loaded, users' changes are refused (closed, as submit).
  */
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid)
 {
 	struct job_details *det = job_ptr->details;
+	bool nodes_change = job_desc->min_nodes != NO_VAL ||
+		job_desc->max_nodes != NO_VAL;
 	bool gpus_change = job_desc->tres_per_job || job_desc->tres_per_node ||
 		job_desc->tres_per_task || job_desc->tres_per_socket ||
-		job_desc->min_nodes != NO_VAL || job_desc->num_tasks != NO_VAL;
+		nodes_change || job_desc->num_tasks != NO_VAL;
 	struct aif_gpu_spec spec = {
 		.tres_per_job = _pick(job_desc->tres_per_job,
 				      job_ptr->tres_per_job),
@@ -342,40 +393,49 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 				       job_ptr->tres_per_task),
 		.tres_per_socket = _pick(job_desc->tres_per_socket,
 					 job_ptr->tres_per_socket),
-		.nodes = job_desc->min_nodes != NO_VAL ?
-			_val32(job_desc->min_nodes) :
-			(det ? _val32(det->min_nodes) : 0),
+		.nodes = nodes_change ?
+			_nodes(job_desc->min_nodes, job_desc->max_nodes) :
+			(det ? _nodes(det->min_nodes, det->max_nodes) : 0),
 		.ntasks = job_desc->num_tasks != NO_VAL ?
 			_val32(job_desc->num_tasks) :
 			(det ? _val32(det->num_tasks) : 0),
 		.ntasks_per_node = det ? _val16(det->ntasks_per_node) : 0,
+		.ntasks_per_gpu = det ? _val16(det->ntasks_per_tres) : 0,
 	};
 	struct aif_request req = {
 		.account = job_desc->account,
 		.partition = job_desc->partition,
 		.qos = job_desc->qos,
 		.uid = job_ptr->user_id,
-		.time_limit = _val32(job_desc->time_limit),
-		.nodes = job_desc->min_nodes != NO_VAL ? spec.nodes : 0,
+		.time_limit = _minutes(job_desc->time_limit),
+		.nodes = nodes_change ? spec.nodes : 0,
 		.gpus_unchanged = !gpus_change,
 		.now = time(NULL),
 	};
 	struct aif_decision d;
-	struct aif_policy *p;
+	struct aif_policy *p = _policy_get();
 	char why[AIF_ERR_MAX];
 	int rc = SLURM_SUCCESS;
 
-	if (!(p = _policy_get()) || _is_operator(p, submit_uid))
+	if (_is_operator(p, submit_uid)) {
+		_retag(p, job_desc, job_ptr);
 		goto out;
+	}
+	if (!p) {
+		_log_refusal("an update of job", job_ptr->job_id,
+			     "no valid AI Factory policy is loaded");
+		rc = ESLURM_ACCESS_DENIED;
+		goto out;
+	}
 	if (gpus_change &&
 	    aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
-		rc = _refuse("gres.malformed", why, submit_uid, NULL);
+		_log_refusal("an update of job", job_ptr->job_id, why);
+		rc = ESLURM_INVALID_GRES;
 		goto out;
 	}
 	if (aif_decide_modify(p, job_ptr->account, &req, &d) == AIF_REFUSE) {
-		info("%s: JobId=%u: %s", plugin_type, job_ptr->job_id,
-		     d.message);
-		rc = _refuse(d.rule, d.message, submit_uid, NULL);
+		_log_refusal("an update of job", job_ptr->job_id, d.message);
+		rc = _errno_of(d.rule);
 	}
 out:
 	aif_policy_unref(p);
