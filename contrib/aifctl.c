@@ -99,29 +99,32 @@ static int _check(int argc, char **argv)
 /* "--gpus=h100:2,a100:1" -> "gpu:h100:2,gpu:a100:1" (the --gres form). */
 static char *_gpu_option(const char *value)
 {
-	size_t len = strlen(value) * 2 + 8;
-	char *out = malloc(len), *o = out;
+	/* Each item gains "gpu:"; there are at most len / 2 + 1 items. */
+	size_t len = strlen(value), size = 3 * len + 8, used = 0;
+	char *out = malloc(size);
 	const char *s = value;
 
 	if (!out)
 		return NULL;
-	*o = '\0';
 	do {
 		size_t n = strcspn(s, ",");
 
-		o += sprintf(o, "%sgpu:%.*s", o == out ? "" : ",", (int) n, s);
+		used += (size_t) snprintf(out + used, size - used, "%sgpu:%.*s",
+					  used ? "," : "", (int) n, s);
 		s += n;
-	} while (*s++);
+	} while (*s++ && used < size);
 	return out;
 }
 
+/* A count, or "MIN-MAX" taken at its upper end, as the plugin does. */
 static int _number(const char *opt, const char *s, uint32_t *out)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
 
-	/* "-N 2-4" means at least 2 nodes. */
-	if (end == s || (*end && *end != '-') || v > UINT32_MAX - 1) {
+	if (end != s && *end == '-' && end[1])
+		v = strtoul(s = end + 1, &end, 10);
+	if (end == s || *end || v > UINT32_MAX - 1) {
 		fprintf(stderr, "aifctl: %s: not a count: %s\n", opt, s);
 		return -1;
 	}
@@ -131,17 +134,22 @@ static int _number(const char *opt, const char *s, uint32_t *out)
 
 static void _print_gpus(const struct aif_gpus *g, uint32_t nodes)
 {
+	printf("nodes:     %u\n", nodes ? nodes : 1);
 	if (!g->total) {
 		printf("gpus:      none\n");
 		return;
 	}
-	printf("gpus:      %llu in total on at least %u node%s (",
-	       (unsigned long long) g->total, nodes ? nodes : 1,
-	       nodes > 1 ? "s" : "");
-	for (unsigned i = 0; i < g->ntypes; i++)
-		printf("%s%s %llu per node", i ? ", " : "",
-		       g->by_type[i].type[0] ? g->by_type[i].type : "any type",
-		       (unsigned long long) g->by_type[i].per_node);
+	printf("gpus:      %llu (", (unsigned long long) g->total);
+	for (unsigned i = 0; i < g->ntypes; i++) {
+		const struct aif_gpu_count *c = &g->by_type[i];
+
+		printf("%s%s %llu", i ? ", " : "",
+		       c->type[0] ? c->type : "any type",
+		       (unsigned long long) c->total);
+		if (c->per_node)
+			printf(", %llu per node",
+			       (unsigned long long) c->per_node);
+	}
 	printf(")\n");
 }
 
