@@ -21,9 +21,21 @@
 
 #include "aifactory.h"
 
-#define AIF_POLICY_FILE_MAX (64u << 20)	/* bytes in one policy file */
+/*
+ * What one load may read (docs/policy-schema.md, "Limits"). The loader
+ * runs inside slurmctld, so a huge or hostile policy must be refused
+ * before it costs much memory; see policy_load.c for what each costs.
+ */
+#define AIF_POLICY_FILE_MAX (16u << 20)	/* bytes in the main policy file */
+#define AIF_PROJECT_FILE_MAX (256u << 10) /* bytes in one project file */
+#define AIF_POLICY_BYTES_MAX (64u << 20) /* bytes in all files together */
+#define AIF_PROJECT_FILES_MAX 100000	/* files in project_dir */
+#define AIF_POLICY_VALUES_MAX 2000000	/* JSON values in all files */
+#define AIF_FILE_CONTAINERS_MAX 100000	/* objects and arrays in one file */
+
 #define AIF_LOAD_ERRORS_MAX 100		/* errors (and warnings) kept */
 #define AIF_PATH_MAX 512		/* a key path while loading */
+#define AIF_MINUTES_MAX (365 * 24 * 60)	/* the longest time: 365 days */
 
 /* A bump allocator: chunks freed all at once. */
 struct aif_arena_chunk;
@@ -63,10 +75,10 @@ struct aif_policy {
 	size_t nprojects;
 
 	bool has_modes;			/* modes given: projects must use one */
-	char **modes;
+	char **modes;			/* sorted */
 	size_t nmodes;
 	bool has_sectors;
-	char **sectors;
+	char **sectors;			/* sorted */
 	size_t nsectors;
 
 	struct aif_gpu_weight *gpu_weights;	/* sorted by type */

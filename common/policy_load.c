@@ -8,12 +8,23 @@
  * are not thread-safe, and the snapshot must be.
  *
  * json-c keeps no source positions, so a scanner of our own walks the
- * raw text once more and records, for every object key and array
- * element, its dotted path ("projects.acme.grants[1].gpu_hours"), its
- * line and where its value is written. Errors look their line up by path;
- * the scanner also finds duplicate keys (json-c keeps the last silently)
- * and the leniencies json-c allows even when strict (single quotes, NaN,
- * raw control characters in strings).
+ * raw text too and records, for every value, where it is written and the
+ * hash of its dotted path ("projects.acme.grants[1].gpu_hours"). Errors
+ * look their line up by path; the scanner also finds duplicate keys
+ * (json-c keeps the last silently) and the leniencies json-c allows even
+ * when strict (single quotes, NaN, raw control characters in strings).
+ *
+ * Memory. The loader runs inside slurmctld, at startup and on every
+ * reconfigure, so what a policy may cost is bounded (policy_internal.h,
+ * docs/policy-schema.md "Limits"): the size of each file and of all of
+ * them, the number of project files, the number of JSON values over the
+ * whole load, and the number of objects and arrays in one file (json-c
+ * spends about 800 bytes on an empty object). The scanner counts before
+ * json-c parses, so a file over a limit never becomes a tree. Each file
+ * is released (text, tree, index) as soon as what it holds has been
+ * copied into the snapshot: the main file before project_dir is read,
+ * each project file before the next one. What the loader keeps for later
+ * messages is the file's name and the lines of member names.
  *
  * Every error is collected (up to AIF_LOAD_ERRORS_MAX), not only the
  * first, so an operator fixes a file in one pass.
@@ -22,7 +33,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* the GNU strerror_r */
+#define _GNU_SOURCE		/* the GNU strerror_r, qsort_r */
 #endif
 
 #include <dirent.h>
@@ -33,6 +44,7 @@
 #include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,38 +59,46 @@
 #define NAME_RULE "1-63 characters of [A-Za-z0-9_.-]"
 #define PROJECT_RULE "1-63 characters of [a-z0-9_.-]"
 #define ACCOUNT_RULE "1-63 characters, no blanks, colons or control characters"
-#define MAX_MINUTES (365 * 24 * 60)	/* aif_parse_minutes() refuses more */
 #define LIMIT_MAX ((int64_t) AIF_UNLIMITED - 1)	/* the largest limit */
 #define SCAN_DEPTH_MAX 64		/* json-c stops at 32 anyway */
 #define NSS_BUF_MAX (64u << 20)		/* a getgrnam_r buffer */
 #define QUOTE_MAX 40			/* characters of a value echoed */
+#define NO_PARENT UINT32_MAX		/* the root's keypos.parent */
+
+/* The scanner's offsets and counts are 32 bits wide. */
+_Static_assert(AIF_POLICY_FILE_MAX < UINT32_MAX &&
+	       AIF_PROJECT_FILE_MAX < UINT32_MAX &&
+	       AIF_POLICY_VALUES_MAX < UINT32_MAX, "limits beyond 32 bits");
 
 /* ------------------------------------------------------------------ */
 /* Loader state                                                         */
 
-/* Where the scanner saw a key or an array element. */
+/*
+ * Where the scanner saw a value: the root, an object member or an array
+ * element. 24 bytes, not the path itself: a path may be 500 bytes, and a
+ * file of a few MB can hold millions of values under one long path.
+ * The path is rebuilt from the parents when a lookup needs to be sure.
+ */
 struct keypos {
-	const char *path;	/* dotted path */
-	size_t path_off;	/* into src.paths, while scanning */
-	size_t obj;		/* offset of the enclosing '{' or '[' */
-	size_t off;		/* offset of the key or element */
-	size_t val_off;		/* its value's text */
-	size_t val_len;
+	uint64_t hash;		/* of its dotted path (_path_hash) */
+	uint32_t parent;	/* its container's keypos; NO_PARENT: root */
+	uint32_t at;		/* a member: offset of its key; an element:
+				 * its index */
+	uint32_t val_off;	/* offset of its value */
 	int line;		/* line of the key or element */
 };
 
 /* One file: the main policy or a project file. */
 struct src {
-	char *file;		/* its name in messages */
-	const char *base;	/* name within project_dir (hash); NULL: main */
-	const char *source;	/* the same name, in the policy's arena */
-	char prefix[AIF_PATH_MAX];	/* path of its root value */
+	const char *file;	/* its name in messages */
+	const char *source;	/* the same, in the snapshot's arena */
 	int order;		/* 0 for the main file, then in name order */
+	char prefix[AIF_PATH_MAX];	/* path of its root value */
 	char *text;
 	size_t len;
-	struct keypos *keys;	/* sorted by (path, off) */
+	struct keypos *keys;	/* in the order written */
+	uint32_t *by_path;	/* indexes into keys, by (hash, index) */
 	size_t nkeys;
-	char *paths;
 	json_object *root;
 };
 
@@ -94,6 +114,7 @@ struct diags {
 	size_t n, cap, dropped;
 };
 
+/* name first: the user and group tables sort with aif_cmp_str. */
 struct user_entry {
 	const char *name;
 	int state;		/* 1 found, 0 unknown, -1 lookup failed */
@@ -110,6 +131,26 @@ struct group_entry {
 	size_t nmembers;
 };
 
+_Static_assert(offsetof(struct user_entry, name) == 0 &&
+	       offsetof(struct group_entry, name) == 0, "name first");
+
+/*
+ * A project as loaded, and what the loader keeps of it once its file is
+ * released: where it came from, and the line of each of its users then
+ * groups (in loader.lines), for the messages of name resolution.
+ */
+struct project_info {
+	const char *file;	/* in the snapshot's arena */
+	int order;
+	int line;
+	size_t lines;		/* index into loader.lines */
+};
+
+struct loaded_project {
+	struct aif_project proj;
+	struct project_info info;
+};
+
 struct loader {
 	const struct aif_resolver *res;
 	struct aif_policy *p;
@@ -118,12 +159,20 @@ struct loader {
 	bool oom;
 
 	struct src main;
-	struct src *files;	/* project_dir, sorted by name */
-	size_t nfiles;
-	json_object *projects;	/* "projects" of the main file */
-	const char *project_dir;	/* as written */
+	char *project_dir;	/* as written */
+	int project_dir_line;
+	size_t bytes;		/* read so far, all files */
+	size_t values;		/* JSON values so far, all files */
+	bool spent;		/* bytes or values over: read no more files */
+	struct aif_sha256 sha;	/* of the files, in the order read */
 
-	struct src **project_src;	/* source of p->projects[i] */
+	struct loaded_project *loaded;	/* in the order loaded */
+	size_t nloaded, cap_loaded;
+	struct project_info *info;	/* of p->projects[i] */
+
+	int *lines;		/* see struct project_info */
+	size_t nlines, cap_lines;
+	size_t operator_lines;	/* index into lines */
 
 	struct user_entry *users;	/* sorted by name */
 	size_t nusers;
@@ -184,27 +233,41 @@ static char *_strdup(struct loader *ld, const char *s)
 	return d;
 }
 
+/*
+ * A vector of *cap elements of size bytes, twice as long (16 at first):
+ * the new vector, or NULL (v untouched, *cap too) when out of memory.
+ */
+static void *_more(struct loader *ld, void *v, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = ncap <= SIZE_MAX / size ? realloc(v, ncap * size) : NULL;
+
+	if (!nv) {
+		ld->oom = true;
+		return NULL;
+	}
+	*cap = ncap;
+	return nv;
+}
+
+/* A byte of the file, safe to echo in a message or a path. */
+static char _safe_char(char c)
+{
+	unsigned char u = (unsigned char) c;
+
+	return (u < 0x20 || u == 0x7f) ? '?' : c;
+}
+
 /* A value from the file, safe and short enough to echo in a message. */
 static void _quote(const char *s, char *buf, size_t len)
 {
 	size_t i, o = 0;
 
-	for (i = 0; s[i] && o + 5 < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char) s[i];
-
-		buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
-	}
+	for (i = 0; s[i] && o + 5 < len && i < QUOTE_MAX; i++)
+		buf[o++] = _safe_char(s[i]);
 	if (s[i] && o + 4 < len)
 		memcpy(buf + o, "...", 3), o += 3;
 	buf[o] = '\0';
-}
-
-/* The same safety for a path component. */
-static char _path_char(char c)
-{
-	unsigned char u = (unsigned char) c;
-
-	return (u < 0x20 || u == 0x7f) ? '?' : c;
 }
 
 /*
@@ -220,7 +283,7 @@ static void _path_key(char *buf, const char *parent, const char *key)
 	if (o && o < AIF_PATH_MAX - 1)
 		buf[o++] = '.';
 	for (; *key && o < AIF_PATH_MAX - 1; key++)
-		buf[o++] = _path_char(*key);
+		buf[o++] = _safe_char(*key);
 	buf[o] = '\0';
 }
 
@@ -299,30 +362,82 @@ static void _sort(void *base, size_t n, size_t size,
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                          */
 
+/* FNV-1a, 64 bits: the path index's key. A collision only costs a
+ * second look (_find compares the rebuilt path). */
+static uint64_t _path_hash(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *path; path++) {
+		h ^= (unsigned char) *path;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static bool _key_at(const struct src *s, size_t off, char *out);
+
+/* The dotted path of s->keys[k], as the scanner built it. */
+static void _path_of(const struct src *s, uint32_t k, char *buf)
+{
+	uint32_t chain[SCAN_DEPTH_MAX + 2];
+	char parent[AIF_PATH_MAX], key[AIF_PATH_MAX];
+	size_t n = 0;
+
+	for (; k != NO_PARENT && n < sizeof(chain) / sizeof(*chain);
+	     k = s->keys[k].parent)
+		chain[n++] = k;
+	_copy(buf, AIF_PATH_MAX, s->prefix);
+	/* chain[n - 1] is the root; walk down from it. */
+	while (n-- > 1) {
+		const struct keypos *up = &s->keys[chain[n]];
+		const struct keypos *kp = &s->keys[chain[n - 1]];
+
+		_copy(parent, sizeof(parent), buf);
+		if (s->text[up->val_off] == '{') {
+			_key_at(s, kp->at, key);
+			_path_key(buf, parent, key);
+		} else {
+			_path_index(buf, parent, kp->at);
+		}
+	}
+}
+
+/*
+ * The keypos of path: among equal paths, the last one written, which is
+ * the one json-c kept. by_path is sorted by (hash, index), so that is the
+ * first match walking back from the end of the hash's run.
+ */
 static const struct keypos *_find(const struct src *s, const char *path)
 {
+	uint64_t h = _path_hash(path);
 	size_t lo = 0, hi = s->nkeys;
+	char buf[AIF_PATH_MAX];
 
-	/* Upper bound: among equal paths, the last one written, which is
-	 * the one json-c kept. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(s->keys[mid].path, path) <= 0)
+		if (s->keys[s->by_path[mid]].hash <= h)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo && !strcmp(s->keys[lo - 1].path, path))
-		return &s->keys[lo - 1];
+	for (; lo && s->keys[s->by_path[lo - 1]].hash == h; lo--) {
+		_path_of(s, s->by_path[lo - 1], buf);
+		if (!strcmp(buf, path))
+			return &s->keys[s->by_path[lo - 1]];
+	}
 	return NULL;
 }
 
-/* The line of path, or of its nearest ancestor the scanner saw. */
+/* The line of path, or of its nearest ancestor the scanner saw; 0 once
+ * the file has been released. */
 static int _line_of(const struct src *s, const char *path)
 {
 	char buf[AIF_PATH_MAX];
 
+	if (!s->nkeys)
+		return 0;
 	_copy(buf, sizeof(buf), path);
 	for (;;) {
 		const struct keypos *k = _find(s, buf);
@@ -343,26 +458,29 @@ static int _line_of(const struct src *s, const char *path)
 	}
 }
 
+/* No room left: count it, and skip looking up its line. */
+static bool _full(struct diags *d)
+{
+	if (d->n < AIF_LOAD_ERRORS_MAX)
+		return false;
+	d->dropped++;
+	return true;
+}
+
 static void __attribute__((format(printf, 6, 0)))
 _vdiag(struct loader *ld, struct diags *d, const struct src *s, int line,
        const char *path, const char *fmt, va_list ap)
 {
 	struct diag *x;
 
-	if (d->n >= AIF_LOAD_ERRORS_MAX) {
-		d->dropped++;
+	if (_full(d))
 		return;
-	}
 	if (d->n + 1 >= d->cap) {
-		size_t cap = d->cap * 2;
-		struct diag *v = realloc(d->v, cap * sizeof(*v));
+		struct diag *v = _more(ld, d->v, &d->cap, sizeof(*v));
 
-		if (!v) {
-			ld->oom = true;
+		if (!v)
 			return;
-		}
 		d->v = v;
-		d->cap = cap;
 	}
 	x = &d->v[d->n++];
 	memset(x, 0, sizeof(*x));
@@ -381,6 +499,8 @@ _err(struct loader *ld, const struct src *s, const char *path,
 {
 	va_list ap;
 
+	if (_full(&ld->errs))
+		return;
 	va_start(ap, fmt);
 	_vdiag(ld, &ld->errs, s, _line_of(s, path), path, fmt, ap);
 	va_end(ap);
@@ -397,14 +517,14 @@ _err_line(struct loader *ld, const struct src *s, int line, const char *path,
 	va_end(ap);
 }
 
-static void __attribute__((format(printf, 4, 5)))
-_warn(struct loader *ld, const struct src *s, const char *path,
-      const char *fmt, ...)
+static void __attribute__((format(printf, 5, 6)))
+_warn_line(struct loader *ld, const struct src *s, int line,
+	   const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	_vdiag(ld, &ld->warns, s, _line_of(s, path), path, fmt, ap);
+	_vdiag(ld, &ld->warns, s, line, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -473,28 +593,181 @@ static void _diags_finish(struct loader *ld, struct diags *d, bool errors,
 /* Reading a file we are going to trust                                 */
 
 /*
- * Security, as munge does for its key: the file must be a regular file
- * that neither group nor others may write, or anyone in that group could
- * hand themselves GPU-hours. The owner may be anyone (operators edit the
- * policy as root; slurmctld reads it as SlurmUser).
+ * Security, as munge does for its key: anyone who could change the
+ * policy could hand themselves GPU-hours, so a file is read only when
+ *  - it is a regular file;
+ *  - it is owned by root or by the user we run as (slurmctld runs the
+ *    loader as SlurmUser);
+ *  - neither group nor others may write it;
+ *  - neither group nor others may write the directory holding it (the
+ *    main file's directory; project_dir, checked once for its files),
+ *    since they could replace it there. No exception for sticky
+ *    directories: a policy has no business in /tmp.
  *
  * Symlinks are followed, and what they lead to is checked (with fstat on
  * the descriptor we read, so nothing can be swapped between the check
- * and the read). A link can only be changed by whoever may write the
- * directory holding it, the same people who could replace the file
- * itself, and configuration managers (Kubernetes ConfigMaps, stow,
+ * and the read), and so is the directory holding the target: a link may
+ * only be changed by whoever may write the directory holding it, checked
+ * above, and configuration managers (Kubernetes ConfigMaps, stow,
  * alternatives) deliver files as links.
- *
- * Returns 0 with s->text (NUL-terminated) and s->len, or -1 after
- * recording an error.
  */
-static int _read_file(struct loader *ld, struct src *s, int dirfd,
-		      const char *name)
+
+static bool _trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* "16 MiB", "256 KiB": a limit in messages. */
+static const char *_size_text(size_t bytes, char *buf, size_t len)
+{
+	if (bytes >= (1u << 20) && !(bytes & ((1u << 20) - 1)))
+		snprintf(buf, len, "%zu MiB", bytes >> 20);
+	else if (bytes >= (1u << 10) && !(bytes & ((1u << 10) - 1)))
+		snprintf(buf, len, "%zu KiB", bytes >> 10);
+	else
+		snprintf(buf, len, "%zu bytes", bytes);
+	return buf;
+}
+
+/* The directory part of path ("." for a bare name), malloc'ed. */
+static char *_dir_of(struct loader *ld, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (!slash)
+		return _strdup(ld, ".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return _strdup(ld, "/");
+	if ((dir = _malloc(ld, (size_t) (slash - path) + 1)))
+		snprintf(dir, (size_t) (slash - path) + 1, "%s", path);
+	return dir;
+}
+
+/*
+ * The directory dir (holding what s names, or the target of s's symlink
+ * when link is given) must not be writable by group or others. Returns
+ * false after recording an error.
+ */
+static bool _check_dir(struct loader *ld, const struct src *s,
+		       const char *dir, const char *link)
 {
 	char ebuf[128];
 	struct stat st;
-	size_t cap, len = 0;
-	char *buf = NULL;
+
+	if (stat(dir, &st)) {
+		_err_line(ld, s, 0, "", "cannot stat directory %s: %s", dir,
+			  _strerror(errno, ebuf, sizeof(ebuf)));
+		return false;
+	}
+	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return true;
+	if (link)
+		_err_line(ld, s, 0, "", "directory %s (of the symlink's target "
+			  "%s) is writable by group or others (mode %04o); "
+			  "refusing to trust it", dir, link,
+			  (unsigned) (st.st_mode & 07777));
+	else
+		_err_line(ld, s, 0, "", "directory %s is writable by group or "
+			  "others (mode %04o); refusing to trust the files in "
+			  "it", dir, (unsigned) (st.st_mode & 07777));
+	return false;
+}
+
+/* When s (name in dirfd) is a symlink: the directory of its target. */
+static bool _check_link(struct loader *ld, const struct src *s, int dirfd,
+			const char *name)
+{
+	char ebuf[128], *real, *dir;
+	struct stat st;
+	bool ok;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISLNK(st.st_mode))
+		return true;
+	if (!(real = realpath(s->file, NULL))) {
+		if (errno == ENOMEM)
+			ld->oom = true;
+		_err_line(ld, s, 0, "", "cannot resolve the symlink: %s",
+			  _strerror(errno, ebuf, sizeof(ebuf)));
+		return false;
+	}
+	ok = (dir = _dir_of(ld, real)) && _check_dir(ld, s, dir, real);
+	free(dir);
+	free(real);
+	return ok;
+}
+
+/* The directory holding the main file (as named, not as resolved). */
+static bool _check_dir_of(struct loader *ld, const struct src *s)
+{
+	char *dir = _dir_of(ld, s->file);
+	bool ok = dir && _check_dir(ld, s, dir, NULL);
+
+	free(dir);
+	return ok;
+}
+
+/*
+ * All of fd into *buf (malloc'ed, NUL-terminated) and *len, reading at
+ * most one byte more than bound: enough to tell that it is over. hint is
+ * the size fstat gave. Returns 0, or -1 after recording an error.
+ */
+static int _read_fd(struct loader *ld, const struct src *s, int fd,
+		    size_t hint, size_t bound, char **buf, size_t *len)
+{
+	size_t cap = (hint < bound ? hint : bound) + 2;
+	char ebuf[128];
+
+	*len = 0;
+	if (!(*buf = _malloc(ld, cap)))
+		return -1;
+	while (*len <= bound) {
+		ssize_t n;
+
+		if (*len + 1 == cap) {
+			size_t ncap = cap < bound / 2 ? cap * 2 : bound + 2;
+			char *nbuf = realloc(*buf, ncap);
+
+			if (!nbuf) {
+				ld->oom = true;
+				return -1;
+			}
+			*buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, *buf + *len, cap - 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			_err_line(ld, s, 0, "", "cannot read: %s",
+				  _strerror(errno, ebuf, sizeof(ebuf)));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t) n;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/*
+ * Read name (in dirfd; s->file in messages) into s->text (NUL-terminated)
+ * and s->len: at most the limit for its kind, and what is left of the
+ * load's total. Returns 0, or -1 after recording an error.
+ */
+static int _read_file(struct loader *ld, struct src *s, int dirfd,
+		      const char *name, bool project)
+{
+	const char *what = project ? "a project file" : "a policy file";
+	size_t limit = project ? AIF_PROJECT_FILE_MAX : AIF_POLICY_FILE_MAX;
+	size_t left = AIF_POLICY_BYTES_MAX - ld->bytes;
+	size_t bound = limit < left ? limit : left, len;
+	char ebuf[128], size[32], *buf = NULL;
+	struct stat st;
 	int fd, rc = -1;
 
 	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
@@ -513,6 +786,13 @@ static int _read_file(struct loader *ld, struct src *s, int dirfd,
 		_err_line(ld, s, 0, "", "not a regular file");
 		goto out;
 	}
+	if (!_trusted_owner(st.st_uid)) {
+		_err_line(ld, s, 0, "", "owned by uid %lu; %s must be owned by "
+			  "root or by the user slurmctld runs as (uid %lu)",
+			  (unsigned long) st.st_uid, what,
+			  (unsigned long) geteuid());
+		goto out;
+	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		_err_line(ld, s, 0, "",
 			  "writable by group or others (mode %04o); "
@@ -520,57 +800,33 @@ static int _read_file(struct loader *ld, struct src *s, int dirfd,
 			  (unsigned) (st.st_mode & 07777));
 		goto out;
 	}
-	if (st.st_size > (off_t) AIF_POLICY_FILE_MAX) {
-		_err_line(ld, s, 0, "", "larger than %u MiB",
-			  AIF_POLICY_FILE_MAX >> 20);
+	if (!_check_link(ld, s, dirfd, name))
+		goto out;
+	/* project_dir's own checks cover its files. */
+	if (!project && !_check_dir_of(ld, s))
+		goto out;
+
+	/* Over already by its size: not read at all. */
+	if ((uintmax_t) st.st_size > bound)
+		len = bound + 1;
+	else if (_read_fd(ld, s, fd, (size_t) st.st_size, bound, &buf, &len))
+		goto out;
+	if (len > limit) {
+		_err_line(ld, s, 0, "", "file is larger than %s (the limit for "
+			  "%s)", _size_text(limit, size, sizeof(size)), what);
 		goto out;
 	}
-
-	/* The file may still change under us: read to the end, bounded. */
-	cap = (size_t) st.st_size + 1;
-	if (!(buf = _malloc(ld, cap)))
-		goto out;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			size_t ncap = cap * 2;
-			char *nbuf;
-
-			if (cap > AIF_POLICY_FILE_MAX) {
-				_err_line(ld, s, 0, "", "larger than %u MiB",
-					  AIF_POLICY_FILE_MAX >> 20);
-				goto out;
-			}
-			if (ncap > (size_t) AIF_POLICY_FILE_MAX + 2)
-				ncap = (size_t) AIF_POLICY_FILE_MAX + 2;
-			if (!(nbuf = realloc(buf, ncap))) {
-				ld->oom = true;
-				goto out;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			_err_line(ld, s, 0, "", "cannot read: %s",
-				  _strerror(errno, ebuf, sizeof(ebuf)));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t) n;
-	}
-	if (len > AIF_POLICY_FILE_MAX) {
-		_err_line(ld, s, 0, "", "larger than %u MiB",
-			  AIF_POLICY_FILE_MAX >> 20);
+	if (len > left) {
+		ld->spent = true;
+		_err_line(ld, s, 0, "", "the policy's files are larger than %s "
+			  "together (the limit for a policy and its project "
+			  "files)", _size_text(AIF_POLICY_BYTES_MAX, size,
+					       sizeof(size)));
 		goto out;
 	}
-	buf[len] = '\0';
 	s->text = buf;
 	s->len = len;
+	ld->bytes += len;
 	buf = NULL;
 	rc = 0;
 out:
@@ -608,19 +864,43 @@ static void _syntax(struct loader *ld, const struct src *s, size_t off,
 		  what);
 }
 
+/*
+ * The scanner makes two passes over a file: the first counts values and
+ * objects and checks the syntax, allocating nothing (keys NULL); the
+ * second, once json-c has taken the file, records every value in keys,
+ * sized by the first.
+ */
+enum scan_limit { SCAN_OK, SCAN_VALUES, SCAN_CONTAINERS };
+
 struct scanner {
-	struct loader *ld;
-	struct src *s;
+	const struct src *s;
 	const char *t;
 	size_t len, pos;
 	int line;
-	size_t cap;		/* of s->keys */
-	size_t pused, pcap;	/* of s->paths */
+	struct keypos *keys;	/* NULL: count only */
+	size_t n;		/* values so far */
+	size_t max;		/* values allowed */
+	size_t containers;	/* objects and arrays so far */
+	int root_line;
+	const char *fail;	/* the first syntax error, at fail_pos */
+	size_t fail_pos;
+	enum scan_limit limit;	/* or the limit it ran into, at fail_line */
+	int fail_line;
 };
 
 static bool _scan_fail(struct scanner *sc, const char *what)
 {
-	_syntax(sc->ld, sc->s, sc->pos, what);
+	if (!sc->fail && !sc->limit) {
+		sc->fail = what;
+		sc->fail_pos = sc->pos;
+	}
+	return false;
+}
+
+static bool _scan_limit(struct scanner *sc, enum scan_limit limit)
+{
+	sc->limit = limit;
+	sc->fail_line = sc->line;
 	return false;
 }
 
@@ -635,49 +915,6 @@ static void _scan_ws(struct scanner *sc)
 			break;
 		sc->pos++;
 	}
-}
-
-static bool _scan_record(struct scanner *sc, const char *path, size_t obj,
-			 size_t off, int line, size_t val_off)
-{
-	struct src *s = sc->s;
-	size_t plen = strlen(path) + 1;
-	struct keypos *k;
-
-	if (s->nkeys == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 64;
-		struct keypos *v = realloc(s->keys, cap * sizeof(*v));
-
-		if (!v)
-			goto oom;
-		s->keys = v;
-		sc->cap = cap;
-	}
-	if (sc->pcap - sc->pused < plen) {
-		size_t cap = sc->pcap ? sc->pcap * 2 : 4096;
-		char *v;
-
-		while (cap - sc->pused < plen)
-			cap *= 2;
-		if (!(v = realloc(s->paths, cap)))
-			goto oom;
-		s->paths = v;
-		sc->pcap = cap;
-	}
-	memcpy(s->paths + sc->pused, path, plen);
-	k = &s->keys[s->nkeys++];
-	k->path = NULL;
-	k->path_off = sc->pused;
-	k->obj = obj;
-	k->off = off;
-	k->val_off = val_off;
-	k->val_len = sc->pos - val_off;
-	k->line = line;
-	sc->pused += plen;
-	return true;
-oom:
-	sc->ld->oom = true;
-	return false;
 }
 
 static int _hex(char c)
@@ -854,23 +1091,57 @@ static bool _scan_number(struct scanner *sc)
 	return true;
 }
 
-static bool _scan_value(struct scanner *sc, const char *path, int depth);
+static bool _scan_value(struct scanner *sc, uint32_t k, const char *path,
+			int depth);
 
-static bool _scan_object(struct scanner *sc, const char *path, int depth)
+/*
+ * The value at sc->pos, of a member (at: the offset of its key), an
+ * element (at: its index) or the root, whose key or element is on line.
+ */
+static bool _scan_item(struct scanner *sc, uint32_t parent, size_t at,
+		       const char *path, int line, int depth)
 {
-	size_t obj = sc->pos;
+	size_t k = sc->n;
 
+	if (sc->n >= sc->max)
+		return _scan_limit(sc, SCAN_VALUES);
+	sc->n++;
+	if (sc->keys)
+		sc->keys[k] = (struct keypos) {
+			.hash = _path_hash(path),
+			.parent = parent,
+			.at = (uint32_t) at,
+			.val_off = (uint32_t) sc->pos,
+			.line = line,
+		};
+	return _scan_value(sc, (uint32_t) k, path, depth);
+}
+
+/* An object or an array begins at sc->pos: count it, and step in. */
+static bool _scan_container(struct scanner *sc)
+{
+	if (++sc->containers > AIF_FILE_CONTAINERS_MAX)
+		return _scan_limit(sc, SCAN_CONTAINERS);
 	sc->pos++;
 	_scan_ws(sc);
+	return true;
+}
+
+static bool _scan_object(struct scanner *sc, uint32_t k, const char *path,
+			 int depth)
+{
+	if (!_scan_container(sc))
+		return false;
 	if (sc->pos < sc->len && sc->t[sc->pos] == '}') {
 		sc->pos++;
 		return true;
 	}
 	for (;;) {
 		char key[AIF_PATH_MAX], kp[AIF_PATH_MAX];
-		size_t off, val_off;
+		size_t off;
 		int line;
 
+		kp[0] = '\0';
 		_scan_ws(sc);
 		if (sc->pos >= sc->len)
 			return _scan_fail(sc, "unexpected end of data");
@@ -882,17 +1153,16 @@ static bool _scan_object(struct scanner *sc, const char *path, int depth)
 					  "quotes");
 		off = sc->pos;
 		line = sc->line;
-		if (!_scan_string(sc, key))
+		if (!_scan_string(sc, sc->keys ? key : NULL))
 			return false;
 		_scan_ws(sc);
 		if (sc->pos >= sc->len || sc->t[sc->pos] != ':')
 			return _scan_fail(sc, "expected ':' after a key");
 		sc->pos++;
 		_scan_ws(sc);
-		val_off = sc->pos;
-		_path_key(kp, path, key);
-		if (!_scan_value(sc, kp, depth + 1) ||
-		    !_scan_record(sc, kp, obj, off, line, val_off))
+		if (sc->keys)
+			_path_key(kp, path, key);
+		if (!_scan_item(sc, k, off, kp, line, depth + 1))
 			return false;
 		_scan_ws(sc);
 		if (sc->pos < sc->len && sc->t[sc->pos] == ',') {
@@ -907,27 +1177,25 @@ static bool _scan_object(struct scanner *sc, const char *path, int depth)
 	}
 }
 
-static bool _scan_array(struct scanner *sc, const char *path, int depth)
+static bool _scan_array(struct scanner *sc, uint32_t k, const char *path,
+			int depth)
 {
-	size_t arr = sc->pos, i;
+	size_t i;
 
-	sc->pos++;
-	_scan_ws(sc);
+	if (!_scan_container(sc))
+		return false;
 	if (sc->pos < sc->len && sc->t[sc->pos] == ']') {
 		sc->pos++;
 		return true;
 	}
 	for (i = 0;; i++) {
 		char ip[AIF_PATH_MAX];
-		size_t off;
-		int line;
 
+		ip[0] = '\0';
 		_scan_ws(sc);
-		off = sc->pos;
-		line = sc->line;
-		_path_index(ip, path, i);
-		if (!_scan_value(sc, ip, depth + 1) ||
-		    !_scan_record(sc, ip, arr, off, line, off))
+		if (sc->keys)
+			_path_index(ip, path, i);
+		if (!_scan_item(sc, k, i, ip, sc->line, depth + 1))
 			return false;
 		_scan_ws(sc);
 		if (sc->pos < sc->len && sc->t[sc->pos] == ',') {
@@ -952,11 +1220,11 @@ static bool _scan_literal(struct scanner *sc, const char *word)
 	return true;
 }
 
-static bool _scan_value(struct scanner *sc, const char *path, int depth)
+static bool _scan_value(struct scanner *sc, uint32_t k, const char *path,
+			int depth)
 {
 	char c;
 
-	_scan_ws(sc);
 	if (depth > SCAN_DEPTH_MAX)
 		return _scan_fail(sc, "nested too deeply");
 	if (sc->pos >= sc->len)
@@ -964,9 +1232,9 @@ static bool _scan_value(struct scanner *sc, const char *path, int depth)
 	c = sc->t[sc->pos];
 	switch (c) {
 	case '{':
-		return _scan_object(sc, path, depth);
+		return _scan_object(sc, k, path, depth);
 	case '[':
-		return _scan_array(sc, path, depth);
+		return _scan_array(sc, k, path, depth);
 	case '"':
 		return _scan_string(sc, NULL);
 	case 't':
@@ -986,58 +1254,135 @@ static bool _scan_value(struct scanner *sc, const char *path, int depth)
 	}
 }
 
-static int _cmp_keypos(const void *a, const void *b)
+/* One pass over the whole text. */
+static bool _scan(struct scanner *sc)
 {
-	const struct keypos *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-
-	if (c)
-		return c;
-	return x->off < y->off ? -1 : x->off > y->off;
+	_scan_ws(sc);
+	sc->root_line = sc->line;
+	if (!_scan_item(sc, NO_PARENT, 0, sc->s->prefix, sc->line, 0))
+		return false;
+	_scan_ws(sc);
+	if (sc->pos < sc->len)
+		return _scan_fail(sc, "unexpected data after the JSON value");
+	return true;
 }
 
-/*
- * Index the text of s and report duplicate keys. Returns false on a
- * syntax error only: a duplicate key leaves a tree worth checking.
- */
-static bool _scan(struct loader *ld, struct src *s)
+/* The decoded key whose opening quote is at off (bounded, as a path). */
+static bool _key_at(const struct src *s, size_t off, char *out)
+{
+	struct scanner sc = { .s = s, .t = s->text, .len = s->len, .pos = off };
+
+	out[0] = '\0';
+	return _scan_string(&sc, out);
+}
+
+static int _cmp_by_path(const void *a, const void *b, void *arg)
+{
+	const struct keypos *keys = arg;
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+	if (keys[x].hash != keys[y].hash)
+		return keys[x].hash < keys[y].hash ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The index of s, with n values (counted already); duplicate keys. */
+static bool _index(struct loader *ld, struct src *s, size_t n)
 {
 	struct scanner sc = {
-		.ld = ld, .s = s, .t = s->text, .len = s->len, .line = 1,
+		.s = s, .t = s->text, .len = s->len, .line = 1, .max = n,
 	};
-	size_t root, i;
-	int line;
+	size_t i;
 
-	_scan_ws(&sc);
-	root = sc.pos;
-	line = sc.line;
-	if (!_scan_value(&sc, s->prefix, 0) ||
-	    !_scan_record(&sc, s->prefix, SIZE_MAX, root, line, root))
+	if (!(s->keys = _calloc(ld, n, sizeof(*s->keys))) ||
+	    !(s->by_path = _calloc(ld, n, sizeof(*s->by_path))))
 		return false;
-	_scan_ws(&sc);
-	if (sc.pos < sc.len)
-		return _scan_fail(&sc, "unexpected data after the JSON value");
+	sc.keys = s->keys;
+	if (!_scan(&sc) || sc.n != n) {
+		/* The first pass took this text: cannot happen. */
+		_syntax(ld, s, sc.fail ? sc.fail_pos : 0, "scanner mismatch");
+		return false;
+	}
+	s->nkeys = n;
+	for (i = 0; i < n; i++)
+		s->by_path[i] = (uint32_t) i;
+	if (n > 1)
+		qsort_r(s->by_path, n, sizeof(*s->by_path), _cmp_by_path,
+			s->keys);
 
-	for (i = 0; i < s->nkeys; i++)
-		s->keys[i].path = s->paths + s->keys[i].path_off;
-	_sort(s->keys, s->nkeys, sizeof(*s->keys), _cmp_keypos);
-	for (i = 1; i < s->nkeys; i++) {
-		const struct keypos *a = &s->keys[i - 1], *b = &s->keys[i];
+	/* Duplicate keys: members of one object with one key, adjacent in
+	 * by_path unless another value with that hash falls between them
+	 * (a collision, or the same path reached another way, as "a.b" in
+	 * {"a.b": 1, "a": {"b": 2}, "a.b": 3}: json-c keeps both a.b). */
+	for (i = 1; i < n; i++) {
+		const struct keypos *a = &s->keys[s->by_path[i - 1]];
+		const struct keypos *b = &s->keys[s->by_path[i]];
+		char ka[AIF_PATH_MAX], kb[AIF_PATH_MAX], path[AIF_PATH_MAX];
 
-		if (a->obj == b->obj && !strcmp(a->path, b->path))
-			_err_line(ld, s, b->line, b->path,
-				  "duplicate key (first at line %d)", a->line);
+		if (a->hash != b->hash || a->parent != b->parent ||
+		    b->parent == NO_PARENT ||
+		    s->text[s->keys[b->parent].val_off] != '{')
+			continue;
+		_key_at(s, a->at, ka);
+		_key_at(s, b->at, kb);
+		if (strcmp(ka, kb) || _full(&ld->errs))
+			continue;
+		_path_of(s, s->by_path[i], path);
+		_err_line(ld, s, b->line, path,
+			  "duplicate key (first at line %d)", a->line);
 	}
 	return true;
 }
 
 /*
- * Parse s->text into s->root and index it. Returns false, with s->root
- * NULL, when there is no tree to check.
+ * The scanner stopped at a syntax error. json-c's words for it are the
+ * ones operators know: ask json-c about the text up to the error and no
+ * further (so it builds no more than the scanner counted). If json-c
+ * takes that much (it is lenient about single quotes, NaN and control
+ * characters), the scanner's words.
  */
-static bool _parse(struct loader *ld, struct src *s)
+static void _syntax_error(struct loader *ld, const struct src *s,
+			  const struct scanner *sc)
+{
+	/* The whole text comes with its NUL, which ends a number. */
+	size_t end = sc->fail_pos < s->len ? sc->fail_pos + 1 : s->len + 1;
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error jerr;
+	json_object *root;
+
+	if (!tok) {
+		ld->oom = true;
+		return;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+				    JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, s->text, (int) end);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue && end > s->len)
+		_syntax(ld, s, json_tokener_get_parse_end(tok),
+			"unexpected end of data");
+	else if (jerr != json_tokener_success &&
+		 jerr != json_tokener_continue)
+		_syntax(ld, s, json_tokener_get_parse_end(tok),
+			json_tokener_error_desc(jerr));
+	else
+		_syntax(ld, s, sc->fail_pos, sc->fail);
+	json_object_put(root);
+	json_tokener_free(tok);
+}
+
+/*
+ * Parse s->text into s->root and index it: count (refusing a file over a
+ * limit before json-c sees it), parse, check the root is an object,
+ * index. Returns false, with no tree, when there is nothing to check.
+ */
+static bool _parse(struct loader *ld, struct src *s, bool project)
 {
 	const char *nul = memchr(s->text, '\0', s->len);
+	struct scanner sc = {
+		.s = s, .t = s->text, .len = s->len, .line = 1,
+		.max = AIF_POLICY_VALUES_MAX - ld->values,
+	};
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 
@@ -1047,6 +1392,24 @@ static bool _parse(struct loader *ld, struct src *s)
 			"NUL byte in the file");
 		return false;
 	}
+	if (!_scan(&sc)) {
+		if (sc.limit == SCAN_VALUES) {
+			ld->spent = true;
+			_err_line(ld, s, sc.fail_line, "", "more than %d JSON "
+				  "values (the limit for a policy and its "
+				  "project files together)",
+				  AIF_POLICY_VALUES_MAX);
+		} else if (sc.limit == SCAN_CONTAINERS) {
+			_err_line(ld, s, sc.fail_line, "", "more than %d "
+				  "objects and arrays (the limit for one file)",
+				  AIF_FILE_CONTAINERS_MAX);
+		} else {
+			_syntax_error(ld, s, &sc);
+		}
+		return false;
+	}
+	ld->values += sc.n;
+
 	if (!(tok = json_tokener_new())) {
 		ld->oom = true;
 		return false;
@@ -1056,16 +1419,26 @@ static bool _parse(struct loader *ld, struct src *s)
 	/* The length includes the NUL, which ends a number at the end. */
 	s->root = json_tokener_parse_ex(tok, s->text, (int) s->len + 1);
 	jerr = json_tokener_get_error(tok);
-	if (jerr != json_tokener_success || !s->root) {
+	if (jerr != json_tokener_success) {
 		_syntax(ld, s, json_tokener_get_parse_end(tok),
 			jerr == json_tokener_continue ?
 			"unexpected end of data" :
 			json_tokener_error_desc(jerr));
 		json_tokener_free(tok);
+		json_object_put(s->root);
+		s->root = NULL;
 		return false;
 	}
 	json_tokener_free(tok);
-	if (!_scan(ld, s) || ld->oom) {
+	if (!json_object_is_type(s->root, json_type_object)) {
+		_err_line(ld, s, sc.root_line, s->prefix, "%s", project ?
+			  "a project file must hold one JSON object" :
+			  "the policy must be a JSON object");
+		json_object_put(s->root);
+		s->root = NULL;
+		return false;
+	}
+	if (!_index(ld, s, sc.n) || ld->oom) {
 		json_object_put(s->root);
 		s->root = NULL;
 		return false;
@@ -1076,19 +1449,28 @@ static bool _parse(struct loader *ld, struct src *s)
 /* ------------------------------------------------------------------ */
 /* Typed values                                                         */
 
-/* The value's text as written, if the scanner saw exactly this path. */
+/*
+ * The text of the number at path as written, if the scanner saw exactly
+ * this path (only numbers are looked up: json-c rounds them).
+ */
 static bool _text(const struct src *s, const char *path, char *buf,
 		  size_t len)
 {
 	const struct keypos *k = _find(s, path);
-	size_t n;
+	size_t n = 0;
 
 	if (!k)
 		return false;
-	n = k->val_len < len - 1 ? k->val_len : len - 1;
+	for (; k->val_off + n < s->len && n < len - 1; n++) {
+		char c = s->text[k->val_off + n];
+
+		if (!((c >= '0' && c <= '9') || c == '-' || c == '+' ||
+		      c == '.' || c == 'e' || c == 'E'))
+			break;
+	}
 	memcpy(buf, s->text + k->val_off, n);
 	buf[n] = '\0';
-	return true;
+	return n > 0;
 }
 
 /* How a value looks, for "expected X, got Y". */
@@ -1283,11 +1665,11 @@ static bool _get_time(struct loader *ld, const struct src *s,
 	if (json_object_is_type(v, json_type_int)) {
 		if (!_int_value(ld, s, path, v, &n, &overflow))
 			return false;
-		if (overflow || n < 1 || n > MAX_MINUTES) {
+		if (overflow || n < 1 || n > AIF_MINUTES_MAX) {
 			if (!_text(s, path, text, sizeof(text)))
 				snprintf(text, sizeof(text), "%" PRId64, n);
 			_err(ld, s, path, "must be from 1 to %d minutes, "
-			     "got %s", MAX_MINUTES, text);
+			     "got %s", AIF_MINUTES_MAX, text);
 			return false;
 		}
 		*out = (uint32_t) n;
@@ -1803,13 +2185,32 @@ static void _load_classes(struct loader *ld, const struct src *s,
 	_sort(p->classes, p->nclasses, sizeof(*p->classes), aif_cmp_class);
 }
 
-/* A name that must be one of a top-level list, when that list is given. */
+/*
+ * A name that must be one of a top-level list, when that list is given
+ * (modes, sectors: sorted once loaded, as every project looks them up).
+ */
 static void _check_member_of(struct loader *ld, const struct src *s,
 			     const char *path, const char *name, bool given,
 			     char **list, size_t n, const char *list_name)
 {
-	if (given && name[0] && !_in_list(list, n, name))
+	if (given && name[0] && (!n || !bsearch(&name, list, n, sizeof(*list),
+						aif_cmp_str)))
 		_err(ld, s, path, "\"%s\" is not one of %s", name, list_name);
+}
+
+/* valid_until must not be before valid_from (a grant's, a project's). */
+static void _check_dates(struct loader *ld, const struct src *s,
+			 const char *path, json_object *obj, time_t from,
+			 time_t until)
+{
+	char kp[AIF_PATH_MAX];
+
+	if (until >= from)
+		return;
+	_path_key(kp, path, "valid_until");
+	_err(ld, s, kp, "\"%s\" is before valid_from \"%s\"",
+	     json_object_get_string(json_object_object_get(obj, "valid_until")),
+	     json_object_get_string(json_object_object_get(obj, "valid_from")));
 }
 
 static void _load_grant(struct loader *ld, const struct src *s,
@@ -1863,23 +2264,16 @@ static void _load_grant(struct loader *ld, const struct src *s,
 		_err_missing(ld, s, path, "valid_from");
 	if (!json_object_object_get_ex(obj, "valid_until", NULL))
 		_err_missing(ld, s, path, "valid_until");
-	if (have_from && have_until && g->valid_until < g->valid_from) {
-		char kp[AIF_PATH_MAX];
-
-		_path_key(kp, path, "valid_until");
-		_err(ld, s, kp, "\"%s\" is before valid_from \"%s\"",
-		     json_object_get_string(
-			     json_object_object_get(obj, "valid_until")),
-		     json_object_get_string(
-			     json_object_object_get(obj, "valid_from")));
-	}
+	if (have_from && have_until)
+		_check_dates(ld, s, path, obj, g->valid_from, g->valid_until);
 }
 
 static void _load_grants(struct loader *ld, const struct src *s,
 			 const char *path, json_object *v,
 			 struct aif_project *pr)
 {
-	size_t n, i, j;
+	struct list_item *sorted;
+	size_t n, i, first;
 
 	if (!_expect(ld, s, path, v, json_type_array, "an array"))
 		return;
@@ -1894,21 +2288,27 @@ static void _load_grants(struct loader *ld, const struct src *s,
 		_load_grant(ld, s, ip, json_object_array_get_idx(v, i),
 			    &pr->grants[i]);
 	}
-	/* Few grants per project: the quadratic check is the clear one. */
-	for (i = 1; i < n; i++) {
-		for (j = 0; j < i; j++) {
-			char ip[AIF_PATH_MAX], kp[AIF_PATH_MAX];
+	/* Duplicate names, each against the first grant of that name. */
+	if (!(sorted = _calloc(ld, n, sizeof(*sorted))))
+		return;
+	for (i = 0; i < n; i++)
+		sorted[i] = (struct list_item) { pr->grants[i].name, i };
+	_sort(sorted, n, sizeof(*sorted), _cmp_list_item);
+	for (i = 1, first = 0; i < n; i++) {
+		char ip[AIF_PATH_MAX], kp[AIF_PATH_MAX];
 
-			if (!pr->grants[i].name[0] ||
-			    strcmp(pr->grants[i].name, pr->grants[j].name))
-				continue;
-			_path_index(ip, path, i);
-			_path_key(kp, ip, "name");
-			_err(ld, s, kp, "duplicate grant name \"%s\" "
-			     "(also grants[%zu])", pr->grants[i].name, j);
-			break;
+		if (strcmp(sorted[i].s, sorted[first].s)) {
+			first = i;
+			continue;
 		}
+		if (!sorted[i].s[0])
+			continue;
+		_path_index(ip, path, sorted[i].i);
+		_path_key(kp, ip, "name");
+		_err(ld, s, kp, "duplicate grant name \"%s\" (also "
+		     "grants[%zu])", sorted[i].s, sorted[first].i);
 	}
+	free(sorted);
 }
 
 /* Why name cannot be a project, or NULL. */
@@ -1984,30 +2384,70 @@ static void _load_project(struct loader *ld, const struct src *s,
 		_err_missing(ld, s, path, "class");
 	if (!have_mode)
 		_err_missing(ld, s, path, "mode");
-	if (have_from && have_until && pr->valid_until < pr->valid_from) {
-		char kp[AIF_PATH_MAX];
-
-		_path_key(kp, path, "valid_until");
-		_err(ld, s, kp, "\"%s\" is before valid_from \"%s\"",
-		     json_object_get_string(
-			     json_object_object_get(obj, "valid_until")),
-		     json_object_get_string(
-			     json_object_object_get(obj, "valid_from")));
-	}
+	if (have_from && have_until)
+		_check_dates(ld, s, path, obj, pr->valid_from,
+			     pr->valid_until);
 }
 
-/* The top level of the main file, except projects (loaded later). */
+/* The lines of a member list's names, into ld->lines: where they start. */
+static size_t _member_lines(struct loader *ld, const struct src *s,
+			    const char *path, size_t nusers, size_t ngroups)
+{
+	size_t first = ld->nlines;
+	char kp[AIF_PATH_MAX], ip[AIF_PATH_MAX];
+
+	for (size_t i = 0; i < nusers + ngroups; i++) {
+		if (ld->nlines == ld->cap_lines) {
+			int *v = _more(ld, ld->lines, &ld->cap_lines,
+				       sizeof(*v));
+
+			if (!v)
+				return first;
+			ld->lines = v;
+		}
+		_path_key(kp, path, i < nusers ? "users" : "groups");
+		_path_index(ip, kp, i < nusers ? i : i - nusers);
+		ld->lines[ld->nlines++] = _line_of(s, ip);
+	}
+	return first;
+}
+
+/* Load one project, from the main file or a project file, and keep it. */
+static void _add_project(struct loader *ld, const struct src *s,
+			 const char *path, const char *name, json_object *obj)
+{
+	struct loaded_project *lp;
+
+	if (ld->nloaded == ld->cap_loaded) {
+		struct loaded_project *v = _more(ld, ld->loaded,
+						 &ld->cap_loaded, sizeof(*v));
+
+		if (!v)
+			return;
+		ld->loaded = v;
+	}
+	lp = &ld->loaded[ld->nloaded++];
+	memset(lp, 0, sizeof(*lp));
+	_load_project(ld, s, path, name, obj, &lp->proj);
+	lp->info = (struct project_info) {
+		.file = s->source,
+		.order = s->order,
+		.line = lp->proj.line,
+		.lines = _member_lines(ld, s, path, lp->proj.nusers,
+				       lp->proj.ngroups),
+	};
+}
+
+/* The top level of the main file, with the projects written in it. */
 static bool _load_main(struct loader *ld)
 {
 	struct aif_policy *p = ld->p;
 	const struct src *s = &ld->main;
-	json_object *root = s->root, *val;
+	json_object *root = s->root, *val, *projects = NULL;
 	bool have_classes = false, overflow;
 	const char *key;
 	int64_t version;
 
-	if (!_expect(ld, s, "", root, json_type_object, "an object"))
-		return false;
 	/* A file for another schema version would drown its one useful
 	 * error in unknown keys: check the version alone first. */
 	if (!json_object_object_get_ex(root, "version", &val)) {
@@ -2031,11 +2471,14 @@ static bool _load_main(struct loader *ld)
 		p->has_modes = true;
 		_get_list(ld, s, "modes", val, LIST_NAME, false, &p->modes,
 			  &p->nmodes);
+		_sort(p->modes, p->nmodes, sizeof(*p->modes), aif_cmp_str);
 	}
 	if (json_object_object_get_ex(root, "sectors", &val)) {
 		p->has_sectors = true;
 		_get_list(ld, s, "sectors", val, LIST_NAME, false,
 			  &p->sectors, &p->nsectors);
+		_sort(p->sectors, p->nsectors, sizeof(*p->sectors),
+		      aif_cmp_str);
 	}
 	FOREACH_MEMBER(root, key, val, it, end) {
 		if (!strcmp(key, "version") || !strcmp(key, "modes") ||
@@ -2044,10 +2487,13 @@ static bool _load_main(struct loader *ld)
 		} else if (!strcmp(key, "project_dir")) {
 			const char *str = _get_string(ld, s, key, val);
 
-			if (str && !str[0])
+			if (str && !str[0]) {
 				_err(ld, s, key, "must not be empty");
-			else if (str)
-				ld->project_dir = str;
+			} else if (str) {
+				free(ld->project_dir);
+				ld->project_dir = _strdup(ld, str);
+				ld->project_dir_line = _line_of(s, key);
+			}
 		} else if (!strcmp(key, "operators")) {
 			_load_operators(ld, s, key, val);
 		} else if (!strcmp(key, "billing")) {
@@ -2058,22 +2504,62 @@ static bool _load_main(struct loader *ld)
 		} else if (!strcmp(key, "projects")) {
 			if (_expect(ld, s, key, val, json_type_object,
 				    "an object"))
-				ld->projects = val;
+				projects = val;
 		} else {
 			_err(ld, s, key, "unknown key");
 		}
 	}
 	if (!have_classes)
 		_err_missing(ld, s, "", "classes");
+	ld->operator_lines = _member_lines(ld, s, "operators",
+					   p->noperator_users,
+					   p->noperator_groups);
+
+	/* After the classes, which projects name. */
+	if (projects) {
+		FOREACH_MEMBER(projects, key, val, it, end) {
+			char kp[AIF_PATH_MAX];
+			const char *why;
+
+			_path_key(kp, "projects", key);
+			if ((why = _project_name_problem(key)))
+				_err(ld, s, kp, "%s", why);
+			_add_project(ld, s, kp, key, val);
+		}
+	}
 	return !ld->oom;
+}
+
+/* Done with a file: all but its name. */
+static void _src_release(struct src *s)
+{
+	json_object_put(s->root);
+	s->root = NULL;
+	free(s->text);
+	s->text = NULL;
+	s->len = 0;
+	free(s->keys);
+	s->keys = NULL;
+	free(s->by_path);
+	s->by_path = NULL;
+	s->nkeys = 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* project_dir                                                          */
 
-static int _cmp_cstr(const void *a, const void *b)
+/* "dir/name", in the snapshot's arena. */
+static char *_arena_path(struct loader *ld, const char *dir, const char *name)
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *d = aif_arena_alloc(&ld->p->arena, n);
+
+	if (!d) {
+		ld->oom = true;
+		return NULL;
+	}
+	snprintf(d, n, "%s/%s", dir, name);
+	return d;
 }
 
 static bool _is_project_file(const char *name)
@@ -2083,127 +2569,188 @@ static bool _is_project_file(const char *name)
 	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".json");
 }
 
+/* The project_dir as written, relative to the policy file's directory. */
+static char *_project_dir_path(struct loader *ld)
+{
+	const char *file = ld->main.file, *slash = strrchr(file, '/');
+	char *dir;
+
+	if (ld->project_dir[0] == '/' || !slash)
+		return _strdup(ld, ld->project_dir);
+	if ((dir = _malloc(ld, (size_t) (slash - file) + 2 +
+			       strlen(ld->project_dir))))
+		sprintf(dir, "%.*s/%s", (int) (slash - file), file,
+			ld->project_dir);
+	return dir;
+}
+
 /*
- * Read and parse every <project>.json of the directory, in name order
- * (strcmp: byte order, whatever the locale). Dotfiles and names not
- * ending in .json are ignored, so a portal can write ".acme.json.tmp"
- * and rename it into place.
+ * Open dir and check it may be trusted (see _read_file): owned by root or
+ * by us, and writable by neither group nor others. A descriptor, or -1
+ * after recording an error.
  */
-static void _load_project_dir(struct loader *ld)
+static int _open_project_dir(struct loader *ld, const char *dir)
 {
 	const struct src *s = &ld->main;
-	char ebuf[128], *dir = NULL, **names = NULL;
-	size_t nnames = 0, cap = 0, i;
-	const char *slash;
-	struct dirent *de;
+	int line = ld->project_dir_line;
+	char ebuf[128];
 	struct stat st;
-	DIR *d = NULL;
 	int fd;
-
-	/* Relative to the directory of the policy file. */
-	slash = strrchr(s->file, '/');
-	if (ld->project_dir[0] == '/' || !slash) {
-		dir = _strdup(ld, ld->project_dir);
-	} else if ((dir = _malloc(ld, (size_t) (slash - s->file) + 2 +
-				       strlen(ld->project_dir)))) {
-		sprintf(dir, "%.*s/%s", (int) (slash - s->file), s->file,
-			ld->project_dir);
-	}
-	if (!dir || !(ld->p->project_dir = _arena_strdup(ld, dir)))
-		goto out;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		_err(ld, s, "project_dir", "cannot open directory %s: %s",
-		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
-		goto out;
+		_err_line(ld, s, line, "project_dir", "cannot open directory "
+			  "%s: %s", dir, _strerror(errno, ebuf, sizeof(ebuf)));
+		return -1;
 	}
 	if (fstat(fd, &st)) {
-		_err(ld, s, "project_dir", "cannot stat directory %s: %s",
-		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
-		close(fd);
-		goto out;
+		_err_line(ld, s, line, "project_dir", "cannot stat directory "
+			  "%s: %s", dir, _strerror(errno, ebuf, sizeof(ebuf)));
+	} else if (!_trusted_owner(st.st_uid)) {
+		_err_line(ld, s, line, "project_dir", "directory %s is owned "
+			  "by uid %lu; it must be owned by root or by the user "
+			  "slurmctld runs as (uid %lu)", dir,
+			  (unsigned long) st.st_uid, (unsigned long) geteuid());
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		_err_line(ld, s, line, "project_dir", "directory %s is "
+			  "writable by group or others (mode %04o); refusing "
+			  "to trust it", dir, (unsigned) (st.st_mode & 07777));
+	} else {
+		return fd;
 	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		_err(ld, s, "project_dir", "directory %s is writable by group "
-		     "or others (mode %04o); refusing to trust it", dir,
-		     (unsigned) (st.st_mode & 07777));
-		close(fd);
-		goto out;
-	}
-	if (!(d = fdopendir(fd))) {
-		if (errno == ENOMEM)
-			ld->oom = true;
-		_err(ld, s, "project_dir", "cannot read directory %s: %s",
-		     dir, _strerror(errno, ebuf, sizeof(ebuf)));
-		close(fd);
-		goto out;
-	}
+	close(fd);
+	return -1;
+}
+
+/*
+ * The names of the <project>.json files of dir, sorted (strcmp: byte
+ * order, whatever the locale), and the sum of their sizes. Dotfiles and
+ * names not ending in .json are ignored, so a portal can write
+ * ".acme.json.tmp" and rename it into place. Returns false after
+ * recording an error (too many files).
+ */
+static bool _list_project_dir(struct loader *ld, DIR *d, const char *dir,
+			      char ***names, size_t *nnames, uintmax_t *bytes)
+{
+	const struct src *s = &ld->main;
+	int line = ld->project_dir_line;
+	size_t cap = 0;
+	char ebuf[128];
+	struct dirent *de;
+	struct stat st;
+
 	for (;;) {
 		errno = 0;
 		if (!(de = readdir(d))) {
 			if (errno)
-				_err(ld, s, "project_dir", "cannot read "
-				     "directory %s: %s", dir,
-				     _strerror(errno, ebuf, sizeof(ebuf)));
+				_err_line(ld, s, line, "project_dir", "cannot "
+					  "read directory %s: %s", dir,
+					  _strerror(errno, ebuf, sizeof(ebuf)));
 			break;
 		}
 		if (!_is_project_file(de->d_name))
 			continue;
 		/* A directory is not a project file whatever its name; any
 		 * other non-regular file is refused when it is read. */
-		if (!fstatat(dirfd(d), de->d_name, &st, 0) &&
-		    S_ISDIR(st.st_mode))
+		if (fstatat(dirfd(d), de->d_name, &st, 0))
+			memset(&st, 0, sizeof(st));
+		if (S_ISDIR(st.st_mode))
 			continue;
-		if (nnames == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **v = realloc(names, ncap * sizeof(*v));
-
-			if (!v) {
-				ld->oom = true;
-				goto out;
-			}
-			names = v;
-			cap = ncap;
+		if (*nnames == AIF_PROJECT_FILES_MAX) {
+			_err_line(ld, s, line, "project_dir", "more than %d "
+				  "project files in %s (the limit)",
+				  AIF_PROJECT_FILES_MAX, dir);
+			return false;
 		}
-		if (!(names[nnames] = _strdup(ld, de->d_name)))
-			goto out;
-		nnames++;
-	}
-	_sort(names, nnames, sizeof(*names), _cmp_cstr);
+		if (*nnames == cap) {
+			char **v = _more(ld, *names, &cap, sizeof(*v));
 
-	if (!(ld->files = _calloc(ld, nnames, sizeof(*ld->files))))
+			if (!v)
+				return false;
+			*names = v;
+		}
+		if (!((*names)[*nnames] = _strdup(ld, de->d_name)))
+			return false;
+		++*nnames;
+		if (S_ISREG(st.st_mode))
+			*bytes += (uintmax_t) st.st_size;
+	}
+	_sort(*names, *nnames, sizeof(**names), aif_cmp_str);
+	return !ld->oom;
+}
+
+/*
+ * Read, check and load every project file of project_dir in name order,
+ * one at a time: each is released before the next is read.
+ */
+static void _load_project_dir(struct loader *ld)
+{
+	char *dir, **names = NULL, size[32];
+	size_t nnames = 0, i;
+	uintmax_t bytes = 0;
+	struct src f = { 0 };
+	DIR *d = NULL;
+	int fd;
+
+	if (!(dir = _project_dir_path(ld)) ||
+	    !(ld->p->project_dir = _arena_strdup(ld, dir)))
 		goto out;
-	for (i = 0; i < nnames; i++) {
-		struct src *f = &ld->files[ld->nfiles++];
+	if ((fd = _open_project_dir(ld, dir)) < 0)
+		goto out;
+	if (!(d = fdopendir(fd))) {
+		char ebuf[128];
+
+		if (errno == ENOMEM)
+			ld->oom = true;
+		_err_line(ld, &ld->main, ld->project_dir_line, "project_dir",
+			  "cannot read directory %s: %s", dir,
+			  _strerror(errno, ebuf, sizeof(ebuf)));
+		close(fd);
+		goto out;
+	}
+	if (!_list_project_dir(ld, d, dir, &names, &nnames, &bytes))
+		goto out;
+	/* Refused before reading any, when their sizes tell already. */
+	if (bytes > AIF_POLICY_BYTES_MAX - ld->bytes) {
+		_err_line(ld, &ld->main, ld->project_dir_line, "project_dir",
+			  "the policy's files are larger than %s together "
+			  "(the limit for a policy and its project files)",
+			  _size_text(AIF_POLICY_BYTES_MAX, size, sizeof(size)));
+		goto out;
+	}
+
+	for (i = 0; i < nnames && !ld->oom && !ld->spent; i++) {
 		size_t stem = strlen(names[i]) - 5;
-		char pname[AIF_PATH_MAX];
+		char pname[AIF_PATH_MAX], len[32];
 		const char *why;
 
-		f->order = (int) ld->nfiles;
-		f->base = names[i];
-		if (!(f->file = _malloc(ld, strlen(dir) + strlen(names[i]) +
-					    2)))
-			goto out;
-		sprintf(f->file, "%s/%s", dir, names[i]);
-		if (!(f->source = _arena_strdup(ld, f->file)))
-			goto out;
+		memset(&f, 0, sizeof(f));
+		f.order = (int) i + 1;
+		if (!(f.file = f.source = _arena_path(ld, dir, names[i])))
+			break;
 		snprintf(pname, sizeof(pname), "%.*s", (int) stem, names[i]);
-		_path_key(f->prefix, "projects", pname);
+		_path_key(f.prefix, "projects", pname);
 		if ((why = _project_name_problem(pname))) {
-			_err_line(ld, f, 0, f->prefix, "%s", why);
+			_err_line(ld, &f, 0, f.prefix, "%s", why);
 			continue;
 		}
-		if (_read_file(ld, f, dirfd(d), names[i]) == 0)
-			_parse(ld, f);
-		if (ld->oom)
-			goto out;
+		if (_read_file(ld, &f, dirfd(d), names[i], true))
+			continue;
+		/* Into the fingerprint: its name, a NUL, its length, a NUL,
+		 * its bytes (see aif_policy_load()). */
+		snprintf(len, sizeof(len), "%zu", f.len);
+		aif_sha256_update(&ld->sha, names[i], strlen(names[i]) + 1);
+		aif_sha256_update(&ld->sha, len, strlen(len) + 1);
+		aif_sha256_update(&ld->sha, f.text, f.len);
+		if (_parse(ld, &f, true))
+			_add_project(ld, &f, f.prefix, pname, f.root);
+		_src_release(&f);
 	}
 out:
+	_src_release(&f);
 	if (d)
 		closedir(d);
-	/* names[i] are kept by ld->files[i].base; free the rest. */
-	for (i = ld->nfiles; i < nnames; i++)
+	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
 	free(dir);
@@ -2212,94 +2759,55 @@ out:
 /* ------------------------------------------------------------------ */
 /* Projects from both places                                            */
 
-struct project_ref {
-	struct aif_project *proj;
-	struct src *src;
-};
-
-static int _cmp_project_ref(const void *a, const void *b)
+static int _cmp_loaded(const void *a, const void *b)
 {
-	const struct project_ref *x = a, *y = b;
-	int c = strcmp(x->proj->name, y->proj->name);
+	const struct loaded_project *x = a, *y = b;
+	int c = strcmp(x->proj.name, y->proj.name);
 
 	if (c)
 		return c;
-	if (x->src->order != y->src->order)
-		return x->src->order < y->src->order ? -1 : 1;
-	return x->proj->line < y->proj->line ? -1 :
-	       x->proj->line > y->proj->line;
+	if (x->info.order != y->info.order)
+		return x->info.order < y->info.order ? -1 : 1;
+	return x->info.line < y->info.line ? -1 : x->info.line > y->info.line;
 }
 
-static void _load_projects(struct loader *ld)
+/*
+ * Every project loaded, sorted by name, into the snapshot; a name
+ * defined twice is an error naming both places.
+ */
+static void _finish_projects(struct loader *ld)
 {
 	struct aif_policy *p = ld->p;
-	struct aif_project *tmp = NULL;
-	struct project_ref *refs = NULL;
-	size_t n = 0, i, k;
-	const char *key;
-	json_object *val;
+	size_t n = ld->nloaded, i;
 
-	if (ld->projects)
-		n += json_object_object_length(ld->projects);
-	for (i = 0; i < ld->nfiles; i++)
-		n += ld->files[i].root != NULL;
-	if (!n)
-		return;
-	if (!(tmp = _calloc(ld, n, sizeof(*tmp))) ||
-	    !(refs = _calloc(ld, n, sizeof(*refs))))
-		goto out;
-
-	k = 0;
-	if (ld->projects) {
-		FOREACH_MEMBER(ld->projects, key, val, it, end) {
-			char kp[AIF_PATH_MAX];
-			const char *why;
-
-			_path_key(kp, "projects", key);
-			if ((why = _project_name_problem(key)))
-				_err(ld, &ld->main, kp, "%s", why);
-			refs[k] = (struct project_ref) { &tmp[k], &ld->main };
-			_load_project(ld, &ld->main, kp, key, val, &tmp[k]);
-			k++;
-		}
-	}
-	for (i = 0; i < ld->nfiles; i++) {
-		struct src *f = &ld->files[i];
-
-		if (!f->root)
-			continue;
-		refs[k] = (struct project_ref) { &tmp[k], f };
-		_load_project(ld, f, f->prefix, f->prefix + strlen("projects."),
-			      f->root, &tmp[k]);
-		k++;
-	}
-	if (ld->oom)
-		goto out;
-
-	_sort(refs, k, sizeof(*refs), _cmp_project_ref);
-	for (i = 1; i < k; i++) {
-		const struct project_ref *a = &refs[i - 1], *b = &refs[i];
+	_sort(ld->loaded, n, sizeof(*ld->loaded), _cmp_loaded);
+	for (i = 1; i < n; i++) {
+		const struct loaded_project *a = &ld->loaded[i - 1];
+		const struct loaded_project *b = &ld->loaded[i];
+		struct src from = { .file = b->info.file,
+				    .order = b->info.order };
 		char kp[AIF_PATH_MAX];
 
-		if (strcmp(a->proj->name, b->proj->name))
+		if (strcmp(a->proj.name, b->proj.name))
 			continue;
-		_path_key(kp, "projects", b->proj->name);
-		_err_line(ld, b->src, b->proj->line, kp, "project \"%s\" is "
-			  "defined twice (also at %s:%d)", b->proj->name,
-			  a->src->file, a->proj->line);
+		_path_key(kp, "projects", b->proj.name);
+		_err_line(ld, &from, b->info.line, kp, "project \"%s\" is "
+			  "defined twice (also at %s:%d)", b->proj.name,
+			  a->info.file, a->info.line);
 	}
-
-	if (!(p->projects = _arena(ld, k, sizeof(*p->projects))) ||
-	    !(ld->project_src = _calloc(ld, k, sizeof(*ld->project_src))))
-		goto out;
-	for (i = 0; i < k; i++) {
-		p->projects[i] = *refs[i].proj;
-		ld->project_src[i] = refs[i].src;
+	if (!n)
+		return;
+	if (!(p->projects = _arena(ld, n, sizeof(*p->projects))) ||
+	    !(ld->info = _calloc(ld, n, sizeof(*ld->info))))
+		return;
+	for (i = 0; i < n; i++) {
+		p->projects[i] = ld->loaded[i].proj;
+		ld->info[i] = ld->loaded[i].info;
 	}
-	p->nprojects = k;
-out:
-	free(refs);
-	free(tmp);
+	p->nprojects = n;
+	free(ld->loaded);
+	ld->loaded = NULL;
+	ld->nloaded = ld->cap_loaded = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2319,38 +2827,57 @@ static bool _nss_not_found(int err)
 	       err == EPERM;
 }
 
-static int _nss_user(const char *name, uid_t *uid, void *arg)
+/*
+ * getpwnam_r() (gr NULL) or getgrnam_r(), with a buffer grown on ERANGE:
+ * 0 with *buf (malloc'ed) holding the entry, or -1 with errno 0 (not
+ * found) or why the lookup failed.
+ */
+static int _nss_lookup(const char *name, struct passwd *pw, struct group *gr,
+		       char **buf)
 {
-	size_t size = 1024;
-	struct passwd pw, *res = NULL;
-	char *buf = NULL;
+	size_t size = gr ? 4096 : 1024;
+	struct passwd *pres = NULL;
+	struct group *gres = NULL;
 	int rc;
 
-	(void) arg;
+	*buf = NULL;
 	for (;;) {
-		char *nbuf = realloc(buf, size);
+		char *nbuf = realloc(*buf, size);
 
 		if (!nbuf) {
-			free(buf);
-			errno = ENOMEM;
-			return -1;
+			rc = ENOMEM;
+			break;
 		}
-		buf = nbuf;
-		rc = getpwnam_r(name, &pw, buf, size, &res);
+		*buf = nbuf;
+		if (gr)
+			rc = getgrnam_r(name, gr, *buf, size, &gres);
+		else
+			rc = getpwnam_r(name, pw, *buf, size, &pres);
 		if (rc == EINTR)
 			continue;
 		if (rc != ERANGE || size >= NSS_BUF_MAX)
 			break;
 		size *= 2;
 	}
-	if (rc == 0 && res) {
-		*uid = pw.pw_uid;
-		free(buf);
+	if (rc == 0 && (gr ? gres != NULL : pres != NULL))
 		return 0;
-	}
-	free(buf);
+	free(*buf);
+	*buf = NULL;
 	errno = _nss_not_found(rc) ? 0 : rc;
 	return -1;
+}
+
+static int _nss_user(const char *name, uid_t *uid, void *arg)
+{
+	struct passwd pw;
+	char *buf;
+
+	(void) arg;
+	if (_nss_lookup(name, &pw, NULL, &buf))
+		return -1;
+	*uid = pw.pw_uid;
+	free(buf);
+	return 0;
 }
 
 /*
@@ -2362,34 +2889,14 @@ static int _nss_user(const char *name, uid_t *uid, void *arg)
 static int _nss_group(const char *name, gid_t *gid, uid_t **members,
 		      size_t *nmembers, void *arg)
 {
-	size_t size = 4096, n = 0, i;
-	struct group gr, *res = NULL;
-	char *buf = NULL;
+	struct group gr;
+	size_t n = 0, i;
+	char *buf;
 	uid_t *uids;
-	int rc;
 
 	(void) arg;
-	for (;;) {
-		char *nbuf = realloc(buf, size);
-
-		if (!nbuf) {
-			free(buf);
-			errno = ENOMEM;
-			return -1;
-		}
-		buf = nbuf;
-		rc = getgrnam_r(name, &gr, buf, size, &res);
-		if (rc == EINTR)
-			continue;
-		if (rc != ERANGE || size >= NSS_BUF_MAX)
-			break;
-		size *= 2;
-	}
-	if (rc || !res) {
-		free(buf);
-		errno = _nss_not_found(rc) ? 0 : rc;
+	if (_nss_lookup(name, NULL, &gr, &buf))
 		return -1;
-	}
 	while (gr.gr_mem && gr.gr_mem[n])
 		n++;
 	if (!(uids = malloc((n ? n : 1) * sizeof(*uids)))) {
@@ -2426,26 +2933,10 @@ static const struct aif_resolver _nss_resolver = {
 	.arg = NULL,
 };
 
-static int _cmp_user_entry(const void *a, const void *b)
+/* bsearch() key against a user_entry or a group_entry (name first). */
+static int _key_name(const void *key, const void *elem)
 {
-	return strcmp(((const struct user_entry *) a)->name,
-		      ((const struct user_entry *) b)->name);
-}
-
-static int _cmp_group_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct group_entry *) a)->name,
-		      ((const struct group_entry *) b)->name);
-}
-
-static int _key_user_entry(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct user_entry *) elem)->name);
-}
-
-static int _key_group_entry(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct group_entry *) elem)->name);
+	return strcmp(key, *(const char *const *) elem);
 }
 
 /* Every name once, sorted; then each resolved once. */
@@ -2468,7 +2959,7 @@ static void _resolve_all(struct loader *ld)
 	for (i = 0; i < p->nprojects; i++)
 		for (j = 0; j < p->projects[i].nusers; j++)
 			ld->users[k++].name = p->projects[i].users[j];
-	_sort(ld->users, nu, sizeof(*ld->users), _cmp_user_entry);
+	_sort(ld->users, nu, sizeof(*ld->users), aif_cmp_str);
 	for (i = 0, k = 0; i < nu; i++)
 		if (!k || strcmp(ld->users[k - 1].name, ld->users[i].name))
 			ld->users[k++] = ld->users[i];
@@ -2480,7 +2971,7 @@ static void _resolve_all(struct loader *ld)
 	for (i = 0; i < p->nprojects; i++)
 		for (j = 0; j < p->projects[i].ngroups; j++)
 			ld->groups[k++].name = p->projects[i].groups[j];
-	_sort(ld->groups, ng, sizeof(*ld->groups), _cmp_group_entry);
+	_sort(ld->groups, ng, sizeof(*ld->groups), aif_cmp_str);
 	for (i = 0, k = 0; i < ng; i++)
 		if (!k || strcmp(ld->groups[k - 1].name, ld->groups[i].name))
 			ld->groups[k++] = ld->groups[i];
@@ -2565,13 +3056,15 @@ static void *_ids_finish(struct loader *ld, struct ids *x, size_t *n)
 
 /*
  * Resolve one member list (a project's or the operators'): uids of users
- * and of group members into uids, gids of groups into gids. Returns how
- * many names resolved.
+ * and of group members into uids, gids of groups into gids. s names the
+ * file (released by now); lines[] holds the line of each user, then of
+ * each group. Returns how many names resolved.
  */
 static size_t _resolve_members(struct loader *ld, const struct src *s,
 			       const char *path, char **users, size_t nusers,
 			       char **groups, size_t ngroups,
-			       struct ids *uids, struct ids *gids)
+			       const int *lines, struct ids *uids,
+			       struct ids *gids)
 {
 	char ebuf[128], kp[AIF_PATH_MAX], ip[AIF_PATH_MAX];
 	size_t found = 0, i, j;
@@ -2580,7 +3073,7 @@ static size_t _resolve_members(struct loader *ld, const struct src *s,
 		const struct user_entry *u;
 
 		u = bsearch(users[i], ld->users, ld->nusers,
-			    sizeof(*ld->users), _key_user_entry);
+			    sizeof(*ld->users), _key_name);
 		if (!u)
 			continue;	/* an invalid name, reported already */
 		_path_key(kp, path, "users");
@@ -2589,17 +3082,19 @@ static size_t _resolve_members(struct loader *ld, const struct src *s,
 			_ids_add(ld, uids, u->uid);
 			found++;
 		} else if (u->state == 0) {
-			_warn(ld, s, ip, "unknown user \"%s\"", u->name);
+			_warn_line(ld, s, lines[i], ip, "unknown user \"%s\"",
+				   u->name);
 		} else {
-			_err(ld, s, ip, "cannot look up user \"%s\": %s",
-			     u->name, _strerror(u->err, ebuf, sizeof(ebuf)));
+			_err_line(ld, s, lines[i], ip, "cannot look up user "
+				  "\"%s\": %s", u->name,
+				  _strerror(u->err, ebuf, sizeof(ebuf)));
 		}
 	}
 	for (i = 0; i < ngroups; i++) {
 		const struct group_entry *g;
 
 		g = bsearch(groups[i], ld->groups, ld->ngroups,
-			    sizeof(*ld->groups), _key_group_entry);
+			    sizeof(*ld->groups), _key_name);
 		if (!g)
 			continue;
 		_path_key(kp, path, "groups");
@@ -2610,10 +3105,12 @@ static size_t _resolve_members(struct loader *ld, const struct src *s,
 				_ids_add(ld, uids, g->members[j]);
 			found++;
 		} else if (g->state == 0) {
-			_warn(ld, s, ip, "unknown group \"%s\"", g->name);
+			_warn_line(ld, s, lines[nusers + i], ip,
+				   "unknown group \"%s\"", g->name);
 		} else {
-			_err(ld, s, ip, "cannot look up group \"%s\": %s",
-			     g->name, _strerror(g->err, ebuf, sizeof(ebuf)));
+			_err_line(ld, s, lines[nusers + i], ip, "cannot look "
+				  "up group \"%s\": %s", g->name,
+				  _strerror(g->err, ebuf, sizeof(ebuf)));
 		}
 	}
 	return found;
@@ -2626,7 +3123,7 @@ static void _add_user_names(struct loader *ld, char **users, size_t n,
 		const struct user_entry *u;
 
 		u = bsearch(users[i], ld->users, ld->nusers,
-			    sizeof(*ld->users), _key_user_entry);
+			    sizeof(*ld->users), _key_name);
 		if (u && u->state == 1)
 			names[(*k)++] = (struct aif_uid_name) {
 				u->uid, users[i] };
@@ -2647,16 +3144,18 @@ static void _build_members(struct loader *ld)
 
 	for (i = 0; i < p->nprojects && !ld->oom; i++) {
 		struct aif_project *pr = &p->projects[i];
-		const struct src *s = ld->project_src[i];
+		const struct project_info *in = &ld->info[i];
+		struct src from = { .file = in->file, .order = in->order };
 		char kp[AIF_PATH_MAX];
 
 		_path_key(kp, "projects", pr->name);
-		_resolve_members(ld, s, kp, pr->users, pr->nusers,
-				 pr->groups, pr->ngroups, &uids, &gids);
+		_resolve_members(ld, &from, kp, pr->users, pr->nusers,
+				 pr->groups, pr->ngroups, ld->lines + in->lines,
+				 &uids, &gids);
 		pr->uids = _ids_finish(ld, &uids, &pr->nuids);
 		pr->gids = _ids_finish(ld, &gids, &pr->ngids);
 		if (!pr->nuids && !pr->ngids)
-			_warn(ld, s, kp, "no members: %s",
+			_warn_line(ld, &from, pr->line, kp, "no members: %s",
 			      pr->nusers || pr->ngroups ?
 			      "none of its users or groups exists" :
 			      "it lists no users or groups");
@@ -2666,7 +3165,8 @@ static void _build_members(struct loader *ld)
 	}
 	_resolve_members(ld, &ld->main, "operators", p->operator_users,
 			 p->noperator_users, p->operator_groups,
-			 p->noperator_groups, &uids, &gids);
+			 p->noperator_groups, ld->lines + ld->operator_lines,
+			 &uids, &gids);
 	p->operator_uids = _ids_finish(ld, &uids, &p->noperator_uids);
 	p->operator_gids = _ids_finish(ld, &gids, &p->noperator_gids);
 	if (ld->oom)
@@ -2712,56 +3212,17 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* The fingerprint                                                      */
-
-/*
- * SHA-256 over the main file's bytes, then for each project file in
- * name order: its name, a NUL, its length in decimal, a NUL, its bytes.
- * The lengths keep one file's end from passing for the next one's name.
- */
-static void _hash(struct loader *ld)
-{
-	struct aif_sha256 c;
-	uint8_t digest[AIF_SHA256_LEN];
-
-	aif_sha256_init(&c);
-	aif_sha256_update(&c, ld->main.text, ld->main.len);
-	for (size_t i = 0; i < ld->nfiles; i++) {
-		const struct src *f = &ld->files[i];
-		char len[32];
-
-		aif_sha256_update(&c, f->base, strlen(f->base) + 1);
-		snprintf(len, sizeof(len), "%zu", f->len);
-		aif_sha256_update(&c, len, strlen(len) + 1);
-		aif_sha256_update(&c, f->text, f->len);
-	}
-	aif_sha256_final(&c, digest);
-	aif_sha256_to_hex(digest, ld->p->hash);
-}
-
-/* ------------------------------------------------------------------ */
 /* The entry points                                                     */
-
-static void _src_free(struct src *s)
-{
-	if (s->root)
-		json_object_put(s->root);
-	free(s->text);
-	free(s->keys);
-	free(s->paths);
-	free(s->file);
-	free((char *) s->base);
-}
 
 static void _loader_free(struct loader *ld)
 {
 	size_t i;
 
-	_src_free(&ld->main);
-	for (i = 0; i < ld->nfiles; i++)
-		_src_free(&ld->files[i]);
-	free(ld->files);
-	free(ld->project_src);
+	_src_release(&ld->main);
+	free(ld->project_dir);
+	free(ld->loaded);
+	free(ld->info);
+	free(ld->lines);
 	free(ld->users);
 	for (i = 0; i < ld->ngroups; i++)
 		free(ld->groups[i].members);
@@ -2771,9 +3232,16 @@ static void _loader_free(struct loader *ld)
 }
 
 /*
- * The order of the work: read and check the main file; read the project
- * files; load projects from both; and only if all of that is clean, ask
- * NSS about the members (a broken file costs no directory lookups).
+ * The order of the work: read and check the main file, with the projects
+ * written in it, and release it; read, check and release each project
+ * file in turn; and only if all of that is clean, ask NSS about the
+ * members (a broken file costs no directory lookups).
+ *
+ * The fingerprint (aif_policy_hash()) is SHA-256 over the main file's
+ * bytes, then for each project file in name order: its name, a NUL, its
+ * length in decimal, a NUL, its bytes. The lengths keep one file's end
+ * from passing for the next one's name. It is computed as the files are
+ * read, since they are not kept.
  *
  * Ownership: the snapshot returned holds one reference, the caller's
  * (aif_policy_unref()). report->errors and report->warnings are malloc'ed
@@ -2787,6 +3255,7 @@ struct aif_policy *aif_policy_load(const char *path,
 {
 	struct loader ld = { 0 };
 	struct aif_policy *p = NULL;
+	uint8_t digest[AIF_SHA256_LEN];
 	bool ok = false;
 
 	if (report)
@@ -2805,29 +3274,32 @@ struct aif_policy *aif_policy_load(const char *path,
 		return NULL;
 	}
 
-	if (!(ld.main.file = _strdup(&ld, path)))
-		goto finish;
+	ld.main.file = path;
 	if (!(p = ld.p = aif_policy_alloc())) {
 		ld.oom = true;
 		goto finish;
 	}
 	if (!(p->path = ld.main.source = _arena_strdup(&ld, path)))
 		goto finish;
-	if (_read_file(&ld, &ld.main, AT_FDCWD, path) || !_parse(&ld, &ld.main))
+	if (_read_file(&ld, &ld.main, AT_FDCWD, path, false))
 		goto finish;
-	if (!_load_main(&ld))
+	aif_sha256_init(&ld.sha);
+	aif_sha256_update(&ld.sha, ld.main.text, ld.main.len);
+	if (!_parse(&ld, &ld.main, false) || !_load_main(&ld))
 		goto finish;
+	_src_release(&ld.main);
 	if (ld.project_dir)
 		_load_project_dir(&ld);
 	if (ld.oom)
 		goto finish;
-	_load_projects(&ld);
+	_finish_projects(&ld);
 	if (ld.errs.n || ld.errs.dropped || ld.oom)
 		goto finish;
 	_build_members(&ld);
 	if (ld.errs.n || ld.errs.dropped || ld.oom)
 		goto finish;
-	_hash(&ld);
+	aif_sha256_final(&ld.sha, digest);
+	aif_sha256_to_hex(digest, p->hash);
 	ok = true;
 
 finish:

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "aifactory.h"
+#include "policy_internal.h"	/* AIF_MINUTES_MAX */
 
-#define MAX_MINUTES (365ULL * 24 * 60)
 #define LEAD_MAX 1000000000ULL	/* beyond a year in any unit; no wrap */
 
 static bool _is_word(const char *s, const char *word)
@@ -118,7 +118,7 @@ int aif_parse_minutes(const char *s, uint32_t *minutes)
 	if (rc)
 		return -1;
 	mins = (secs + 59) / 60;
-	if (mins > MAX_MINUTES)
+	if (mins > AIF_MINUTES_MAX)
 		return -1;
 	*minutes = (uint32_t)mins;
 	return 0;

@@ -16,7 +16,7 @@
 #   AIF_JOBCOMP             JobCompType= (default jobcomp/none)
 #   AIF_SLURM_EXTRA         lines appended verbatim to slurm.conf
 #   AIF_PLUGSTACK           lines written to DIR/etc/plugstack.conf (SPANK)
-#   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json
+#   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by root)
 #   AIF_POLICY_DIR          its project directory, copied to DIR/etc/aifactory.d
 #
 # Run as root. Only Debian's binaries are used; none of Debian's services or
@@ -514,12 +514,12 @@ check_plugin_dirs() {
 install_policy() {
 	[ -n "${AIF_POLICY:-}" ] || return 0
 	[ -f "$AIF_POLICY" ] || die "AIF_POLICY=$AIF_POLICY is not a file"
-	install -m 644 -o slurm -g slurm -- "$AIF_POLICY" "$ETC/aifactory.json"
+	install -m 644 -o root -g root -- "$AIF_POLICY" "$ETC/aifactory.json"
 	[ -n "${AIF_POLICY_DIR:-}" ] || return 0
 	[ -d "$AIF_POLICY_DIR" ] || die "AIF_POLICY_DIR=$AIF_POLICY_DIR is not a directory"
-	install -d -m 755 -o slurm -g slurm -- "$ETC/aifactory.d"
+	install -d -m 755 -o root -g root -- "$ETC/aifactory.d"
 	find "$AIF_POLICY_DIR" -maxdepth 1 -type f -name '*.json' \
-		-exec install -m 644 -o slurm -g slurm -t "$ETC/aifactory.d" -- {} +
+		-exec install -m 644 -o root -g root -t "$ETC/aifactory.d" -- {} +
 }
 
 # ----------------------------------------------------------------- daemons

@@ -619,10 +619,20 @@ static void _test_files(void)
 	       "dangling.json: cannot open: No such file or directory",
 	       "a dangling symlink");
 
+	/* Sparse files: the size is refused before anything is read. */
 	_write("big.json", "");
-	if (truncate("big.json", (64 << 20) + 1) == 0) {
+	if (truncate("big.json", (16 << 20) + 1) == 0) {
 		is_str(_load_errors("big.json"),
-		       "big.json: larger than 64 MiB", "a file over 64 MiB");
+		       "big.json: file is larger than 16 MiB (the limit for a "
+		       "policy file)", "a file over 16 MiB");
+	} else {
+		snprintf(big, sizeof(big), "truncate: %s", strerror(errno));
+		ok(0, "%s", big);
+	}
+	if (truncate("big.json", 16 << 20) == 0) {
+		is_str(_load_errors("big.json"),
+		       "big.json:1: JSON syntax error at column 1: NUL byte in "
+		       "the file", "a file of 16 MiB is read");
 	} else {
 		snprintf(big, sizeof(big), "truncate: %s", strerror(errno));
 		ok(0, "%s", big);
@@ -739,7 +749,15 @@ static void _test_top(void)
 	size_t n;
 
 	_bad("the policy is an array", "[1, 2]\n",
-	     "bad.json:1: expected an object, got an array");
+	     "bad.json:1: the policy must be a JSON object");
+	_bad("the policy is null", "null\n",
+	     "bad.json:1: the policy must be a JSON object");
+	_bad("the policy is true", "true",
+	     "bad.json:1: the policy must be a JSON object");
+	_bad("the policy is a number", "\n\n  3\n",
+	     "bad.json:3: the policy must be a JSON object");
+	_bad("the policy is a string", "\"x\"",
+	     "bad.json:1: the policy must be a JSON object");
 	_bad("no version",
 	     "{\n"
 	     "\t\"classes\": {\"c\": {}}\n"
@@ -1522,6 +1540,27 @@ static void _test_project_dir(void)
 	/* Errors. */
 	_pd(DIR_MAIN, "beta.json", BETA, NULL, NULL);
 	is_str(_load_errors("dir.json"), "(loaded)", "dir.json loads");
+	/* Names are resolved after each file is released: the lines of
+	 * its members are kept. */
+	_pd(DIR_MAIN, "beta.json",
+	    "{\n\t\"class\": \"c\",\n\t\"mode\": \"m\",\n"
+	    "\t\"users\": [\"bob\",\n\t\t\"nobody-here\"],\n"
+	    "\t\"groups\": [\"no-group\"]\n}\n",
+	    "gamma.json", "{\"class\": \"c\", \"mode\": \"m\", "
+	    "\"users\": [\"ghost\"]}");
+	p = aif_policy_load("dir.json", &fake, &r);
+	ok(p != NULL, "unknown members in project files: loaded");
+	is_str(_join(r.warnings, r.nwarnings),
+	       "pd/beta.json:5: projects.beta.users[1]: unknown user "
+	       "\"nobody-here\"\n"
+	       "pd/beta.json:6: projects.beta.groups[0]: unknown group "
+	       "\"no-group\"\n"
+	       "pd/gamma.json:1: projects.gamma.users[0]: unknown user "
+	       "\"ghost\"\n"
+	       "pd/gamma.json:1: projects.gamma: no members: none of its users "
+	       "or groups exists", "warnings name the project files' lines");
+	aif_policy_unref(p);
+	aif_load_report_free(&r);
 	_pd(DIR_MAIN, "alpha.json", BETA, NULL, NULL);
 	is_str(_load_errors("dir.json"),
 	       "pd/alpha.json:1: projects.alpha: project \"alpha\" is defined "
@@ -1544,8 +1583,12 @@ static void _test_project_dir(void)
 	is_str(_load_errors("dir.json"),
 	       "pd/beta.json:2: projects.beta.class: unknown class \"nope\"\n"
 	       "pd/beta.json:5: projects.beta.budget: unknown key\n"
-	       "pd/gamma.json:1: projects.gamma: expected an object, got an "
-	       "array", "errors inside project files");
+	       "pd/gamma.json:1: projects.gamma: a project file must hold one "
+	       "JSON object", "errors inside project files");
+	_pd(DIR_MAIN, "beta.json", BETA, "gamma.json", "null");
+	is_str(_load_errors("dir.json"),
+	       "pd/gamma.json:1: projects.gamma: a project file must hold one "
+	       "JSON object", "a project file holding null");
 	_pd(DIR_MAIN,
 	    "beta.json", "{\n\t\"class\": \"c\"\n\t\"mode\": \"m\"\n}\n",
 	    "gamma.json",
@@ -1592,6 +1635,244 @@ static void _test_project_dir(void)
 	       "project_dir is relative to the policy file");
 }
 
+/* ------------------------------------------------------------------ */
+/* Limits (docs/policy-schema.md, "Limits")                             */
+
+/* name: head, n copies of item separated by commas, tail. */
+static void _write_rep(const char *name, const char *head, const char *item,
+		       size_t n, const char *tail)
+{
+	FILE *f;
+
+	unlink(name);
+	if (!(f = fopen(name, "w"))) {
+		printf("Bail out! cannot write %s: %s\n", name,
+		       strerror(errno));
+		exit(1);
+	}
+	fputs(head, f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc(',', f);
+		fputs(item, f);
+	}
+	fputs(tail, f);
+	if (fclose(f)) {
+		printf("Bail out! cannot write %s\n", name);
+		exit(1);
+	}
+	chmod(name, 0644);
+}
+
+/* A sparse file of size bytes: its size is refused before it is read. */
+static int _sparse(const char *name, off_t size)
+{
+	_write(name, "");
+	return truncate(name, size);
+}
+
+static void _test_limits(void)
+{
+	char path[64];
+	int i;
+
+	/* Counted by the scanner before json-c sees the file. */
+	_write_rep("bad.json", "{\n\"x\": [", "0", 2000000, "]}\n");
+	is_str(_load_errors("bad.json"),
+	       "bad.json:2: more than 2000000 JSON values (the limit for a "
+	       "policy and its project files together)",
+	       "more than 2,000,000 values in one file");
+	_write_rep("bad.json", "[", "[]", 100001, "]");
+	is_str(_load_errors("bad.json"),
+	       "bad.json:1: more than 100000 objects and arrays (the limit for "
+	       "one file)", "more than 100,000 objects and arrays");
+	_write_rep("bad.json", "[", "{}", 99999, "]");
+	is_str(_load_errors("bad.json"),
+	       "bad.json:1: the policy must be a JSON object",
+	       "100,000 objects and arrays are parsed");
+
+	/* The values of all files count together; past the limit, no more
+	 * files are read (gamma.json would be refused). */
+	_pd("", "beta.json", "", "gamma.json", "{}");
+	chmod("pd/gamma.json", 0666);
+	_write_rep("dir.json", HEAD "\t\"project_dir\": \"pd\",\n"
+		   "\t\"classes\": {\"c\": {}},\n\t\"x\": [", "0", 1990000,
+		   "]\n}\n");
+	_write_rep("pd/beta.json", "{\"class\": \"c\", \"mode\": \"m\",\n"
+		   "\"grants\": [", "0", 9999, "]}\n");
+	is_str(_load_errors("dir.json"),
+	       "dir.json:5: x: unknown key\n"
+	       "pd/beta.json:2: more than 2000000 JSON values (the limit for "
+	       "a policy and its project files together)",
+	       "the values of the main file and the project files add up, "
+	       "and the files after are not read");
+
+	_pd(DIR_MAIN, "beta.json", BETA, NULL, NULL);
+	ok(_sparse("pd/beta.json", 256 << 10) == 0,
+	   "a project file of 256 KiB");
+	is_str(_load_errors("dir.json"),
+	       "pd/beta.json:1: JSON syntax error at column 1: NUL byte in the "
+	       "file", "a project file of 256 KiB is read");
+	ok(_sparse("pd/beta.json", (256 << 10) + 1) == 0,
+	   "a project file of 256 KiB + 1");
+	is_str(_load_errors("dir.json"),
+	       "pd/beta.json: file is larger than 256 KiB (the limit for a "
+	       "project file)", "a project file over 256 KiB");
+
+	/* 256 files of 256 KiB and the main file: over 64 MiB together,
+	 * refused by their sizes before any is read. */
+	_pd(DIR_MAIN, NULL, NULL, NULL, NULL);
+	for (i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "pd/p%03d.json", i);
+		if (_sparse(path, 256 << 10))
+			break;
+	}
+	is_int(i, 256, "256 sparse project files");
+	is_str(_load_errors("dir.json"),
+	       "dir.json:3: project_dir: the policy's files are larger than 64 "
+	       "MiB together (the limit for a policy and its project files)",
+	       "more than 64 MiB in all files");
+
+	/* Files are counted before any is read. */
+	_pd(DIR_MAIN, NULL, NULL, NULL, NULL);
+	for (i = 0; i <= 100000; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "pd/p%06d.json", i);
+		if ((fd = open(path, O_WRONLY | O_CREAT, 0644)) < 0)
+			break;
+		close(fd);
+	}
+	is_int(i, 100001, "100,001 project files");
+	is_str(_load_errors("dir.json"),
+	       "dir.json:3: project_dir: more than 100000 project files in pd "
+	       "(the limit)", "more than 100,000 project files");
+	_rmtree("pd");
+}
+
+/* ------------------------------------------------------------------ */
+/* Whose files we trust                                                 */
+
+static void _skip(int n, const char *why)
+{
+	for (int i = 0; i < n; i++)
+		printf("ok %d # skip %s\n", ++tap_n, why);
+}
+
+static void _chown(const char *path, uid_t uid)
+{
+	if (chown(path, uid, (gid_t) -1)) {
+		printf("Bail out! chown %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+/* Files and directories owned by someone else: needs root. */
+static void _test_owners(void)
+{
+	struct aif_load_report r;
+	struct aif_policy *p;
+
+	if (geteuid() != 0) {
+		_skip(7, "not root: cannot give files away");
+		return;
+	}
+	_copy_fixture("good.json", "own.json");
+	_chown("own.json", 12345);
+	is_str(_load_errors("own.json"),
+	       "own.json: owned by uid 12345; a policy file must be owned by "
+	       "root or by the user slurmctld runs as (uid 0)",
+	       "a policy file owned by someone else");
+
+	_pd(DIR_MAIN, "beta.json", BETA, NULL, NULL);
+	_chown("pd/beta.json", 12345);
+	is_str(_load_errors("dir.json"),
+	       "pd/beta.json: owned by uid 12345; a project file must be owned "
+	       "by root or by the user slurmctld runs as (uid 0)",
+	       "a project file owned by someone else");
+	_chown("pd/beta.json", 0);
+	_chown("pd", 12345);
+	is_str(_load_errors("dir.json"),
+	       "dir.json:3: project_dir: directory pd is owned by uid 12345; "
+	       "it must be owned by root or by the user slurmctld runs as (uid "
+	       "0)",
+	       "a project_dir owned by someone else");
+
+	/* Run as uid 12345 (slurmctld as SlurmUser): its own files and
+	 * root's are trusted, nobody else's. The tree must be reachable. */
+	chmod(tmpdir, 0711);
+	_chown("own.json", 12345);
+	_chown("pd/beta.json", 12346);
+	if (!ok(seteuid(12345) == 0, "seteuid 12345"))
+		goto out;
+	p = aif_policy_load("own.json", &fake, &r);
+	ok(p != NULL, "as uid 12345: its own policy file loads");
+	aif_policy_unref(p);
+	aif_load_report_free(&r);
+	p = aif_policy_load("good.json", &fake, NULL);
+	ok(p != NULL, "as uid 12345: root's policy file loads");
+	aif_policy_unref(p);
+	is_str(_load_errors("dir.json"),
+	       "pd/beta.json: owned by uid 12346; a project file must be owned "
+	       "by root or by the user slurmctld runs as (uid 12345)",
+	       "as uid 12345: a project file of uid 12346");
+	if (seteuid(0)) {
+		printf("Bail out! cannot get root back\n");
+		exit(1);
+	}
+out:
+	chmod(tmpdir, 0700);
+	_rmtree("pd");
+	unlink("own.json");
+}
+
+static void _test_trust(void)
+{
+	char real[PATH_MAX], want[PATH_MAX * 3];
+	const char *modes[] = { "0777", "0775", "0757", "1777" };
+
+	/* The directory holding the policy file. */
+	mkdir("wdir", 0755);
+	_copy_fixture("good.json", "wdir/p.json");
+	is_str(_load_errors("wdir/p.json"), "(loaded)",
+	       "a policy file in a directory of mode 0755");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++) {
+		chmod("wdir", (mode_t) strtol(modes[i], NULL, 8));
+		snprintf(want, sizeof(want), "wdir/p.json: directory wdir is "
+			 "writable by group or others (mode %s); refusing to "
+			 "trust the files in it", modes[i]);
+		is_str(_load_errors("wdir/p.json"), want,
+		       "a policy file in a directory of mode %s", modes[i]);
+	}
+
+	/* A symlink: the directory of its target too. */
+	chmod("wdir", 0777);
+	if (!realpath(".", real))
+		snprintf(real, sizeof(real), "?");
+	ok(symlink("wdir/p.json", "wlink.json") == 0, "symlink wlink.json");
+	snprintf(want, sizeof(want), "wlink.json: directory %s/wdir (of the "
+		 "symlink's target %s/wdir/p.json) is writable by group or "
+		 "others (mode 0777); refusing to trust it", real, real);
+	is_str(_load_errors("wlink.json"), want,
+	       "a symlink to a file in a directory writable by others");
+
+	_pd(DIR_MAIN, NULL, NULL, NULL, NULL);
+	_write("wdir/beta.json", BETA);
+	ok(symlink("../wdir/beta.json", "pd/beta.json") == 0,
+	   "symlink pd/beta.json");
+	snprintf(want, sizeof(want), "pd/beta.json: directory %s/wdir (of "
+		 "the symlink's target %s/wdir/beta.json) is writable by group "
+		 "or others (mode 0777); refusing to trust it", real, real);
+	is_str(_load_errors("dir.json"), want,
+	       "a project file linked into a directory writable by others");
+	chmod("wdir", 0755);
+	is_str(_load_errors("dir.json"), "(loaded)",
+	       "a project file linked into a safe directory");
+	_rmtree("pd");
+	_rmtree("wdir");
+	unlink("wlink.json");
+}
+
 static void _test_format(void)
 {
 	struct aif_load_error e = { .file = "f.json", .line = 3,
@@ -1626,6 +1907,9 @@ int main(void)
 	_test_projects();
 	_test_resolution();
 	_test_project_dir();
+	_test_limits();
+	_test_owners();
+	_test_trust();
 	_test_format();
 	if (chdir("/") == 0)
 		_rmtree(tmpdir);
