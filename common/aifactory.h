@@ -237,7 +237,8 @@ size_t aif_policy_nclasses(const struct aif_policy *p);
 const struct aif_class *aif_policy_class_at(const struct aif_policy *p,
 					    size_t i);
 /* The projects uid may use (as a member or through one of gids). Stores
- * up to max pointers, sorted by name; returns how many there are. */
+ * up to max pointers, sorted by name; returns how many there are, or
+ * max + 1 when there are more (the walk stops there: it runs at submit). */
 size_t aif_policy_projects_of(const struct aif_policy *p, uid_t uid,
 			      const gid_t *gids, size_t ngids,
 			      const struct aif_project **out, size_t max);

@@ -19,7 +19,7 @@
 #include "aifactory.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
-#define MAX_MEMBERSHIPS 256	/* projects looked through for a default */
+#define MAX_MEMBERSHIPS 64	/* projects looked through for a default */
 
 /* Append to d->message, keeping it terminated and bounded. */
 static void __attribute__((format(printf, 2, 3)))
@@ -84,7 +84,7 @@ static void _say_projects(struct aif_decision *d,
 	for (size_t i = 0; i < shown; i++)
 		_say(d, "%s%s", i ? ", " : "", list[i]->name);
 	if (n > shown)
-		_say(d, " and %zu more", n - shown);
+		_say(d, " and more");
 }
 
 static void _date(time_t t, char *buf, size_t len)

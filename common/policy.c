@@ -307,7 +307,9 @@ size_t aif_policy_projects_of(const struct aif_policy *p, uid_t uid,
 				      last, &best);
 		if (best == SIZE_MAX)
 			break;
-		if (out && count < max)
+		if (count == max)
+			return max + 1;	/* bounded: the caller asked for max */
+		if (out)
 			out[count] = &p->projects[best];
 		count++;
 		last = best;

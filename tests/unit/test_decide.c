@@ -406,6 +406,11 @@ static void test_many_projects(void)
 	is_int(aif_decide(p, &r, &d), AIF_RESHAPE,
 	       "no -A: the one open project among 12 is found");
 	is_str(d.account, "p10", "even past the first eight");
+	r = _req(CAROL, &g, "nope", NULL, 1);
+	aif_decide(p, &r, &d);
+	is_str(d.message,
+	       "aifactory: project 'nope' does not exist. Your projects: p00, p01, p02, p03, p04, p05, p06, p07 and more; submit with -A <project>.",
+	       "a long list of projects is cut after eight");
 	aif_policy_unref(p);
 }
 

@@ -465,11 +465,11 @@ static void _test_good(void)
 	ok(out[0] == acme && out[1] == cern && out[2] == deep,
 	   "sorted by name, no duplicates");
 	out[1] = NULL;
-	is_int(aif_policy_projects_of(p, 1001, g, 3, out, 1), 3,
-	       "max 1: still counts 3");
+	is_int(aif_policy_projects_of(p, 1001, g, 3, out, 1), 2,
+	       "max 1: says there are more (max + 1) and stops");
 	ok(out[0] == acme && out[1] == NULL, "max 1: stores 1");
-	is_int(aif_policy_projects_of(p, 1001, g, 3, NULL, 0), 3,
-	       "out NULL: counts");
+	is_int(aif_policy_projects_of(p, 1001, g, 3, NULL, 0), 1,
+	       "out NULL, max 0: whether there is any");
 	is_int(aif_policy_projects_of(p, 4242, NULL, 0, out, 8), 0,
 	       "a stranger: no project");
 

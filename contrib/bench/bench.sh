@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# What job_submit/aifactory costs. A benchmark, not a test: it prints
+# numbers and never fails because they are bad; it fails only when it
+# cannot run (not root, the tree is not built, the cluster does not start).
+#
+#   contrib/bench/bench.sh          as root, in a built tree (or: make bench)
+#
+# 1. The library alone (bench_decide): how long a policy of 10,000
+#    projects takes to load, and ns per admission decision
+#    (aif_gpus_normalise + aif_decide, as the plugin calls them per job).
+# 2. Where valgrind is installed: instructions per decision (callgrind).
+# 3. One throwaway cluster (tests/cluster/cluster.sh) with a generated
+#    10,000-project policy: submissions per second (sbatch --hold as
+#    aif-alice, from parallel loops) with and without
+#    JobSubmitPlugins=aifactory, and slurmctld's own mean time per
+#    REQUEST_SUBMIT_BATCH_JOB from sdiag: the difference is what the plugin
+#    adds to the controller (target: under 20 us).
+#
+# Environment:
+#   AIF_BUILD_DIR         the built tree (default: the tree holding this script)
+#   AIF_BENCH_PROJECTS    projects in the generated policies (10000)
+#   AIF_BENCH_ITERATIONS  decisions bench_decide times (1000000)
+#   AIF_BENCH_JOBS        submissions per phase (300)
+#   AIF_BENCH_LOOPS       parallel submitting loops (4)
+#   AIF_BENCH_ROUNDS      rounds of the two phases (2)
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -euo pipefail
+
+SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=$(cd "${AIF_BUILD_DIR:-$SRC_DIR}" && pwd)
+readonly SRC_DIR BUILD_DIR
+readonly CLUSTER_SH=$SRC_DIR/tests/cluster/cluster.sh
+readonly BENCH_DECIDE=$BUILD_DIR/contrib/bench/bench_decide
+readonly PLUGIN_DIR=$BUILD_DIR/plugindir
+readonly PROJECTS=${AIF_BENCH_PROJECTS:-10000}
+readonly ITERATIONS=${AIF_BENCH_ITERATIONS:-1000000}
+readonly JOBS=${AIF_BENCH_JOBS:-300}
+readonly LOOPS=${AIF_BENCH_LOOPS:-4}
+readonly ROUNDS=${AIF_BENCH_ROUNDS:-2}
+readonly USER_NAME=aif-alice	# in exactly one project: needs no -A
+readonly WARMUP=4		# submissions after each restart, not counted
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+calc() { awk "BEGIN { $1 }" </dev/null; }
+
+# ---------------------------------------------------------------- checks
+
+[ "$(id -u)" = 0 ] || die "run me as root (the test cluster needs it)"
+for n in PROJECTS ITERATIONS JOBS LOOPS ROUNDS; do
+	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "AIF_BENCH_$n must be a positive integer"
+done
+[ -x "$BENCH_DECIDE" ] || die "$BENCH_DECIDE is not built: run make first"
+[ -f "$PLUGIN_DIR/job_submit_aifactory.so" ] ||
+	die "$PLUGIN_DIR/job_submit_aifactory.so is not built: run make first"
+for b in sbatch scancel scontrol squeue sdiag setpriv /usr/sbin/slurmctld; do
+	command -v "$b" >/dev/null || die "$b is not installed"
+done
+
+WORK=$(mktemp -d /tmp/aif-bench.XXXXXX)
+CLUSTER=
+cleanup() {
+	local loops
+	# The submitting loops, when interrupted: ours, by their pids.
+	read -r -a loops <<<"$(jobs -p | tr '\n' ' ')"
+	[ ${#loops[@]} = 0 ] || kill "${loops[@]}" 2>/dev/null || :
+	wait 2>/dev/null || :
+	if [ -n "$CLUSTER" ]; then
+		if "$CLUSTER_SH" stop "$CLUSTER" >>"$WORK/cluster.log" 2>&1; then
+			rm -rf -- "$CLUSTER"
+		else
+			printf 'bench: the cluster in %s did not stop cleanly; see %s\n' \
+				"$CLUSTER" "$WORK/cluster.log" >&2
+			return
+		fi
+	fi
+	rm -rf -- "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+say "slurm-aifactory benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+say "machine: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -r)"
+say "build:   $BUILD_DIR"
+
+# ------------------------------------------------------- 1. the library
+
+say ""
+say "== 1. The library: bench_decide -n $PROJECTS -i $ITERATIONS"
+"$BENCH_DECIDE" -n "$PROJECTS" -i "$ITERATIONS" | tee "$WORK/decide.out"
+LOAD_MS=$(awk '/^policy load:/ { print $3 }' "$WORK/decide.out")
+DECIDE_NS=$(awk '$1 == "overall" { print $2 }' "$WORK/decide.out")
+WORST_NS=$(awk '$3 == "ns" && $1 != "overall" && $2 > w { w = $2 } END { print w }' \
+	"$WORK/decide.out")
+
+# ------------------------------------------------- 2. instructions (Ir)
+
+# Instructions per decision, counted by callgrind so that they do not
+# depend on the machine's speed or load. Done so that nothing else is
+# counted: bench_decide -1 loads the policy and runs every case once (the
+# warm-up: lazy PLT binding, first touches) with callgrind collecting
+# nothing (--collect-atstart=no), then runs each case once more inside a
+# function of its own, _ir_<case>, the only functions collection is on in
+# (--toggle-collect, which also covers what they call). So the file's
+# totals are exactly the measured decisions, and callgrind_annotate
+# --inclusive=yes gives each case's cost under its _ir_ name and the share
+# of aif_decide and aif_gpus_normalise (their rows that name the object in
+# brackets: the rows without one are code inlined from libc headers and
+# are already inside them). The number of decisions comes from
+# bench_decide itself, not from callgrind's call counts: those also count
+# calls made while collection was off (the warm-up).
+IR_PER_DECISION=
+
+# ir_of FUNCTION: its inclusive Ir from callgrind_annotate's table, whose
+# rows read "12,345 (67.89%)  /path/file.c:function [/path/object]".
+ir_of() {
+	awk -v fn="$1" '
+		{ row = $0; ir = $1; sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", row) }
+		index(row, ":" fn " [") && row !~ /^[<>*=]/ {
+			gsub(",", "", ir); print ir; exit
+		}' "$WORK/callgrind.txt"
+}
+
+ir_report() {
+	local out=$WORK/callgrind.out n total c ir decide normalise
+	if ! valgrind --tool=callgrind --callgrind-out-file="$out" \
+		--collect-atstart=no --toggle-collect='_ir_*' \
+		"$BENCH_DECIDE" -1 -n "$PROJECTS" >"$WORK/valgrind.out" 2>&1; then
+		say "valgrind failed; its output:"
+		tail -n 5 "$WORK/valgrind.out"
+		return 0
+	fi
+	n=$(sed -n 's/^measured decisions: \([0-9]*\).*/\1/p' "$WORK/valgrind.out")
+	total=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$out")
+	callgrind_annotate --inclusive=yes --threshold=100 "$out" \
+		>"$WORK/callgrind.txt" 2>/dev/null || :
+	for c in accept reshape refuse unknown; do
+		ir=$(ir_of "_ir_$c")
+		printf '  %-8s %8s instructions\n' "$c" "${ir:-?}"
+	done
+	decide=$(ir_of aif_decide)
+	normalise=$(ir_of aif_gpus_normalise)
+	if [ -z "$n" ] || [ -z "$decide" ] || [ -z "$normalise" ]; then
+		say "  could not read callgrind_annotate's table; Ir in all: ${total:-?}"
+		return 0
+	fi
+	IR_PER_DECISION=$(calc "printf \"%.0f\", ($decide + $normalise) / $n")
+	say "  aif_decide + aif_gpus_normalise, inclusive: $((decide + normalise)) in $n decisions"
+	say "  = $IR_PER_DECISION instructions per decision" \
+		"(decide $((decide / n)), normalise $((normalise / n)));" \
+		"$(((total - decide - normalise) / n)) more in the harness"
+}
+
+say ""
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+	say "== 2. Instructions per decision: valgrind --tool=callgrind, bench_decide -1 -n $PROJECTS"
+	ir_report
+else
+	say "== 2. Instructions per decision: skipped (valgrind is not installed)"
+fi
+
+# ---------------------------------------------------- 3. the cluster
+
+say ""
+say "== 3. The cluster: sbatch --hold as $USER_NAME, $JOBS jobs per phase from $LOOPS loops, $ROUNDS round(s)"
+"$BENCH_DECIDE" -w "$WORK/aifactory.json" -n "$PROJECTS"
+EXTRA=
+total_jobs=$((ROUNDS * 2 * (JOBS + WARMUP)))
+if [ "$total_jobs" -gt 9000 ]; then
+	EXTRA="MaxJobCount=$((total_jobs + 1000))"
+fi
+CLUSTER=$(mktemp -d /tmp/aif-bench-cluster.XXXXXX)
+t0=$(now)
+if ! AIF_PLUGIN_DIR=$PLUGIN_DIR AIF_JOB_SUBMIT_PLUGINS=aifactory \
+	AIF_POLICY=$WORK/aifactory.json AIF_POLICY_DIR='' AIF_SLURM_EXTRA=$EXTRA \
+	"$CLUSTER_SH" start "$CLUSTER" >"$WORK/cluster.env" 2>"$WORK/cluster.log"; then
+	tail -n 30 "$WORK/cluster.log" >&2
+	dir=$CLUSTER CLUSTER=	# cluster.sh stopped what it started
+	die "the test cluster did not start (its logs are in $dir/log)"
+fi
+export SLURM_CONF=$CLUSTER/etc/slurm.conf
+readonly CONF=$SLURM_CONF CTLD_LOG=$CLUSTER/log/slurmctld.log
+say "cluster up in $(calc "printf \"%.0f\", $(now) - $t0") s in $CLUSTER"
+USER_GID=$(id -g "$USER_NAME")
+
+as_user() {
+	(cd "$CLUSTER/scratch" &&
+		setpriv --reuid="$USER_NAME" --regid="$USER_GID" --init-groups -- \
+			env -i PATH=/usr/bin:/bin SLURM_CONF="$CONF" "$@")
+}
+
+submit() {
+	as_user sbatch --parsable --hold --gpus=1 --wrap true
+}
+
+# One phase's jobs are cancelled before the next phase; their records
+# stay in slurmctld until MinJobAge, for every phase alike.
+cancel_all() {
+	local tenths=300
+	scancel -u "$USER_NAME" || :
+	while [ -n "$(squeue -h -u "$USER_NAME" -o %i 2>/dev/null)" ]; do
+		tenths=$((tenths - 1))
+		[ "$tenths" -gt 0 ] || die "jobs of $USER_NAME would not cancel"
+		sleep 0.1
+	done
+}
+
+# set_plugin on|off: JobSubmitPlugins in slurm.conf, then a fresh slurmctld.
+set_plugin() {
+	if [ "$1" = on ]; then
+		sed -i 's/^#bench# JobSubmitPlugins=/JobSubmitPlugins=/' "$CONF"
+	else
+		sed -i 's/^JobSubmitPlugins=/#bench# JobSubmitPlugins=/' "$CONF"
+	fi
+	"$CLUSTER_SH" restart-ctld "$CLUSTER" >>"$WORK/cluster.log" 2>&1 ||
+		die "slurmctld did not restart; see $CTLD_LOG"
+}
+
+# "count total_us" of REQUEST_SUBMIT_BATCH_JOB since slurmctld started.
+sdiag_submit() {
+	sdiag | awk '
+		/^Remote Procedure Call statistics by message type/ { s = 1; next }
+		/^Remote Procedure Call statistics/ { s = 0 }
+		s && $1 == "REQUEST_SUBMIT_BATCH_JOB" {
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^count:/) c = substr($i, 7)
+				if ($i ~ /^total_time:/) t = substr($i, 12)
+			}
+		}
+		END { printf "%d %d\n", c, t }'
+}
+
+# Wait (up to a minute) until slurmctld has sent slurmdbd every record:
+# a backlog (the last phase's jobs and cancellations) would be sent, and
+# stored by slurmdbd and MariaDB on the same CPUs, while this phase runs.
+wait_dbd_quiet() {
+	local tenths=600
+	until sdiag | grep -q '^DBD Agent queue size: *0$'; do
+		tenths=$((tenths - 1))
+		[ "$tenths" -gt 0 ] || return 0
+		sleep 0.1
+	done
+}
+
+count_lines() {
+	cat -- "$@" 2>/dev/null | awk 'NF { n++ } END { print n + 0 }'
+}
+
+# Results, one entry per phase run.
+P_NAME=() P_ON=() P_JOBS=() P_FAILED=() P_SECS=() P_COUNT=() P_US=()
+FIRST_ERROR=
+
+# phase NAME on|off
+phase() {
+	local name=$1 on=$2 id tag c0 t0 c1 t1 start secs l n dir tenths=1200
+	set_plugin "$on"
+	# The plugin loads the policy on its own thread once slurmctld is up,
+	# and refuses every job until then: wait for a first job to pass.
+	while ! id=$(submit 2>"$WORK/warmup.err"); do
+		tenths=$((tenths - 1))
+		[ "$tenths" -gt 0 ] ||
+			die "$name: no job is accepted: $(cat "$WORK/warmup.err")"
+		sleep 0.1
+	done
+	# Warm up the fresh slurmctld, and check the phase is what it says.
+	for ((l = 1; l < WARMUP; l++)); do
+		id=$(submit 2>"$WORK/warmup.err") ||
+			die "$name: a submission failed: $(cat "$WORK/warmup.err")"
+	done
+	tag=$(scontrol show job -o "$id" | grep -o 'AdminComment=aif:[^ ]*' || :)
+	if [ "$on" = on ] && [ -z "$tag" ]; then
+		die "$name: job $id has no aifactory tag: the plugin is not active"
+	elif [ "$on" = off ] && [ -n "$tag" ]; then
+		die "$name: job $id has an aifactory tag: the plugin is still active"
+	fi
+	wait_dbd_quiet
+	read -r c0 t0 < <(sdiag_submit)
+	dir=$WORK/$name
+	mkdir -p "$dir"
+	start=$(now)
+	for ((l = 0; l < LOOPS; l++)); do
+		n=$((JOBS / LOOPS + (l < JOBS % LOOPS ? 1 : 0)))
+		(
+			for ((i = 0; i < n; i++)); do
+				submit >>"$dir/$l.ok" 2>>"$dir/$l.err" || :
+			done
+		) &
+	done
+	wait
+	secs=$(calc "printf \"%.2f\", $(now) - $start")
+	read -r c1 t1 < <(sdiag_submit)
+	if [ "$name" = warm-up ]; then
+		cancel_all
+		printf '  %-12s done: %s jobs in %s s (not counted)\n' "$name" \
+			"$(count_lines "$dir"/*.ok)" "$secs"
+		return 0
+	fi
+	P_NAME+=("$name") P_ON+=("$on") P_SECS+=("$secs")
+	P_JOBS+=("$(count_lines "$dir"/*.ok)")
+	P_FAILED+=("$((JOBS - ${P_JOBS[-1]}))")
+	P_COUNT+=("$((c1 - c0))") P_US+=("$((t1 - t0))")
+	if [ -z "$FIRST_ERROR" ] && [ "${P_FAILED[-1]}" != 0 ]; then
+		FIRST_ERROR=$(cat "$dir"/*.err | grep -m 1 . || :)
+	fi
+	cancel_all
+	printf '  %-12s done: %s jobs in %s s\n' "$name" "${P_JOBS[-1]}" "$secs"
+}
+
+# The two phases alternate, A B then B A, so that a drift (the machine
+# warming up, job records piling up until MinJobAge) weighs on both alike;
+# each phase starts from a freshly restarted slurmctld (sdiag is per
+# start) and is warmed up before it is timed. A whole phase is run first
+# and thrown away: right after the cluster starts, submissions are much
+# slower for a while (twice as slow in the first phase on the machine
+# this was written on), whichever phase comes first.
+phase warm-up on
+for ((r = 1; r <= ROUNDS; r++)); do
+	if ((r % 2)); then
+		phase "with #$r" on
+		phase "without #$r" off
+	else
+		phase "without #$r" off
+		phase "with #$r" on
+	fi
+done
+
+us_per() { # total_us count
+	if [ "$2" -gt 0 ]; then calc "printf \"%.1f\", $1 / $2"; else printf '?'; fi
+}
+rate() { # jobs seconds
+	calc "printf \"%.1f\", ($2 > 0) ? $1 / $2 : 0"
+}
+
+say ""
+printf '%-14s %6s %6s %8s %8s %16s\n' phase jobs failed seconds jobs/s 'sdiag us/submit'
+for i in "${!P_NAME[@]}"; do
+	printf '%-14s %6s %6s %8s %8s %16s\n' "${P_NAME[i]}" "${P_JOBS[i]}" \
+		"${P_FAILED[i]}" "${P_SECS[i]}" "$(rate "${P_JOBS[i]}" "${P_SECS[i]}")" \
+		"$(us_per "${P_US[i]}" "${P_COUNT[i]}")"
+done
+declare -A JOBS_SUM=() FAILED_SUM=() SECS_SUM=() COUNT_SUM=() US_SUM=() MEANS=()
+for i in "${!P_NAME[@]}"; do
+	o=${P_ON[i]}
+	JOBS_SUM[$o]=$((${JOBS_SUM[$o]:-0} + P_JOBS[i]))
+	FAILED_SUM[$o]=$((${FAILED_SUM[$o]:-0} + P_FAILED[i]))
+	SECS_SUM[$o]=$(calc "printf \"%.2f\", ${SECS_SUM[$o]:-0} + ${P_SECS[i]}")
+	COUNT_SUM[$o]=$((${COUNT_SUM[$o]:-0} + P_COUNT[i]))
+	US_SUM[$o]=$((${US_SUM[$o]:-0} + P_US[i]))
+	MEANS[$o]+=" $(us_per "${P_US[i]}" "${P_COUNT[i]}")"
+done
+for o in on off; do
+	[ "$o" = on ] && label='with (all)' || label='without (all)'
+	printf '%-14s %6s %6s %8s %8s %16s\n' "$label" "${JOBS_SUM[$o]}" \
+		"${FAILED_SUM[$o]}" "${SECS_SUM[$o]}" \
+		"$(rate "${JOBS_SUM[$o]}" "${SECS_SUM[$o]}")" \
+		"$(us_per "${US_SUM[$o]}" "${COUNT_SUM[$o]}")"
+done
+[ -z "$FIRST_ERROR" ] || say "first failed submission said: $FIRST_ERROR"
+
+# ---------------------------------------------------------------- summary
+
+rate_on=$(rate "${JOBS_SUM[on]}" "${SECS_SUM[on]}")
+rate_off=$(rate "${JOBS_SUM[off]}" "${SECS_SUM[off]}")
+us_on=$(us_per "${US_SUM[on]}" "${COUNT_SUM[on]}")
+us_off=$(us_per "${US_SUM[off]}" "${COUNT_SUM[off]}")
+ratio=$(calc "printf \"%.3f\", ($rate_off > 0) ? $rate_on / $rate_off : 0")
+
+# lowest and highest of a phase's rounds (sdiag us/submit): "lo hi"
+lo_hi() {
+	printf '%s\n' "$1" | awk '
+		{ for (i = 1; i <= NF; i++) if ($i != "?") {
+			if (lo == "" || $i < lo) lo = $i
+			if (hi == "" || $i > hi) hi = $i
+		  } }
+		END { if (lo == "") print "? ?"; else print lo, hi }'
+}
+read -r lo_on hi_on < <(lo_hi "${MEANS[on]}")
+read -r lo_off hi_off < <(lo_hi "${MEANS[off]}")
+diff_us='?' best='?' spread='?'
+if [ "$us_on" != '?' ] && [ "$us_off" != '?' ] && [ "$lo_on" != '?' ] &&
+	[ "$lo_off" != '?' ]; then
+	diff_us=$(calc "printf \"%+.1f\", $us_on - $us_off")
+	# Interference from the rest of the machine only ever adds time, so
+	# the best round of each phase is the least disturbed estimate.
+	best=$(calc "printf \"%+.1f\", $lo_on - $lo_off")
+	# How far apart the rounds of one phase are: the noise to judge by.
+	spread=$(calc "a = $hi_on - $lo_on; b = $hi_off - $lo_off; printf \"%.1f\", (a > b) ? a : b")
+fi
+
+say ""
+say "== Summary"
+say "library:    ${DECIDE_NS:-?} ns per decision (normalise + decide; mean of 4 cases, the slowest ${WORST_NS:-?} ns)${IR_PER_DECISION:+, $IR_PER_DECISION instructions}; $PROJECTS projects load in ${LOAD_MS:-?} ms"
+say "cluster:    $rate_on jobs/s with job_submit/aifactory, $rate_off without: ratio $ratio"
+say "controller: $diff_us us per submission with the plugin, all rounds ($us_on vs $us_off us per REQUEST_SUBMIT_BATCH_JOB, sdiag)"
+say "            $best us between the best rounds ($lo_on vs $lo_off us); target: under 20 us"
+if [ "$diff_us" != '?' ] &&
+	calc "exit !(($us_on - $us_off) ^ 2 <= $spread ^ 2)"; then
+	say "            within this run's noise: rounds of one phase differ by up to $spread us (more AIF_BENCH_JOBS and AIF_BENCH_ROUNDS narrow it)"
+elif [ "$diff_us" != '?' ]; then
+	say "            rounds of one phase differ by up to $spread us"
+fi
+say "            (sdiag times the whole RPC: lock waits, the job's files, the reply;" \
+	"the plugin's own code is the library's cost above)"

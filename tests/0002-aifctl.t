@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# aifctl check and explain: exit codes and what they print. No cluster:
+# the fixture policy's only member is root.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -u
+. "${top_srcdir:-.}/tests/cluster/lib.sh"
+
+aifctl=${top_builddir:-.}/contrib/aifctl
+fixture=$top_srcdir/tests/fixtures/aifctl/aifactory.json
+work=$(mktemp -d /tmp/aif-aifctl.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+install -m 644 "$fixture" "$work/aifactory.json"
+policy=$work/aifactory.json
+
+run "$aifctl" check "$policy"
+is "$AS_RC" 0 "check: a good policy exits 0"
+like "$AS_OUT" "^$policy: OK: 1 classes, 1 projects, sha256 [0-9a-f]{64}$" \
+	"check: says OK with counts and the hash"
+
+SLURM_CONF=$work/slurm.conf run "$aifctl" check
+is "$AS_RC" 0 "check: default file is aifactory.json next to SLURM_CONF"
+
+sed 's/"max_nodes_per_job": 1,/"max_nodes_per_job": 0,/; s/"qos": "startup"/"qos": "startup", "colour": "red"/' \
+	"$fixture" >"$work/bad.json"
+chmod 644 "$work/bad.json"
+run "$aifctl" check "$work/bad.json"
+is "$AS_RC" 1 "check: a broken policy exits 1"
+is "$AS_ERR" "$work/bad.json:6: classes.startup.max_nodes_per_job: must be an integer from 1 to 4294967294, got 0
+$work/bad.json:10: classes.startup.colour: unknown key
+$work/bad.json: refused: 2 errors" "check: every error with file, line, key and reason"
+
+run "$aifctl" explain --policy "$policy" -u root -A ops-lab -p h100 --qos=startup -t 1:00:00 --gres=gpu:h100:2
+is "$AS_RC" 0 "explain: accept exits 0"
+is "$AS_OUT" "user:      root (uid 0)
+nodes:     1
+gpus:      2 (h100 2, 2 per node)
+decision:  accept (rule accept)
+project:   ops-lab (class startup, mode playground, sector energy)
+tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy" \
+	"explain: an accepted job"
+
+run "$aifctl" explain --policy "$policy" -u root --gpus=h100:4
+is "$AS_RC" 0 "explain: reshape exits 0"
+is "$AS_OUT" "user:      root (uid 0)
+nodes:     1
+gpus:      4 (h100 4)
+decision:  reshape (rule reshape)
+project:   ops-lab (class startup, mode playground, sector energy)
+set:       account=ops-lab
+set:       partition=a100
+set:       qos=startup
+set:       time=04:00:00
+tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy" \
+	"explain: a reshaped job shows what is set"
+
+run "$aifctl" explain --policy "$policy" -u root -A ops-lab -N 2 --gpus-per-node=8
+is "$AS_RC" 1 "explain: refuse exits 1"
+is "$AS_OUT" "user:      root (uid 0)
+nodes:     2
+gpus:      16 (any type 16, 8 per node)
+decision:  refuse (rule class.max_nodes_per_job)
+project:   ops-lab (class startup, mode playground, sector energy)
+message:
+aifactory: project ops-lab (class startup) allows at most 1 node per job and this job asks for 2 (classes.startup.max_nodes_per_job). Use -N 1.
+aifactory: project ops-lab (class startup) allows at most 8 GPUs per job and this job asks for 16 (classes.startup.max_gpus_per_job). Ask for 8 or fewer." \
+	"explain: a refused job shows the message sbatch would print"
+
+run "$aifctl" explain --policy "$policy" -u root --gres=gpu:h100:x
+is "$AS_RC" 1 "explain: a malformed GPU request is refused"
+like "$AS_OUT" 'bad GPU count in "gpu:h100:x"' "explain: and says which item"
+
+run "$aifctl" explain --policy "$policy" --frobnicate
+is "$AS_RC" 2 "explain: an unknown option exits 2"
+run "$aifctl" explain --policy "$policy" -u no-such-user-here
+is "$AS_ERR" "aifctl: no such user: no-such-user-here" "explain: an unknown user"
+done_testing
