@@ -23,6 +23,8 @@
 #   cluster_up                 start a cluster in a new /tmp/aif-cluster.XXXXXX;
 #                              exports SLURM_CONF, AIF_CLUSTER_DIR, AIF_SCRATCH;
 #                              stops it at exit unless AIF_KEEP_CLUSTER=1
+#   cluster_up_example         the same, running job_submit/aifactory from this
+#                              build with contrib/examples' policy
 #   cluster CMD                cluster.sh CMD on this cluster (restart-ctld ...)
 #   as_user USER CMD [ARG...]  run CMD as USER in AIF_SCRATCH; sets AS_OUT,
 #                              AS_ERR (trailing newlines stripped) and AS_RC
@@ -152,6 +154,18 @@ cluster_up() {
 	export AIF_CLUSTER_DIR
 	export AIF_SCRATCH=$dir/scratch
 	export SLURM_CONF=$dir/etc/slurm.conf
+}
+
+# cluster_up_example: a cluster running job_submit/aifactory from this
+# build with the example policy of contrib/examples (the demo's); sets
+# EXAMPLES to that directory.
+cluster_up_example() {
+	EXAMPLES=$top_srcdir/contrib/examples
+	export AIF_PLUGIN_DIR=$top_builddir/plugindir
+	export AIF_JOB_SUBMIT_PLUGINS=aifactory
+	export AIF_POLICY=$EXAMPLES/aifactory.json
+	export AIF_POLICY_DIR=$EXAMPLES/aifactory.d
+	cluster_up
 }
 
 cluster() {

@@ -10,12 +10,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/../cluster/lib.sh"
 
-examples=$top_srcdir/contrib/examples
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_JOB_SUBMIT_PLUGINS=aifactory
-export AIF_POLICY=$examples/aifactory.json
-export AIF_POLICY_DIR=$examples/aifactory.d
-cluster_up
+cluster_up_example
 
 # As at a real centre, every project is also an account in slurmdbd that
 # may use its class's QOS, with its members' associations (SLURM keeps the

@@ -10,12 +10,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/../cluster/lib.sh"
 
-examples=$top_srcdir/contrib/examples
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_JOB_SUBMIT_PLUGINS=aifactory
-export AIF_POLICY=$examples/aifactory.json
-export AIF_POLICY_DIR=$examples/aifactory.d
-cluster_up
+cluster_up_example
 
 policy=$AIF_CLUSTER_DIR/etc/aifactory.json
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
@@ -23,7 +18,7 @@ aifctl=$top_builddir/contrib/aifctl
 
 # write_policy SED-SCRIPT: the example policy, edited, as the live one.
 write_policy() {
-	sed "$1" "$examples/aifactory.json" >"$policy.new"
+	sed "$1" "$EXAMPLES/aifactory.json" >"$policy.new"
 	chmod 644 "$policy.new"
 	mv "$policy.new" "$policy"
 }

@@ -8,12 +8,7 @@ set -uo pipefail
 
 . "$(dirname "$0")/../cluster/lib.sh"
 
-examples=$top_srcdir/contrib/examples
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_JOB_SUBMIT_PLUGINS=aifactory
-export AIF_POLICY=$examples/aifactory.json
-export AIF_POLICY_DIR=$examples/aifactory.d
-cluster_up
+cluster_up_example
 
 per_user=15
 out=$AIF_SCRATCH/parallel
