@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Each plugin .so exports its plugin interface and nothing else: slurmctld
 # exports all of its own symbols, so any other global of ours could
-# collide with one of SLURM's.
+# collide with one of SLURM's. And each is built hardened: full RELRO,
+# bind-now, stack protector, fortified string functions.
 set -u
 dir=${top_builddir:-.}/plugindir
 
@@ -22,6 +23,19 @@ check() {
 	fi
 }
 
+hardened() {
+	local so=$1 name
+	name=$(basename "$so")
+	tap() {
+		n=$((n + 1))
+		if [ "$1" = 0 ]; then echo "ok $n - $name: $2"; else failed=1; echo "not ok $n - $name: $2"; fi
+	}
+	readelf -lW "$so" | grep -q GNU_RELRO; tap $? "RELRO"
+	readelf -d "$so" | grep -qE 'BIND_NOW|Flags:.* NOW'; tap $? "bind-now"
+	nm -D "$so" | grep -q ' U __stack_chk_fail'; tap $? "stack protector"
+	nm -D "$so" | grep -qE ' U __[a-z]*printf_chk'; tap $? "_FORTIFY_SOURCE"
+}
+
 for plugin in job_submit_aifactory; do
 	var=expected_$plugin
 	if [ -f "$dir/$plugin.so" ]; then
@@ -30,6 +44,7 @@ for plugin in job_submit_aifactory; do
 		n=$((n + 1)); failed=1
 		echo "not ok $n - $dir/$plugin.so was built"
 	fi
+	hardened "$dir/$plugin.so"
 	# Nothing from the library leaks out, even as a weak symbol.
 	n=$((n + 1))
 	if nm -D --defined-only "$dir/$plugin.so" 2>/dev/null | grep -q ' aif_'; then
