@@ -79,12 +79,12 @@ if [ ! -f "$src/.aifactory-configured" ]; then
 	say "fetching and configuring slurm-wlm $version into $cache"
 	mkdir -p "$cache"
 	rm -rf "$src"
-	(cd "$cache" && apt-get source -qq "slurm-wlm=$version" >/dev/null)
+	(cd "$cache" && apt-get source -qq -o APT::Sandbox::User=root "slurm-wlm=$version" >/dev/null)
 	[ -d "$src" ] || { say "apt-get source did not produce $src"; exit 1; }
 	(cd "$src" && ./configure -q --disable-debug --enable-multiple-slurmd \
 		--without-hdf5 --without-pmix --without-ucx --without-nvml \
 		--without-rsmi --without-hwloc --without-freeipmi --without-rrdtool \
-		--without-lua --without-libcurl --without-jwt --without-yaml \
+		--without-libcurl --without-jwt --without-yaml \
 		--without-json --without-http-parser >/dev/null)
 	touch "$src/.aifactory-configured"
 fi

@@ -48,9 +48,10 @@ run_as aif-dave sbatch --gpus=4 -o /dev/null --wrap 'sleep 30'
 title "3. carol asks her research class for H100s on 4 nodes: refused, with the fix"
 run_as aif-carol sbatch -A lab-genomics -N 4 --gres=gpu:h100:4 -o /dev/null --wrap 'sleep 30'
 
-title "4. the same question to aifctl explain, without a cluster"
-run_as aif-carol "$build/contrib/aifctl" explain --policy "$dir/etc/aifactory.json" \
-	-A lab-genomics -N 4 --gres=gpu:h100:4
+title "4. the operator asks aifctl explain the same question, without a cluster"
+printf '\n# aifctl explain -u aif-carol -A lab-genomics -N 4 --gres=gpu:h100:4\n'
+"$build/contrib/aifctl" explain --policy "$dir/etc/aifactory.json" \
+	-u aif-carol -A lab-genomics -N 4 --gres=gpu:h100:4 || true
 
 title "What SLURM shows"
 for _ in $(seq 50); do	# the first scheduling pass comes a few seconds in

@@ -11,7 +11,8 @@
 #   cluster.sh logs DIR          tail of every log
 #
 # Knobs for start (environment):
-#   AIF_PLUGIN_DIR          colon list appended to PluginDir after Debian's
+#   AIF_PLUGIN_DIR          colon list of plugin directories, copied into
+#                           DIR/plugins/N and put in PluginDir after Debian's
 #   AIF_JOB_SUBMIT_PLUGINS  JobSubmitPlugins= (omitted when empty)
 #   AIF_JOBCOMP             JobCompType= (default jobcomp/none)
 #   AIF_SLURM_EXTRA         lines appended verbatim to slurm.conf
@@ -382,7 +383,7 @@ slurm_settings() {
 		AuthType=auth/munge
 		AuthInfo=socket=$MUNGE_SOCKET
 		CredType=cred/munge
-		PluginDir=$SLURM_LIBDIR${AIF_PLUGIN_DIR:+:$AIF_PLUGIN_DIR}
+		PluginDir=$SLURM_LIBDIR${PLUGIN_COPIES:+:$PLUGIN_COPIES}
 		PlugStackConfig=$ETC/plugstack.conf
 		StateSaveLocation=$DIR/state
 		SlurmdSpoolDir=$DIR/spool/%n
@@ -495,9 +496,12 @@ write_slurmdbd_conf() {
 	EOF
 }
 
-# slurmctld loads plugins as slurm: every directory must be reachable by it.
-check_plugin_dirs() {
-	local d dirs
+# slurmctld loads plugins as slurm, which may not reach the build tree (a
+# checkout under /root is mode 0700), and a rebuild must not change what a
+# running daemon has mapped: copy the plugins into DIR/plugins/N.
+copy_plugins() {
+	local d dirs i=0
+	PLUGIN_COPIES=
 	[ -n "${AIF_PLUGIN_DIR:-}" ] || return 0
 	IFS=: read -r -a dirs <<<"$AIF_PLUGIN_DIR"
 	for d in "${dirs[@]}"; do
@@ -506,8 +510,11 @@ check_plugin_dirs() {
 		*) die "AIF_PLUGIN_DIR: $d is not an absolute path" ;;
 		esac
 		[ -d "$d" ] || die "AIF_PLUGIN_DIR: $d is not a directory"
-		setpriv --reuid=slurm --regid=slurm --clear-groups test -r "$d" -a -x "$d" ||
-			die "AIF_PLUGIN_DIR: user slurm cannot read $d"
+		install -d -m 755 -- "$DIR/plugins/$i"
+		find "$d" -maxdepth 1 -name '*.so*' \( -type f -o -type l \) \
+			-exec install -m 755 -t "$DIR/plugins/$i" -- {} +
+		PLUGIN_COPIES=${PLUGIN_COPIES:+$PLUGIN_COPIES:}$DIR/plugins/$i
+		i=$((i + 1))
 	done
 }
 
@@ -630,8 +637,8 @@ cmd_start() {
 	# stdout carries only the final export line; everything else to stderr.
 	exec 3>&1 1>&2
 	[ "$(id -u)" = 0 ] || die "run me as root"
-	check_plugin_dirs
 	make_layout
+	copy_plugins
 	trap 'on_start_exit $?' EXIT
 	say "starting a cluster in $DIR"
 	ensure_users
