@@ -53,5 +53,22 @@ for plugin in job_submit_aifactory; do
 		echo "ok $n - $plugin.so hides the aif_ library"
 	fi
 done
+# The shared library all plugins load exports aif_* names only.
+lib=$dir/libaifactory.so.0
+n=$((n + 1))
+others=$(nm -D --defined-only "$lib" 2>/dev/null | awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^aif_/ {print $3}' | tr '\n' ' ')
+if [ -f "$lib" ] && [ -z "$others" ]; then
+	echo "ok $n - libaifactory.so.0 exports only aif_* names"
+else
+	failed=1; echo "not ok $n - libaifactory.so.0 exports only aif_* names"
+	echo "#   also: ${others:-(library missing)}"
+fi
+hardened "$lib"
+n=$((n + 1))
+if readelf -d "$dir/job_submit_aifactory.so" | grep -q 'RUNPATH.*\$ORIGIN'; then
+	echo "ok $n - the plugins find the library next to them (\$ORIGIN)"
+else
+	failed=1; echo "not ok $n - the plugins find the library next to them (\$ORIGIN)"
+fi
 echo "1..$n"
 exit $failed
