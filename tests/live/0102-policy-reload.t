@@ -48,8 +48,8 @@ is "$AS_RC" 0 "4 GPUs are within the startup class (8)" || diag "$AS_ERR"
 write_policy '0,/"max_gpus_per_job": 8,/s//"max_gpus_per_job": "2",/'
 ok "reconfigure with a broken policy is noticed" \
 	reconfigure 'policy .* refused; the last good policy'
-like "$(grep -F 'job_submit/aifactory: ' "$log" | grep -F 'max_gpus_per_job' | tail -1)" \
-	"job_submit/aifactory: $policy:13: classes.startup.max_gpus_per_job: expected an integer, got the string \"2\"" \
+like "$(grep -F 'aifactory: ' "$log" | grep -F 'max_gpus_per_job' | tail -1)" \
+	"aifactory: $policy:13: classes.startup.max_gpus_per_job: expected an integer, got the string \"2\"" \
 	"the log names file, line, key and reason"
 "$aifctl" check "$policy" >/dev/null 2>"$AIF_SCRATCH/check.err"
 is "$?" 1 "aifctl check refuses the same file"
@@ -81,7 +81,7 @@ like "$(job_field "$AS_OUT" AdminComment)" 'project=newco' "the job is tagged ne
 # --- slurmctld starting with no loadable policy refuses every job
 write_policy 's/"version": 1/"version": 2/'
 cluster restart-ctld >/dev/null 2>&1
-like "$(grep 'job_submit/aifactory' "$log" | grep 'no earlier policy' | tail -1)" \
+like "$(grep 'aifactory: policy' "$log" | grep 'no earlier policy' | tail -1)" \
 	'refused and no earlier policy is loaded: every job is refused' \
 	"a start with a broken policy is logged"
 submit4

@@ -8,17 +8,14 @@
  *
  * job_submit and job_modify run under slurmctld's locks (and, from 23.02,
  * concurrently), so they do no I/O and never wait: the policy is an
- * immutable snapshot, loaded by this plugin's own thread at init and again
- * whenever slurmctld re-reads its configuration (scontrol reconfigure or
- * SIGHUP bump slurm_conf.last_update; job_submit gets no call of its own
- * then). A policy that fails to load is logged with file, line and reason
- * and the last good one stays in force.
+ * immutable snapshot held by the library's service (common/service.h),
+ * reloaded on its own thread whenever slurmctld re-reads its configuration
+ * (job_submit gets no call of its own then). A policy that fails to load
+ * is logged with file, line and reason and the last good one stays.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +30,7 @@
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
+#include "service.h"
 
 const char plugin_name[] = "AI Factory admission by project class";
 const char plugin_type[] = "job_submit/aifactory";
@@ -47,133 +45,26 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid);
 
 #define POLICY_FILE "aifactory.json"
-#define WATCH_SECONDS 1	/* how often the thread looks for a reconfigure */
-
-static struct {
-	pthread_mutex_t lock;		/* guards policy and the thread flags */
-	pthread_cond_t wake;
-	struct aif_policy *policy;	/* NULL until a policy ever loaded */
-	char *path;
-	time_t loaded_at;		/* when the last load started */
-	pthread_t thread;
-	bool running;
-	bool stop;
-} ctx = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-};
-
-static struct aif_policy *_policy_get(void)
-{
-	struct aif_policy *p;
-
-	slurm_mutex_lock(&ctx.lock);
-	p = aif_policy_ref(ctx.policy);
-	slurm_mutex_unlock(&ctx.lock);
-	return p;
-}
-
-/* Load the policy file; swap it in if good, else keep the last good one. */
-static void _reload(void)
-{
-	struct aif_load_report report = { 0 };
-	struct aif_policy *p, *old;
-	char line[AIF_ERR_MAX + 600];
-
-	p = aif_policy_load(ctx.path, NULL, &report);
-	for (size_t i = 0; i < report.nwarnings; i++) {
-		aif_load_error_format(&report.warnings[i], line, sizeof(line));
-		info("%s: warning: %s", plugin_type, line);
-	}
-	for (size_t i = 0; i < report.nerrors; i++) {
-		aif_load_error_format(&report.errors[i], line, sizeof(line));
-		error("%s: %s", plugin_type, line);
-	}
-	aif_load_report_free(&report);
-
-	slurm_mutex_lock(&ctx.lock);
-	old = ctx.policy;
-	if (p)
-		ctx.policy = p;
-	slurm_mutex_unlock(&ctx.lock);
-
-	if (p) {
-		info("%s: policy %s loaded: %zu classes, %zu projects, sha256 %s",
-		     plugin_type, ctx.path, aif_policy_nclasses(p),
-		     aif_policy_nprojects(p), aif_policy_hash(p));
-		aif_policy_unref(old);
-	} else if (old) {
-		error("%s: policy %s refused; the last good policy (sha256 %s) stays in force",
-		      plugin_type, ctx.path, aif_policy_hash(old));
-	} else {
-		error("%s: policy %s refused and no earlier policy is loaded: every job is refused until a good policy is loaded (fix it, check it with 'aifctl check', then 'scontrol reconfigure')",
-		      plugin_type, ctx.path);
-	}
-}
-
-static time_t _conf_update(void)
-{
-	return __atomic_load_n(&slurm_conf.last_update, __ATOMIC_RELAXED);
-}
-
-/*
- * The watcher: reloads off slurmctld's locks when the config was re-read.
- * last_update counts whole seconds, so a re-read in the very second a load
- * started may be missed by that load: load again once that second is over.
- */
-static void *_watch(void *arg)
-{
-	struct timespec until;
-
-	slurm_mutex_lock(&ctx.lock);
-	while (!ctx.stop) {
-		time_t update = _conf_update(), now = time(NULL);
-
-		if (update >= ctx.loaded_at && now > update) {
-			ctx.loaded_at = now;
-			slurm_mutex_unlock(&ctx.lock);
-			_reload();
-			slurm_mutex_lock(&ctx.lock);
-			continue;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += WATCH_SECONDS;
-		pthread_cond_timedwait(&ctx.wake, &ctx.lock, &until);
-	}
-	slurm_mutex_unlock(&ctx.lock);
-	return NULL;
-}
 
 extern int init(void)
 {
+	struct aif_service_hooks hooks = {
+		.conf_stamp = &slurm_conf.last_update,
+		.info = slurm_info,	/* slurmctld's own: they outlive us */
+		.error = error,
+	};
+	char *path = get_extra_conf_path(POLICY_FILE);
 	int rc;
 
-	ctx.path = get_extra_conf_path(POLICY_FILE);
-	ctx.stop = false;
-	ctx.loaded_at = time(NULL);
-	_reload();	/* at init, so the first job already sees a policy */
-	if ((rc = pthread_create(&ctx.thread, NULL, _watch, NULL))) {
-		error("%s: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
-		      plugin_type, strerror(rc));
-	} else {
-		ctx.running = true;
-	}
-	return SLURM_SUCCESS;
+	hooks.policy_path = path;
+	rc = aif_service_start(&hooks);
+	xfree(path);
+	return rc ? SLURM_ERROR : SLURM_SUCCESS;
 }
 
 extern int fini(void)
 {
-	if (ctx.running) {
-		slurm_mutex_lock(&ctx.lock);
-		ctx.stop = true;
-		slurm_cond_signal(&ctx.wake);
-		slurm_mutex_unlock(&ctx.lock);
-		pthread_join(ctx.thread, NULL);
-		ctx.running = false;
-	}
-	aif_policy_unref(ctx.policy);
-	ctx.policy = NULL;
-	xfree(ctx.path);
+	aif_service_stop();
 	return SLURM_SUCCESS;
 }
 
@@ -320,7 +211,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	    job_desc->user_id == slurm_conf.slurm_user_id)
 		return SLURM_SUCCESS;
 
-	if (!(p = _policy_get()))
+	if (!(p = aif_service_policy()))
 		return _refuse("policy.none",
 			       "aifactory: no valid AI Factory policy is loaded, so no job can be admitted. Please contact your centre.",
 			       submit_uid, err_msg);
@@ -413,7 +304,7 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		.now = time(NULL),
 	};
 	struct aif_decision d;
-	struct aif_policy *p = _policy_get();
+	struct aif_policy *p = aif_service_policy();
 	char why[AIF_ERR_MAX];
 	int rc = SLURM_SUCCESS;
 

@@ -1,0 +1,66 @@
+/*
+ * slurm-aifactory: the state slurmctld's plugins share.
+ *
+ * job_submit/aifactory takes liens and jobcomp/aifactory charges, in one
+ * slurmctld, against one policy and one ledger: this service holds them.
+ * It lives in libaifactory.so, which every plugin loads, so there is one
+ * instance per process. Each plugin calls aif_service_start() from its
+ * init and aif_service_stop() from its fini; the first start loads the
+ * policy and starts the watcher thread, the last stop ends them.
+ *
+ * The watcher reloads the policy, off slurmctld's locks, whenever the
+ * configuration stamp it was given changes (slurmctld bumps
+ * slurm_conf.last_update on every reconfigure); a policy that fails to
+ * load is logged with file, line and reason and the last good one stays.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef AIF_SERVICE_H
+#define AIF_SERVICE_H
+
+#include <time.h>
+
+#include "aifactory.h"
+#include "ledger.h"
+
+/*
+ * What the service needs from its host. Every pointer here must stay
+ * valid for the life of the process, whichever plugin is unloaded first:
+ * pass slurmctld's own log functions and the address of its own
+ * configuration stamp, never a function or variable of a plugin.
+ */
+struct aif_service_hooks {
+	const char *policy_path;	/* copied */
+	const time_t *conf_stamp;	/* changes on every reconfigure */
+	void (*info)(const char *fmt, ...);
+	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
+};
+
+/*
+ * Take a reference on the service, starting it on the first one: load the
+ * policy (synchronously, so the first job already sees it), build the
+ * ledger, start the watcher. Later calls only count (their hooks are
+ * ignored). Returns 0, or -1 if the service could not start at all (out
+ * of memory); a policy that does not load is not a failure: the service
+ * then runs without one and says so.
+ */
+int aif_service_start(const struct aif_service_hooks *hooks);
+
+/* Drop a reference; the last one stops the watcher and frees it all. */
+void aif_service_stop(void);
+
+/* The policy in force with a reference (aif_policy_unref() it), or NULL
+ * when none ever loaded. Never blocks on a load in progress. */
+struct aif_policy *aif_service_policy(void);
+
+/* The ledger, synchronised with the policy in force; NULL when the
+ * service is not started. Valid until the caller's aif_service_stop(). */
+struct aif_ledger *aif_service_ledger(void);
+
+/* Load the policy now and wait for the result (tests, aifctl). 0 if a
+ * good policy is in force afterwards. Does I/O: never under slurmctld's
+ * locks. */
+int aif_service_reload(void);
+
+#endif /* AIF_SERVICE_H */
