@@ -11,12 +11,19 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service.h"
 
 #define WATCH_SECONDS 1	/* how often the watcher looks at the stamp */
+#define QUEUE_MAX 65536	/* records waiting for the disk */
+
+struct queued {
+	struct queued *next;
+	struct aif_record rec;
+};
 
 static struct {
 	pthread_mutex_t lock;		/* the fields below */
@@ -28,6 +35,15 @@ static struct {
 	struct aif_policy *policy;	/* NULL until one ever loaded */
 	struct aif_ledger *ledger;
 	time_t loaded_at;		/* when the last load started */
+	char *journal_dir;
+	char *cluster;
+	struct aif_journal *journal;	/* NULL: charges are not persisted */
+	struct aif_run_keys *run_keys;	/* runs charged */
+	struct queued *head, **tail;	/* records for the journal */
+	size_t queued;
+	uint64_t written;		/* records queued then written */
+	uint64_t enqueued;
+	pthread_cond_t flushed;
 	pthread_t thread;
 	bool running;
 	bool stop;
@@ -35,6 +51,8 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.load_lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
+	.flushed = PTHREAD_COND_INITIALIZER,
+	.tail = &svc.head,
 };
 
 static time_t _stamp(void)
@@ -93,6 +111,76 @@ static int _load(void)
 	return rc;
 }
 
+/* Write what is queued, then sync once. Called on the service thread. */
+static void _write_queue(void)
+{
+	struct queued *list, *next;
+	size_t n = 0;
+
+	pthread_mutex_lock(&svc.lock);
+	list = svc.head;
+	svc.head = NULL;
+	svc.tail = &svc.head;
+	n = svc.queued;
+	svc.queued = 0;
+	pthread_mutex_unlock(&svc.lock);
+	if (!list)
+		return;
+
+	for (struct queued *q = list; q; q = next) {
+		next = q->next;
+		if (!svc.journal || aif_journal_append(svc.journal, &q->rec)) {
+			const char *run = aif_record_str(&q->rec, "run");
+
+			svc.hooks.error("aifactory: journal: %s record %s NOT written: %s",
+					aif_record_type_name(q->rec.type),
+					run ? run : "", svc.journal ?
+					strerror(errno) : "no journal is open");
+		}
+		free(q);
+	}
+	if (svc.journal && aif_journal_sync(svc.journal))
+		svc.hooks.error("aifactory: journal: sync failed: %s; the last %zu records may be lost on a crash",
+				strerror(errno), n);
+
+	pthread_mutex_lock(&svc.lock);
+	svc.written += n;
+	pthread_cond_broadcast(&svc.flushed);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* Open the journal and rebuild the charges and run keys it holds. */
+static void _open_journal(void)
+{
+	struct aif_verify_report report;
+	struct aif_settle_totals *totals;
+	char why[AIF_ERR_MAX];
+
+	if (!svc.journal_dir)
+		return;
+	if (aif_journal_open(svc.journal_dir, &svc.journal, &report)) {
+		svc.hooks.error("aifactory: journal %s cannot be opened: %s; charges are NOT persisted until it is repaired (check it with 'aifctl audit verify')",
+				svc.journal_dir, report.message[0] ?
+				report.message : strerror(errno));
+		svc.journal = NULL;
+		return;
+	}
+	if (report.torn_bytes)
+		svc.hooks.info("aifactory: journal: a torn last line (%llu bytes, never synced) was cut at open",
+			       (unsigned long long) report.torn_bytes);
+	if (!(totals = aif_settle_totals_new(svc.run_keys)))
+		return;
+	if (aif_journal_replay(svc.journal_dir, 0, NULL, aif_settle_replay,
+			       totals, &report))
+		svc.hooks.error("aifactory: journal replay stopped: %s",
+				report.message);
+	if (aif_settle_replay_apply(totals, svc.ledger, why, sizeof(why)))
+		svc.hooks.error("aifactory: %s", why);
+	svc.hooks.info("aifactory: journal %s: %zu runs charged so far",
+		       svc.journal_dir, aif_run_keys_count(svc.run_keys));
+	aif_settle_totals_free(totals);
+}
+
 /*
  * The watcher. The stamp counts whole seconds, so a reconfigure in the
  * very second a load started may be missed by that load: load again once
@@ -103,8 +191,17 @@ static void *_watch(void *arg)
 	struct timespec until;
 
 	pthread_mutex_lock(&svc.lock);
-	while (!svc.stop) {
+	while (!svc.stop || svc.head) {
 		time_t stamp = _stamp(), now = time(NULL);
+
+		if (svc.head) {
+			pthread_mutex_unlock(&svc.lock);
+			_write_queue();
+			pthread_mutex_lock(&svc.lock);
+			continue;
+		}
+		if (svc.stop)
+			break;
 
 		if (stamp >= svc.loaded_at && now > stamp) {
 			svc.loaded_at = now;
@@ -121,6 +218,23 @@ static void *_watch(void *arg)
 	return NULL;
 }
 
+static void _free_all(void)
+{
+	if (svc.journal)
+		aif_journal_close(svc.journal);
+	aif_policy_unref(svc.policy);
+	aif_ledger_free(svc.ledger);
+	aif_run_keys_free(svc.run_keys);
+	free(svc.path);
+	free(svc.journal_dir);
+	free(svc.cluster);
+	svc.journal = NULL;
+	svc.policy = NULL;
+	svc.ledger = NULL;
+	svc.run_keys = NULL;
+	svc.path = svc.journal_dir = svc.cluster = NULL;
+}
+
 int aif_service_start(const struct aif_service_hooks *hooks)
 {
 	int rc;
@@ -132,13 +246,15 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	}
 	svc.hooks = *hooks;
 	svc.hooks.policy_path = NULL;
+	svc.hooks.journal_dir = svc.hooks.cluster = NULL;
 	svc.path = strdup(hooks->policy_path);
+	svc.journal_dir = hooks->journal_dir ? strdup(hooks->journal_dir) : NULL;
+	svc.cluster = strdup(hooks->cluster ? hooks->cluster : "");
 	svc.ledger = aif_ledger_new();
-	if (!svc.path || !svc.ledger) {
-		free(svc.path);
-		aif_ledger_free(svc.ledger);
-		svc.path = NULL;
-		svc.ledger = NULL;
+	svc.run_keys = aif_run_keys_new();
+	if (!svc.path || !svc.ledger || !svc.run_keys || !svc.cluster ||
+	    (hooks->journal_dir && !svc.journal_dir)) {
+		_free_all();
 		svc.refs = 0;
 		pthread_mutex_unlock(&svc.lock);
 		hooks->error("aifactory: out of memory starting");
@@ -149,6 +265,7 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	pthread_mutex_unlock(&svc.lock);
 
 	_load();
+	_open_journal();
 	if ((rc = pthread_create(&svc.thread, NULL, _watch, NULL)))
 		svc.hooks.error("aifactory: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
 				strerror(rc));
@@ -168,14 +285,11 @@ void aif_service_stop(void)
 	pthread_cond_signal(&svc.wake);
 	pthread_mutex_unlock(&svc.lock);
 	if (svc.running)
-		pthread_join(svc.thread, NULL);
+		pthread_join(svc.thread, NULL);	/* it drains the queue first */
+	else
+		_write_queue();
 	svc.running = false;
-	aif_policy_unref(svc.policy);
-	aif_ledger_free(svc.ledger);
-	free(svc.path);
-	svc.policy = NULL;
-	svc.ledger = NULL;
-	svc.path = NULL;
+	_free_all();
 }
 
 struct aif_policy *aif_service_policy(void)
@@ -200,4 +314,90 @@ int aif_service_reload(void)
 		return -1;
 	}
 	return _load();
+}
+
+/* Queue a record for the journal; the service thread writes it. */
+static void _enqueue(struct queued *q)
+{
+	pthread_mutex_lock(&svc.lock);
+	q->next = NULL;
+	*svc.tail = q;
+	svc.tail = &q->next;
+	svc.queued++;
+	svc.enqueued++;
+	pthread_cond_signal(&svc.wake);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+static void _threshold(const struct aif_charge *c, size_t i,
+		       const char *run_key)
+{
+	struct queued *q = malloc(sizeof(*q));
+
+	svc.hooks.info("aifactory: project %s: grant %s reached %.0f%% (run %s)",
+		       c->project, c->crossings[i].grant,
+		       c->crossings[i].fraction * 100, run_key);
+	if (!q)
+		return;
+	aif_record_init(&q->rec, AIF_RECORD_THRESHOLD);
+	aif_record_add_str(&q->rec, "run", run_key);
+	aif_record_add_str(&q->rec, "project", c->project);
+	aif_record_add_str(&q->rec, "grant", c->crossings[i].grant);
+	aif_record_add_int(&q->rec, "permille",
+			   (int64_t) (c->crossings[i].fraction * 1000 + 0.5));
+	_enqueue(q);
+}
+
+int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
+{
+	char key[AIF_RUN_KEY_MAX];
+	struct aif_charge charge;
+	struct aif_policy *p;
+	struct queued *q;
+	enum aif_settle_result res;
+	bool seen;
+
+	why[0] = '\0';
+	if (!svc.refs || !(p = aif_service_policy())) {
+		snprintf(why, len, "job %u: no policy is loaded: not charged",
+			 je->job_id);
+		return -1;
+	}
+	aif_run_key(svc.cluster, je, key);
+	pthread_mutex_lock(&svc.lock);
+	seen = aif_run_keys_has(svc.run_keys, key);
+	pthread_mutex_unlock(&svc.lock);
+	if (seen) {
+		aif_policy_unref(p);
+		return 1;
+	}
+	if (!(q = malloc(sizeof(*q)))) {
+		snprintf(why, len, "job %u: out of memory: not charged",
+			 je->job_id);
+		aif_policy_unref(p);
+		return -1;
+	}
+	res = aif_settle(svc.ledger, p, key, je, &q->rec, &charge, why, len);
+	aif_policy_unref(p);
+	if (res != AIF_SETTLE_CHARGED) {
+		free(q);
+		return res == AIF_SETTLE_ERROR ? -1 : 0;
+	}
+	pthread_mutex_lock(&svc.lock);
+	if (aif_run_keys_add(svc.run_keys, key))
+		snprintf(why, len, "job %u: run %s charged but not remembered (out of memory)",
+			 je->job_id, key);
+	pthread_mutex_unlock(&svc.lock);
+	_enqueue(q);
+	for (size_t i = 0; i < charge.ncrossings; i++)
+		_threshold(&charge, i, key);
+	return 0;
+}
+
+void aif_service_flush(void)
+{
+	pthread_mutex_lock(&svc.lock);
+	while (svc.running && svc.written < svc.enqueued)
+		pthread_cond_wait(&svc.flushed, &svc.lock);
+	pthread_mutex_unlock(&svc.lock);
 }

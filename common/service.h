@@ -23,6 +23,7 @@
 
 #include "aifactory.h"
 #include "ledger.h"
+#include "settle.h"
 
 /*
  * What the service needs from its host. Every pointer here must stay
@@ -32,6 +33,8 @@
  */
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
+	const char *journal_dir;	/* copied; NULL: no journal (tests) */
+	const char *cluster;		/* copied; part of every run key */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
 	void (*info)(const char *fmt, ...);
 	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
@@ -62,5 +65,17 @@ struct aif_ledger *aif_service_ledger(void);
  * good policy is in force afterwards. Does I/O: never under slurmctld's
  * locks. */
 int aif_service_reload(void);
+
+/*
+ * A job's run has ended: charge it once (a repeated end of the same run,
+ * after a crash or a requeue of a finished job, is ignored) and queue its
+ * audit record, and any threshold crossed, for the journal. No I/O: the
+ * service's thread writes and syncs the journal. Returns 0 when charged
+ * or nothing was due, 1 for a repeat, -1 with why on an error.
+ */
+int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len);
+
+/* Wait until every record queued so far is on disk (tests, shutdown). */
+void aif_service_flush(void);
 
 #endif /* AIF_SERVICE_H */

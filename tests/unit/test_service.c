@@ -67,6 +67,79 @@ static size_t _wait_projects(size_t n)
 	return got;
 }
 
+static const char billed[] =
+	"{ \"version\": 1,\n"
+	"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0, \"a100\": 0.5 } },\n"
+	"  \"classes\": { \"c\": { \"thresholds\": [0.5, 1.0] } },\n"
+	"  \"projects\": { \"p\": { \"class\": \"c\", \"mode\": \"m\",\n"
+	"    \"grants\": [ { \"name\": \"g1\", \"gpu_hours\": 10,\n"
+	"      \"valid_from\": \"2020-01-01\", \"valid_until\": \"2099-12-31\" } ] } } }\n";
+
+static aif_amount_t _charged(void)
+{
+	struct aif_grant_balance b[4];
+	struct aif_project_balance sum;
+
+	if (aif_ledger_balance(aif_service_ledger(), "p", b, 4, &sum) || !sum.ngrants)
+		return -1;
+	return b[0].charged;
+}
+
+/* Charges, once per run, journalled, and rebuilt from the journal. */
+static void test_settlement(const char *dir, const char *path)
+{
+	char jdir[128], why[512];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+	};
+	struct aif_job_end je = {
+		.job_id = 7, .uid = 1001, .user = "alice", .account = "p",
+		.admin_comment = "aif:class=c,project=p,mode=m",
+		.name = "train \"big\"\n", .state = "COMPLETED",
+		.submit = 1800000000, .start = 1800000100, .end = 1800003700,
+		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 2 } },
+	};
+	struct aif_verify_report report;
+
+	snprintf(jdir, sizeof(jdir), "%s/journal", dir);
+	_write(path, billed);
+	is_int(aif_service_start(&hooks), 0, "settle: the service starts with a journal");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "a job's end is charged");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR, "2 h100 for an hour: 2.00 GPU-hours");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "the same run again is a repeat, not charged");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR, "the balance is unchanged");
+
+	je.job_id = 8;
+	je.gpus[0] = (struct aif_job_gpus) { "a100", 4 };
+	je.end = je.start + 2 * 3600;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "4 a100 for 2 hours");
+	is_int(_charged(), 6 * AIF_AMOUNT_PER_GPU_HOUR, "at 0.5: 4.00 more, 6.00 in all");
+	like(last_info, "grant g1 reached 50%", "crossing 50%% of the grant is logged");
+
+	je.job_id = 9;
+	je.start = je.end = 1800000100;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0,
+	       "a job that never ran is not an error");
+	is_int(_charged(), 6 * AIF_AMOUNT_PER_GPU_HOUR, "and costs nothing");
+
+	aif_service_flush();
+	aif_service_stop();
+	is_int(aif_journal_verify(jdir, &report), 0, "the journal's chain verifies");
+	is_int((long long) report.records, 3, "two charges and one threshold record");
+
+	/* A restart: the charges come back from the journal, the runs too. */
+	is_int(aif_service_start(&hooks), 0, "the service starts again");
+	is_int(_charged(), 6 * AIF_AMOUNT_PER_GPU_HOUR, "the journal rebuilds the balance");
+	je.job_id = 8;
+	je.end = je.start + 2 * 3600;
+	je.start = 1800000100;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "a run charged before the restart is still a repeat");
+	aif_service_stop();
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/aif-test-service.XXXXXX", path[64];
@@ -108,7 +181,14 @@ int main(void)
 	aif_service_stop();
 	ok(aif_service_ledger() == NULL && aif_service_policy() == NULL,
 	   "the last stop ends it");
+	test_settlement(dir, path);
 	unlink(path);
-	rmdir(dir);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
 	return done();
 }

@@ -1,0 +1,398 @@
+/*
+ * slurm-aifactory: settling a job's run (see settle.h).
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settle.h"
+
+/* ------------------------------------------------------------------ */
+/* A string-keyed table of int64 (open addressing, FNV-1a): the run keys
+ * charged, and the totals of a replay.                                  */
+
+struct strmap_slot {
+	char *key;
+	int64_t value;
+};
+
+struct strmap {
+	size_t cap;	/* a power of two, or 0 */
+	size_t n;
+	struct strmap_slot *slots;
+};
+
+static uint64_t _fnv(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char) s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot holding key (len bytes, may contain NUL), or the free one. */
+static struct strmap_slot *_slot(const struct strmap *m, const char *key,
+				 size_t len)
+{
+	size_t i = _fnv(key, len) & (m->cap - 1);
+
+	while (m->slots[i].key &&
+	       (memcmp(m->slots[i].key, key, len) || m->slots[i].key[len]))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
+}
+
+static int _grow(struct strmap *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 64;
+	struct strmap_slot *old = m->slots, *slots;
+	size_t oldcap = m->cap;
+
+	if (!(slots = calloc(cap, sizeof(*slots))))
+		return -1;
+	m->slots = slots;
+	m->cap = cap;
+	for (size_t i = 0; i < oldcap; i++) {
+		const char *k = old[i].key;
+
+		if (k)	/* stored as "a\0b\0": both parts make the key */
+			*_slot(m, k, strlen(k) + 1 + strlen(k + strlen(k) + 1)) =
+				old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Keys are stored as "a\0b\0" (b may be empty), len = strlen(a)+1+strlen(b). */
+static struct strmap_slot *_lookup(const struct strmap *m, const char *key,
+				   size_t len)
+{
+	struct strmap_slot *s;
+
+	if (!m->cap)
+		return NULL;
+	s = _slot(m, key, len);
+	return s->key ? s : NULL;
+}
+
+static struct strmap_slot *_insert(struct strmap *m, const char *key,
+				   size_t len)
+{
+	struct strmap_slot *s;
+
+	if ((s = _lookup(m, key, len)))
+		return s;
+	if ((m->n + 1) * 2 > m->cap && _grow(m))
+		return NULL;
+	s = _slot(m, key, len);
+	if (!(s->key = malloc(len + 2)))
+		return NULL;
+	memcpy(s->key, key, len);
+	s->key[len] = '\0';
+	s->key[len + 1] = '\0';
+	s->value = 0;
+	m->n++;
+	return s;
+}
+
+static void _strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
+/* "a" and "b" as one key of the form the table stores. */
+static size_t _pair(const char *a, const char *b, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%c%s", a, '\0', b ? b : "");
+
+	return n < 0 || (size_t) n >= size ? 0 : (size_t) n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Run keys                                                              */
+
+struct aif_run_keys {
+	struct strmap map;
+};
+
+struct aif_run_keys *aif_run_keys_new(void)
+{
+	return calloc(1, sizeof(struct aif_run_keys));
+}
+
+void aif_run_keys_free(struct aif_run_keys *keys)
+{
+	if (!keys)
+		return;
+	_strmap_free(&keys->map);
+	free(keys);
+}
+
+bool aif_run_keys_has(const struct aif_run_keys *keys, const char *key)
+{
+	char buf[AIF_RUN_KEY_MAX + 2];
+	size_t len = _pair(key, "", buf, sizeof(buf));
+
+	return len && _lookup(&keys->map, buf, len);
+}
+
+int aif_run_keys_add(struct aif_run_keys *keys, const char *key)
+{
+	char buf[AIF_RUN_KEY_MAX + 2];
+	size_t len = _pair(key, "", buf, sizeof(buf));
+
+	if (!len) {
+		errno = EINVAL;
+		return -1;
+	}
+	return _insert(&keys->map, buf, len) ? 0 : -1;
+}
+
+size_t aif_run_keys_count(const struct aif_run_keys *keys)
+{
+	return keys->map.n;
+}
+
+void aif_run_key(const char *cluster, const struct aif_job_end *je,
+		 char key[AIF_RUN_KEY_MAX])
+{
+	snprintf(key, AIF_RUN_KEY_MAX, "%.40s:%u:%lld", cluster ? cluster : "",
+		 je->job_id, (long long) je->start);
+}
+
+/* ------------------------------------------------------------------ */
+/* Settling a run                                                        */
+
+static const char *_or(const char *s, const char *dflt)
+{
+	return s && s[0] ? s : dflt;
+}
+
+/* "h100:4,a100:2" */
+static void _gpu_list(const struct aif_job_end *je, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < je->ngpus && used < len; i++)
+		used += (size_t) snprintf(buf + used, len - used, "%s%s:%llu",
+					  i ? "," : "",
+					  _or(je->gpus[i].type, "untyped"),
+					  (unsigned long long) je->gpus[i].count);
+}
+
+/* "grant=amount/before/after;..." */
+static void _parts(const struct aif_charge *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nparts && used < len; i++)
+		used += (size_t) snprintf(buf + used, len - used,
+					  "%s%s=%lld/%lld/%lld", i ? ";" : "",
+					  c->parts[i].grant,
+					  (long long) c->parts[i].amount,
+					  (long long) c->parts[i].before,
+					  (long long) c->parts[i].after);
+}
+
+enum aif_settle_result aif_settle(struct aif_ledger *ledger,
+				  const struct aif_policy *p,
+				  const char *run_key,
+				  const struct aif_job_end *je,
+				  struct aif_record *rec,
+				  struct aif_charge *charge,
+				  char *why, size_t len)
+{
+	struct aif_use uses[AIF_GPU_TYPES_MAX];
+	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX], text[512];
+	const struct aif_project *proj;
+	bool unknown_rate = false;
+	int64_t elapsed = je->end - je->start;
+	size_t n = 0;
+
+	why[0] = '\0';
+	if (!je->start || elapsed <= 0 || !je->ngpus)
+		return AIF_SETTLE_NOTHING;
+	/* The project is the one admission tagged, not a later account. */
+	if (aif_tag_parse(je->admin_comment, klass, project))
+		snprintf(project, sizeof(project), "%s", _or(je->account, ""));
+	if (!project[0] || !(proj = aif_policy_project(p, project))) {
+		snprintf(why, len, "job %u: project '%s' is not in the policy",
+			 je->job_id, project);
+		return AIF_SETTLE_NOTHING;
+	}
+
+	for (unsigned i = 0; i < je->ngpus && i < AIF_GPU_TYPES_MAX; i++) {
+		double w = aif_policy_gpu_weight(p, je->gpus[i].type);
+
+		if (!je->gpus[i].count)
+			continue;
+		if (w < 0) {
+			w = 1.0;	/* a charge is never refused: flag it */
+			unknown_rate = true;
+		}
+		snprintf(uses[n].type, sizeof(uses[n].type), "%s",
+			 je->gpus[i].type);
+		uses[n].gpus = je->gpus[i].count;
+		if (aif_weight_milli(w, &uses[n].weight_milli))
+			uses[n].weight_milli = 1000;
+		n++;
+	}
+	if (!n)
+		return AIF_SETTLE_NOTHING;
+	if (aif_ledger_charge(ledger, proj->name, uses, n, elapsed, je->start,
+			      charge)) {
+		snprintf(why, len, "job %u: charge to %s failed: %s",
+			 je->job_id, proj->name, strerror(errno));
+		return AIF_SETTLE_ERROR;
+	}
+
+	aif_record_init(rec, AIF_RECORD_CHARGE);
+	aif_record_add_str(rec, "run", run_key);
+	aif_record_add_int(rec, "job", je->job_id);
+	aif_record_add_str(rec, "user", _or(je->user, "?"));
+	aif_record_add_int(rec, "uid", je->uid);
+	aif_record_add_str(rec, "project", proj->name);
+	aif_record_add_str(rec, "class", proj->klass->name);
+	aif_record_add_str(rec, "mode", proj->mode);
+	aif_record_add_str(rec, "sector", proj->sector);
+	aif_record_add_str(rec, "state", _or(je->state, "?"));
+	aif_record_add_str(rec, "partition", _or(je->partition, ""));
+	aif_record_add_str(rec, "qos", _or(je->qos, ""));
+	aif_record_add_str(rec, "nodes", _or(je->nodes, ""));
+	aif_record_add_int(rec, "nnodes", je->nnodes);
+	_gpu_list(je, text, sizeof(text));
+	aif_record_add_str(rec, "gpus", text);
+	aif_record_add_int(rec, "submit", je->submit);
+	aif_record_add_int(rec, "start", je->start);
+	aif_record_add_int(rec, "end", je->end);
+	aif_record_add_int(rec, "elapsed", elapsed);
+	aif_record_add_int(rec, "restart", je->restart_cnt);
+	aif_record_add_int(rec, "amount", charge->total);
+	_parts(charge, text, sizeof(text));
+	aif_record_add_str(rec, "parts", text);
+	aif_record_add_int(rec, "overdraw", charge->overdraw);
+	aif_record_add_int(rec, "overdraw_after", charge->overdraw_after);
+	aif_record_add_str(rec, "rule", unknown_rate ?
+			   "charge.unknown_rate" : "charge");
+	aif_record_add_str(rec, "policy", aif_policy_hash(p));
+	aif_record_add_str(rec, "name", _or(je->name, ""));	/* user's: last */
+	return AIF_SETTLE_CHARGED;
+}
+
+/* ------------------------------------------------------------------ */
+/* Replay                                                                */
+
+struct aif_settle_totals {
+	struct strmap map;		/* "project\0grant" -> charged,
+					 * "project\0" -> overdraw */
+	struct aif_run_keys *keys;
+};
+
+struct aif_settle_totals *aif_settle_totals_new(struct aif_run_keys *keys)
+{
+	struct aif_settle_totals *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->keys = keys;
+	return t;
+}
+
+void aif_settle_totals_free(struct aif_settle_totals *t)
+{
+	if (!t)
+		return;
+	_strmap_free(&t->map);
+	free(t);
+}
+
+static int _add(struct aif_settle_totals *t, const char *project,
+		const char *grant, int64_t amount)
+{
+	char key[2 * AIF_NAME_MAX + 2];
+	size_t len = _pair(project, grant, key, sizeof(key));
+	struct strmap_slot *s = len ? _insert(&t->map, key, len) : NULL;
+
+	if (!s)
+		return -1;
+	s->value += amount;
+	return 0;
+}
+
+int aif_settle_replay(const struct aif_record *r, void *arg)
+{
+	struct aif_settle_totals *t = arg;
+	const char *project, *parts, *run;
+	int64_t overdraw = 0;
+
+	if (r->type != AIF_RECORD_CHARGE)
+		return 0;
+	project = aif_record_str(r, "project");
+	parts = aif_record_str(r, "parts");
+	run = aif_record_str(r, "run");
+	if (!project || !parts || !run)
+		return 0;	/* not one of ours: verify judges records */
+	if (t->keys && aif_run_keys_add(t->keys, run))
+		return -1;
+	/* "grant=amount/before/after;..." */
+	for (const char *s = parts; *s;) {
+		char grant[AIF_NAME_MAX];
+		long long amount;
+		size_t glen = strcspn(s, "=");
+
+		if (!s[glen] || glen >= sizeof(grant))
+			break;
+		memcpy(grant, s, glen);
+		grant[glen] = '\0';
+		amount = strtoll(s + glen + 1, NULL, 10);
+		if (_add(t, project, grant, amount))
+			return -1;
+		s += strcspn(s, ";");
+		if (*s)
+			s++;
+	}
+	if (!aif_record_int(r, "overdraw", &overdraw) && overdraw &&
+	    _add(t, project, "", overdraw))
+		return -1;
+	return 0;
+}
+
+int aif_settle_replay_apply(struct aif_settle_totals *t,
+			    struct aif_ledger *ledger, char *why, size_t len)
+{
+	int rc = 0;
+
+	why[0] = '\0';
+	for (size_t i = 0; i < t->map.cap; i++) {
+		const char *project = t->map.slots[i].key, *grant;
+		int64_t value = t->map.slots[i].value;
+		int err;
+
+		if (!project)
+			continue;
+		grant = project + strlen(project) + 1;
+		err = grant[0] ?
+			aif_ledger_set_charged(ledger, project, grant, value) :
+			aif_ledger_set_overdraw(ledger, project, value);
+		if (err) {
+			/* A grant gone from the policy: its charges stay in
+			 * the journal; say so once, go on with the rest. */
+			snprintf(why, len, "journal charges to %s%s%s not in the ledger: %s",
+				 project, grant[0] ? "/" : "", grant,
+				 strerror(errno));
+			rc = -1;
+		}
+	}
+	return rc;
+}

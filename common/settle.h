@@ -1,0 +1,98 @@
+/*
+ * slurm-aifactory: settling a job's run, charge and audit record.
+ *
+ * What jobcomp/aifactory hands the library when a job ends, the charge
+ * it makes in the ledger, and the journal record that proves it. Pure
+ * except for the ledger's own lock: no I/O here (the service's writer
+ * thread writes the records).
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef AIF_SETTLE_H
+#define AIF_SETTLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "aifactory.h"
+#include "journal.h"
+#include "ledger.h"
+
+#define AIF_RUN_KEY_MAX 96	/* "cluster:jobid:start[:segment]" */
+
+struct aif_job_gpus {
+	char type[AIF_NAME_MAX];	/* "" when SLURM gave no type */
+	uint64_t count;			/* allocated, the whole job */
+};
+
+/* A job's run as it ended, in library terms. Strings may be NULL. */
+struct aif_job_end {
+	uint32_t job_id;
+	uid_t uid;
+	const char *user;
+	const char *account;
+	const char *admin_comment;	/* carries our admission tag */
+	const char *name;		/* from the user: escaped, bounded */
+	const char *partition;
+	const char *qos;
+	const char *nodes;
+	const char *state;		/* COMPLETED, FAILED, TIMEOUT... */
+	time_t submit;
+	time_t start;
+	time_t end;
+	uint32_t nnodes;
+	uint32_t restart_cnt;
+	struct aif_job_gpus gpus[AIF_GPU_TYPES_MAX];
+	unsigned ngpus;
+};
+
+/* "cluster:jobid:start": one run of one job (SLURM-LIFECYCLE.md). */
+void aif_run_key(const char *cluster, const struct aif_job_end *je,
+		 char key[AIF_RUN_KEY_MAX]);
+
+enum aif_settle_result {
+	AIF_SETTLE_CHARGED = 0,	/* charged; record filled in */
+	AIF_SETTLE_NOTHING,	/* never ran, no GPU, or not a project's */
+	AIF_SETTLE_ERROR,	/* why says; nothing charged */
+};
+
+/*
+ * Charge a run to its project in the ledger and build its audit record:
+ * who, what, GPUs by type, times, the charge per grant with balances
+ * before and after, overdraw, the rule and the policy's hash. The rate of
+ * each GPU type is the policy's billing weight; a type with no weight is
+ * charged at 1.0 and flagged in the record ("rate": "unknown").
+ */
+enum aif_settle_result aif_settle(struct aif_ledger *ledger,
+				  const struct aif_policy *p,
+				  const char *run_key,
+				  const struct aif_job_end *je,
+				  struct aif_record *rec,
+				  struct aif_charge *charge,
+				  char *why, size_t len);
+
+/* The run keys already charged: a replayed or repeated end of a run is
+ * charged once. Grows as needed; the set is not thread-safe. */
+struct aif_run_keys;
+struct aif_run_keys *aif_run_keys_new(void);
+void aif_run_keys_free(struct aif_run_keys *keys);
+bool aif_run_keys_has(const struct aif_run_keys *keys, const char *key);
+int aif_run_keys_add(struct aif_run_keys *keys, const char *key);
+size_t aif_run_keys_count(const struct aif_run_keys *keys);
+
+/*
+ * Rebuilding the ledger from the journal: feed every record to
+ * aif_settle_replay(), then aif_settle_replay_apply() sets each grant's
+ * charged amount and each project's overdraw to the journal's totals.
+ */
+struct aif_settle_totals;
+struct aif_settle_totals *aif_settle_totals_new(struct aif_run_keys *keys);
+int aif_settle_replay(const struct aif_record *r, void *totals);
+int aif_settle_replay_apply(struct aif_settle_totals *t,
+			    struct aif_ledger *ledger, char *why, size_t len);
+void aif_settle_totals_free(struct aif_settle_totals *t);
+
+#endif /* AIF_SETTLE_H */
