@@ -261,7 +261,10 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 	aif_record_init(rec, AIF_RECORD_CHARGE);
 	aif_record_add_str(rec, "run", run_key);
 	aif_record_add_int(rec, "job", je->job_id);
-	aif_record_add_str(rec, "user", _or(je->user, "?"));
+	/* No NSS here (jobcomp holds slurmctld's locks): the uid always, the
+	 * name when SLURM or the policy has it. */
+	aif_record_add_str(rec, "user", _or(je->user,
+			   _or(aif_policy_user_name(p, je->uid), "")));
 	aif_record_add_int(rec, "uid", je->uid);
 	aif_record_add_str(rec, "project", proj->name);
 	aif_record_add_str(rec, "class", proj->klass->name);

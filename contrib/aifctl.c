@@ -5,20 +5,28 @@
  *
  *   aifctl check [FILE]        validate a policy
  *   aifctl explain [OPTIONS]   what job_submit/aifactory would decide
+ *   aifctl audit verify [DIR]  check the journal's hash chain
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "journal.h"
 
 #define MAX_GROUPS 256
 
@@ -30,9 +38,10 @@ static const char usage_text[] =
 	"                      [--gres=gpu[:TYPE]:N] [--gpus=[TYPE:]N]\n"
 	"                      [--gpus-per-node=[TYPE:]N] [--gpus-per-task=[TYPE:]N]\n"
 	"                      [--gpus-per-socket=[TYPE:]N]\n"
+	"       aifctl audit verify [DIR]\n"
 	"\n"
 	"FILE defaults to aifactory.json next to slurm.conf ($SLURM_CONF,\n"
-	"else /etc/slurm/slurm.conf).\n";
+	"else /etc/slurm/slurm.conf); DIR to aifactory under its StateSaveLocation.\n";
 
 static int _usage(FILE *f)
 {
@@ -310,6 +319,439 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* audit verify                                                         */
+
+/* slurm.conf, as SLURM's commands find it. */
+static const char *_slurm_conf(void)
+{
+	const char *conf = getenv("SLURM_CONF");
+
+	return conf && conf[0] ? conf : "/etc/slurm/slurm.conf";
+}
+
+/* Cut a physical line at its comment: a "#" after an even number of
+ * backslashes (SLURM's _strip_comments). */
+static void _conf_strip_comment(char *s)
+{
+	unsigned bs = 0;
+
+	for (; *s; s++) {
+		if (*s == '#' && !(bs % 2)) {
+			*s = '\0';
+			return;
+		}
+		bs = *s == '\\' ? bs + 1 : 0;
+	}
+}
+
+/* A line continued on the next: an odd number of backslashes at its end,
+ * blanks after them allowed. Cuts them off; true if continued. */
+static bool _conf_strip_continuation(char *s)
+{
+	size_t n = strlen(s), bs = 0;
+
+	while (n && isspace((unsigned char) s[n - 1]))
+		n--;
+	while (bs < n && s[n - 1 - bs] == '\\')
+		bs++;
+	if (!(bs % 2))
+		return false;
+	s[n - 1] = '\0';	/* the others are escaped backslashes */
+	return true;
+}
+
+/* "\x" is x (SLURM's _strip_escapes). */
+static void _conf_strip_escapes(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && !*++s)
+			break;
+		*out++ = *s;
+	}
+	*out = '\0';
+}
+
+/* Look for key in one logical line of Key=Value pairs (SLURM's
+ * keyvalue_pattern: blanks around "=", a value in double quotes may hold
+ * blanks). found: 1 copied into out, -1 too long for out. */
+static void _conf_line(const char *s, const char *key, char *out, size_t len,
+		       int *found, bool *include)
+{
+	while (isspace((unsigned char) *s))
+		s++;
+	if (!strncasecmp(s, "include", 7) && isspace((unsigned char) s[7])) {
+		*include = true;
+		return;
+	}
+	while (*s) {
+		const char *k = s, *v, *q;
+		size_t klen = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz0123456789_.");
+		size_t vlen;
+		bool op = false;
+
+		s += klen;
+		while (isspace((unsigned char) *s))
+			s++;
+		if (*s && strchr("-*+/", *s)) {	/* Key+=Value and the like */
+			op = true;
+			s++;
+		}
+		if (!klen || *s != '=') {
+			/* Not a pair: skip this word. */
+			s += strcspn(s, " \t\r\n\v\f");
+			goto next;
+		}
+		s++;
+		while (isspace((unsigned char) *s))
+			s++;
+		v = s;
+		q = *s == '"' ? strchr(s + 1, '"') : NULL;
+		if (q && (!q[1] || isspace((unsigned char) q[1]))) {
+			v = s + 1;
+			vlen = (size_t) (q - v);
+			s = q + 1;
+		} else {
+			vlen = strcspn(s, " \t\r\n\v\f");
+			s += vlen;
+		}
+		if (vlen && !op && klen == strlen(key) &&
+		    !strncasecmp(k, key, klen)) {
+			if (vlen < len) {
+				memcpy(out, v, vlen);
+				out[vlen] = '\0';
+				*found = 1;
+			} else {
+				*found = -1;
+			}
+		}
+next:
+		while (isspace((unsigned char) *s))
+			s++;
+	}
+}
+
+/*
+ * The value of key in the slurm.conf at path, read as slurmctld reads it
+ * (src/common/parse_config.c): a line ending in "\" goes on in the next;
+ * "#" starts a comment unless escaped; "\x" is x; a line holds Key=Value
+ * pairs; keys are matched without regard to case; the last value wins.
+ * Include lines are not followed: *include says one was seen.
+ * 1 found, 0 not there, -1 with errno (ENAMETOOLONG: longer than len).
+ */
+static int _conf_get(const char *path, const char *key, char *out,
+		     size_t len, bool *include)
+{
+	char *line = NULL, *logical = NULL;
+	size_t cap = 0, used = 0, lcap = 0;
+	int found = 0, err = 0;
+	bool more = false;
+	FILE *f;
+
+	*include = false;
+	if (!(f = fopen(path, "re")))
+		return -1;
+	for (;;) {
+		ssize_t n = getline(&line, &cap, f);
+
+		if (n >= 0) {
+			_conf_strip_comment(line);
+			more = _conf_strip_continuation(line);
+			n = (ssize_t) strlen(line);
+			if (used + (size_t) n + 1 > lcap) {
+				size_t ncap = (used + (size_t) n + 1) * 2;
+				char *nl = realloc(logical, ncap);
+
+				if (!nl) {
+					err = ENOMEM;
+					break;
+				}
+				logical = nl;
+				lcap = ncap;
+			}
+			memcpy(logical + used, line, (size_t) n + 1);
+			used += (size_t) n;
+			if (more)
+				continue;
+		} else if (ferror(f)) {
+			err = errno ? errno : EIO;
+			break;
+		} else if (!used) {
+			break;
+		}
+		_conf_strip_escapes(logical);
+		_conf_line(logical, key, out, len, &found, include);
+		used = 0;
+		if (n < 0)
+			break;
+	}
+	free(line);
+	free(logical);
+	fclose(f);
+	if (!err && found < 0)
+		err = ENAMETOOLONG;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return found;
+}
+
+/* <StateSaveLocation>/aifactory, and where that came from; or -1 after
+ * saying why not. */
+static int _default_journal_dir(char *buf, size_t len, char *from,
+				size_t fromlen)
+{
+	const char *conf = _slurm_conf();
+	char state[PATH_MAX];
+	bool include;
+	int rc = _conf_get(conf, "StateSaveLocation", state, sizeof(state),
+			   &include);
+	size_t n;
+
+	if (rc < 0) {
+		fprintf(stderr, "aifctl: %s: cannot read StateSaveLocation: %s\n"
+			"  give the journal directory: aifctl audit verify DIR\n",
+			conf, strerror(errno));
+		return -1;
+	}
+	if (!rc && include) {
+		fprintf(stderr, "aifctl: %s: no StateSaveLocation in it (its "
+			"Include lines are not followed)\n"
+			"  give the journal directory: aifctl audit verify DIR\n",
+			conf);
+		return -1;
+	}
+	if (!rc) {	/* slurmctld's default (DEFAULT_SAVE_STATE_LOC) */
+		snprintf(state, sizeof(state), "/var/spool");
+		snprintf(from, fromlen, "from SLURM's default StateSaveLocation "
+			 "(/var/spool): %s does not set it", conf);
+	} else {
+		snprintf(from, fromlen, "from StateSaveLocation in %s", conf);
+	}
+	n = strlen(state);
+	while (n > 1 && state[n - 1] == '/')
+		state[--n] = '\0';
+	if ((size_t) snprintf(buf, len, "%s%saifactory", state,
+			      n > 1 || state[0] != '/' ? "/" : "") >= len) {
+		fprintf(stderr, "aifctl: %s: StateSaveLocation is too long\n",
+			conf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where a report's file is: dir itself, or a file in it. */
+static void _audit_where(const char *dir, const char *file, char *buf,
+			 size_t len)
+{
+	if (!file[0] || !strcmp(file, ".") || !strcmp(file, dir))
+		snprintf(buf, len, "%s", dir);
+	else
+		snprintf(buf, len, "%s/%s", dir, file);
+}
+
+/* What is wrong: the report's message without its "file:line: seq N: ". */
+static const char *_audit_what(const struct aif_verify_report *rep)
+{
+	char prefix[AIF_JOURNAL_NAME_MAX + 64];
+	size_t n = 0;
+
+	if (rep->file[0] && rep->line)
+		n = (size_t) snprintf(prefix, sizeof(prefix), "%s:%" PRIu64
+				      ": ", rep->file, rep->line);
+	else if (rep->file[0])
+		n = (size_t) snprintf(prefix, sizeof(prefix), "%s: ",
+				      rep->file);
+	if (rep->seq && n < sizeof(prefix))
+		n += (size_t) snprintf(prefix + n, sizeof(prefix) - n,
+				       "seq %" PRIu64 ": ", rep->seq);
+	if (n < sizeof(prefix) && !strncmp(rep->message, prefix, n))
+		return rep->message + n;
+	return rep->message;
+}
+
+/* What a problem means to an auditor, in one line. */
+static const char *_audit_meaning(const struct aif_verify_report *rep)
+{
+	switch (rep->problem) {
+	case AIF_CHAIN_HASH:
+		return "edited: this record was changed after it was written; "
+			"what it says cannot be trusted";
+	case AIF_CHAIN_GAP:
+		return "deleted: records that were written are no longer in "
+			"the journal (lines, or a whole rotated file, removed)";
+	case AIF_CHAIN_ORDER:
+		if (rep->seq > rep->last_seq + 1)
+			return "reordered: records were moved; the one due "
+				"here comes later";
+		return "inserted: a record that belongs earlier in the chain "
+			"is here too (copied, moved back or added)";
+	case AIF_CHAIN_PREV:
+		return "inserted or rewritten: this record does not follow "
+			"the one before it (one was put in, or replaced with "
+			"a recomputed hash)";
+	case AIF_CHAIN_TORN:
+		return "truncated: the journal was cut short inside its last "
+			"record (the file was truncated, or a write was cut "
+			"by a crash)";
+	case AIF_CHAIN_SHORT:
+		return "truncated: records the snapshot covers are missing "
+			"from the end of the journal";
+	case AIF_CHAIN_FILE:
+		return "deleted or renamed: the rotated files do not fit "
+			"together (a file renamed, replaced, emptied or cut "
+			"short)";
+	case AIF_CHAIN_ANCHOR:
+		return "replaced: the snapshot and the journal are not one "
+			"chain (one of them was replaced)";
+	case AIF_CHAIN_SYNTAX:
+		return "unreadable: this line is not a record as slurmctld "
+			"writes it (garbled, or edited by hand)";
+	case AIF_CHAIN_UNSAFE:
+		return "unreadable: not a regular file where a journal file "
+			"should be";
+	default:
+		return "unexpected: the chain could not be checked to its end";
+	}
+}
+
+/* Why verify could not read dir (exit 2): the report, and what to do. */
+static void _audit_cannot(const char *dir, const char *from,
+			  const struct aif_verify_report *rep, int err)
+{
+	char where[PATH_MAX + AIF_JOURNAL_NAME_MAX];
+	struct stat st;
+	struct passwd *pw;
+
+	_audit_where(dir, rep->file, where, sizeof(where));
+	fprintf(stderr, "aifctl: %s", where);
+	if (rep->line)
+		fprintf(stderr, ":%" PRIu64, rep->line);
+	fprintf(stderr, ": %s\n", rep->message[0] ? _audit_what(rep)
+		: strerror(err));
+	if (err == EACCES || err == EPERM) {
+		fprintf(stderr, "  the journal is SlurmUser's and mode 0600: "
+			"run as root");
+		if (!stat(where, &st) && (pw = getpwuid(st.st_uid)))
+			fprintf(stderr, "%s%s (the owner of %s, mode %04o)\n",
+				st.st_uid ? " or as " : "",
+				st.st_uid ? pw->pw_name : "", where,
+				(unsigned) (st.st_mode & 07777));
+		else
+			fprintf(stderr, " or as SlurmUser\n");
+	} else if (strcmp(where, dir)) {
+		/* A file in dir: the message says it all. ENOENT here is a
+		 * file gone between listing and opening: a rotation. */
+		if (err == ENOENT)
+			fprintf(stderr, "  a rotation ran meanwhile: run "
+				"again\n");
+	} else if (err == ENOENT && !stat(dir, &st) && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "  no journal or journal.FIRST-LAST file here: "
+			"give the aifactory directory under StateSaveLocation\n");
+	} else if (err == ENOENT || err == ENOTDIR) {
+		fprintf(stderr, "  give the journal directory (aifactory under "
+			"StateSaveLocation)%s%s\n", from ? "; this one is " :
+			"", from ? from : "");
+	}
+}
+
+static int _audit_verify(int argc, char **argv)
+{
+	char buf[PATH_MAX], from[PATH_MAX + 96], path[PATH_MAX + 16];
+	struct aif_verify_report rep;
+	const char *dir = NULL;
+	struct stat st;
+	size_t n;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return _usage(stdout);
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "aifctl: audit verify: unknown option "
+				"'%s'\n\n", argv[i]);
+			return _usage(stderr);
+		}
+		if (dir)
+			return _usage(stderr);
+		dir = argv[i];
+	}
+	if (i < argc && (dir || argc - i > 1))
+		return _usage(stderr);
+	if (i < argc)
+		dir = argv[i];
+
+	if (dir) {
+		if (!dir[0])
+			return _usage(stderr);
+		snprintf(buf, sizeof(buf), "%s", dir);
+		from[0] = '\0';
+	} else {
+		if (_default_journal_dir(buf, sizeof(buf), from,
+					 sizeof(from)))
+			return 2;
+	}
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')	/* "dir/" -> "dir" */
+		buf[--n] = '\0';
+	dir = buf;
+
+	if (aif_journal_verify(dir, &rep)) {
+		int err = errno;
+		char where[PATH_MAX + AIF_JOURNAL_NAME_MAX];
+
+		if (rep.problem == AIF_CHAIN_IO) {
+			_audit_cannot(dir, from[0] ? from : NULL, &rep, err);
+			return 2;
+		}
+		_audit_where(dir, rep.file, where, sizeof(where));
+		printf("%s", where);
+		if (rep.line)
+			printf(":%" PRIu64, rep.line);
+		printf(": ");
+		if (rep.seq)
+			printf("record %" PRIu64 ": ", rep.seq);
+		printf("%s\n  %s\n", _audit_what(&rep), _audit_meaning(&rep));
+		return 1;
+	}
+	if (rep.records)
+		printf("%s: OK: %" PRIu64 " records, seq 1..%" PRIu64
+		       ", last hash %s\n", dir, rep.records, rep.last_seq,
+		       rep.last_hash);
+	else
+		printf("%s: OK: 0 records, the journal is empty\n", dir);
+	if (rep.snapshot < 0)
+		fprintf(stderr, "aifctl: warning: %s/snapshot is damaged (bad "
+			"header or checksum): the ledger ignores it and "
+			"replays the journal from the start\n", dir);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	if (rep.records && stat(path, &st) && errno == ENOENT)
+		fprintf(stderr, "aifctl: warning: %s is missing: the chain "
+			"ends with a rotated file (a crash while rotating, "
+			"or the current file was removed)\n", path);
+	return 0;
+}
+
+static int _audit(int argc, char **argv)
+{
+	if (argc < 2)
+		return _usage(stderr);
+	if (!strcmp(argv[1], "verify"))
+		return _audit_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return _usage(stdout);
+	fprintf(stderr, "aifctl: unknown audit command '%s'\n\n", argv[1]);
+	return _usage(stderr);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -318,6 +760,8 @@ int main(int argc, char **argv)
 		return _check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "explain"))
 		return _explain(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audit"))
+		return _audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help"))
 		return _usage(stdout);

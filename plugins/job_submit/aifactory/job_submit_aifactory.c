@@ -30,7 +30,7 @@
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
-#include "service.h"
+#include "../../aif_slurm.h"
 
 const char plugin_name[] = "AI Factory admission by project class";
 const char plugin_type[] = "job_submit/aifactory";
@@ -44,22 +44,9 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid);
 
-#define POLICY_FILE "aifactory.json"
-
 extern int init(void)
 {
-	struct aif_service_hooks hooks = {
-		.conf_stamp = &slurm_conf.last_update,
-		.info = slurm_info,	/* slurmctld's own: they outlive us */
-		.error = error,
-	};
-	char *path = get_extra_conf_path(POLICY_FILE);
-	int rc;
-
-	hooks.policy_path = path;
-	rc = aif_service_start(&hooks);
-	xfree(path);
-	return rc ? SLURM_ERROR : SLURM_SUCCESS;
+	return aif_slurm_service_start();
 }
 
 extern int fini(void)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# jobcomp/aifactory charges what a job really used, once per run, into a
+# hash-chained journal under StateSaveLocation that only SlurmUser can
+# read: allocated GPUs x elapsed x the type's billing weight, matching
+# what sacct says the job used; nothing for a job that never started;
+# the charges survive a restart of slurmctld.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -uo pipefail
+
+. "$(dirname "$0")/../cluster/lib.sh"
+export AIF_JOBCOMP=jobcomp/aifactory
+cluster_up_example
+journal=$AIF_CLUSTER_DIR/state/aifactory/journal
+log=$AIF_CLUSTER_DIR/log/slurmctld.log
+
+# record JOB: the journal's charge record of a job, once it is written.
+record() {
+	local tries=50 line
+	while [ $tries -gt 0 ]; do
+		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null)
+		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
+		tries=$((tries - 1)); sleep 0.2
+	done
+	return 1
+}
+field() {	# field JSON-LINE KEY: an integer or string value
+	sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" <<<"$1"
+}
+elapsed_raw() {
+	local tries=50 v
+	while [ $tries -gt 0 ]; do
+		v=$(sacct -n -X -P -j "$1" -o ElapsedRaw,State 2>/dev/null)
+		[[ $v =~ ^[0-9]+\|COMPLETED ]] && { echo "${v%%|*}"; return 0; }
+		tries=$((tries - 1)); sleep 0.2
+	done
+	return 1
+}
+
+# --- an h100 job: 2 GPUs x elapsed x 1.0
+as_user aif-alice sbatch --parsable -A acme-ai -p h100 --gres=gpu:h100:2 -t 10 --wrap 'sleep 3'
+is "$AS_RC" 0 "alice submits a 2 x h100 job" || diag "$AS_ERR"
+job=$AS_OUT
+ok "it completes" wait_job_state "$job" COMPLETED 30
+rec=$(record "$job")
+ok "its charge is in the journal" test -n "$rec"
+secs=$(elapsed_raw "$job")
+is "$(field "$rec" elapsed)" "$secs" "the elapsed time is sacct's ($secs s)"
+is "$(field "$rec" gpus)" "h100:2" "the GPUs are what was allocated"
+is "$(field "$rec" amount)" "$((2 * secs * 1000))" "amount = 2 GPUs x $secs s x weight 1.0 (milli-GPU-seconds)"
+is "$(field "$rec" project)/$(field "$rec" class)/$(field "$rec" mode)/$(field "$rec" sector)" \
+	"acme-ai/startup/playground/health" "the record names project, class, mode and sector"
+like "$(field "$rec" parts)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
+	"drawn from grant playground-2026, with the balance before and after"
+is "$(field "$rec" uid)/$(field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
+
+# --- an a100 job of a project with no grant: charged at 0.5, as overdraw
+as_user aif-carol sbatch --parsable -A lab-genomics --gres=gpu:a100:4 -t 10 --wrap 'sleep 2'
+job2=$AS_OUT
+ok "carol's 4 x a100 job completes" wait_job_state "$job2" COMPLETED 30
+rec2=$(record "$job2")
+secs2=$(elapsed_raw "$job2")
+is "$(field "$rec2" amount)" "$((4 * secs2 * 500))" "amount = 4 GPUs x $secs2 s x weight 0.5"
+is "$(field "$rec2" overdraw)" "$((4 * secs2 * 500))" \
+	"a project with no grant is charged all the same, as overdraw"
+
+# --- a job that never started costs nothing
+as_user aif-alice sbatch --parsable --hold -A acme-ai --gpus=1 --wrap true
+held=$AS_OUT
+run scancel "$held"
+ok "the cancelled job ends" wait_job_state "$held" CANCELLED 30
+sleep 1
+is "$(grep -c "\"run\":\"aif:$held:" "$journal")" 0 "a job cancelled before it started is not charged"
+
+# --- the journal is SlurmUser's alone, and its chain is whole
+is "$(stat -c '%U %a' "$journal")" "slurm 600" "the journal is owned by SlurmUser, mode 600"
+as_user aif-alice cat "$journal"
+like "$AS_ERR" "Permission denied" "an ordinary user cannot read it"
+
+run "$top_builddir/contrib/aifctl" audit verify
+is "$AS_RC" 0 "aifctl audit verify finds the journal from slurm.conf and its chain whole" || diag "$AS_OUT $AS_ERR"
+like "$AS_OUT" "^$AIF_CLUSTER_DIR/state/aifactory: OK: 2 records, seq 1\.\.2, last hash [0-9a-f]{64}$" \
+	"and says how many records it checked"
+
+# --- a restart of slurmctld rebuilds the charges from the journal
+cluster restart-ctld >/dev/null 2>&1
+like "$(grep 'aifactory: journal' "$log" | tail -1)" "2 runs charged so far" \
+	"after a restart the journal's runs are known again"
+is "$(grep -c '"type":"charge"' "$journal")" 2 "and nothing was charged twice"
+done_testing
