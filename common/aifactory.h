@@ -29,7 +29,7 @@
 #define AIF_ERR_MAX 512		/* one error message */
 #define AIF_MSG_MAX 1024	/* one message to a user */
 #define AIF_UNLIMITED UINT32_MAX	/* a limit the policy does not set */
-#define AIF_TAG_MAX 320		/* an admission tag (4 names and keys) */
+#define AIF_TAG_MAX 1024	/* an admission tag with its lien */
 
 /* ------------------------------------------------------------------ */
 /* Small parsers shared by the loader, the plugins and aifctl.          */
@@ -127,6 +127,7 @@ struct aif_class {
 	char **allowed_qos;		/* a job may name these; always has qos */
 	size_t nallowed_qos;
 	bool require_gpus;		/* refuse jobs that ask for no GPU */
+	bool metered;			/* jobs need a grant to stand on */
 	/* Filled in by later issues; parsed and checked now. */
 	enum aif_exhausted_action exhausted_action;
 	char fallback_qos[AIF_NAME_MAX];
@@ -256,6 +257,10 @@ const char *aif_policy_hash(const struct aif_policy *p);
 /* The GPU type's billing weight, the default weight for an unlisted type,
  * or a negative value when no weight applies. */
 double aif_policy_gpu_weight(const struct aif_policy *p, const char *type);
+/* Every GPU type billing.gpu_weights lists, sorted by type; *list stays
+ * valid while the caller holds a reference. */
+size_t aif_policy_gpu_weights(const struct aif_policy *p,
+			      const struct aif_gpu_weight **list);
 
 /* ------------------------------------------------------------------ */
 /* Admission                                                            */

@@ -403,3 +403,10 @@ double aif_policy_qos_weight(const struct aif_policy *p, const char *qos)
 			    sizeof(*p->qos_weights), _key_gpu_weight);
 	return w ? w->weight : 1.0;
 }
+
+size_t aif_policy_gpu_weights(const struct aif_policy *p,
+			      const struct aif_gpu_weight **list)
+{
+	*list = p ? p->gpu_weights : NULL;
+	return p ? p->ngpu_weights : 0;
+}

@@ -2027,6 +2027,7 @@ static void _load_class(struct loader *ld, const struct src *s,
 	c->exhausted_action = AIF_EXHAUSTED_REFUSE;
 	c->thresholds = default_thresholds;
 	c->nthresholds = 2;
+	c->metered = true;
 
 	if (!_is_name(name))
 		_err(ld, s, path, "not a valid class name (" NAME_RULE ")");
@@ -2071,6 +2072,8 @@ static void _load_class(struct loader *ld, const struct src *s,
 						     &nallowed);
 		} else if (!strcmp(key, "require_gpus")) {
 			_get_bool(ld, s, kp, val, &c->require_gpus);
+		} else if (!strcmp(key, "metered")) {
+			_get_bool(ld, s, kp, val, &c->metered);
 		} else if (!strcmp(key, "exhausted_action")) {
 			const char *str = _get_string(ld, s, kp, val);
 			char q[QUOTE_MAX + 8];

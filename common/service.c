@@ -348,6 +348,18 @@ static void _threshold(const struct aif_charge *c, size_t i,
 	_enqueue(q);
 }
 
+/* A job that will not run again gives its lien back (a repeat finds the
+ * grants already lower and is clamped at zero; the rebuild corrects). */
+static void _release(const struct aif_job_end *je)
+{
+	struct aif_lien lien;
+
+	if (aif_lien_from_tag(je->admin_comment, &lien) == 0 &&
+	    aif_ledger_release(svc.ledger, &lien, NULL))
+		svc.hooks.error("aifactory: job %u: its lien could not be released: %s",
+				je->job_id, strerror(errno));
+}
+
 int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 {
 	char key[AIF_RUN_KEY_MAX];
@@ -367,6 +379,8 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 	pthread_mutex_lock(&svc.lock);
 	seen = aif_run_keys_has(svc.run_keys, key);
 	pthread_mutex_unlock(&svc.lock);
+	if (je->final)
+		_release(je);
 	if (seen) {
 		aif_policy_unref(p);
 		return 1;

@@ -215,6 +215,7 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 				  char *why, size_t len)
 {
 	struct aif_use uses[AIF_GPU_TYPES_MAX];
+	struct aif_lien frozen;
 	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX], text[512];
 	const struct aif_project *proj;
 	bool unknown_rate = false;
@@ -233,8 +234,14 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 		return AIF_SETTLE_NOTHING;
 	}
 
+	/* The rates frozen into the lien at submit win over today's. */
+	aif_lien_from_tag(je->admin_comment, &frozen);
 	for (unsigned i = 0; i < je->ngpus && i < AIF_GPU_TYPES_MAX; i++) {
 		double w = aif_policy_gpu_weight(p, je->gpus[i].type);
+
+		for (size_t k = 0; k < frozen.nuses; k++)
+			if (!strcmp(frozen.uses[k].type, je->gpus[i].type))
+				w = frozen.uses[k].weight_milli / 1000.0;
 
 		if (!je->gpus[i].count)
 			continue;

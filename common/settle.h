@@ -45,6 +45,7 @@ struct aif_job_end {
 	time_t end;
 	uint32_t nnodes;
 	uint32_t restart_cnt;
+	bool final;			/* no rerun follows: release the lien */
 	struct aif_job_gpus gpus[AIF_GPU_TYPES_MAX];
 	unsigned ngpus;
 };
@@ -94,5 +95,22 @@ int aif_settle_replay(const struct aif_record *r, void *totals);
 int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
+
+/*
+ * The lien of an admitted job (d as aif_decide() left it, r the request).
+ * A metered class's GPU job reserves what it could cost against its
+ * project's grants and d->tag gains the split and the rates; when it
+ * does not fit, the class's exhausted_action applies: d becomes a refusal
+ * with the ledger's reason and the way out, or a reshape into the
+ * fallback QOS with no lien. Other jobs are left as they are. Ledger lock
+ * only: microseconds, no I/O. -1 on a ledger error (d is then a refusal).
+ */
+int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d);
+
+/* The lien a tag carries: project, split (parts, total) and frozen rates
+ * (uses[].type and weight_milli). 0 with a lien, 1 with none, -1 with no
+ * tag at all. */
+int aif_lien_from_tag(const char *comment, struct aif_lien *out);
 
 #endif /* AIF_SETTLE_H */

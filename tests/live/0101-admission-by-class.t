@@ -41,8 +41,8 @@ is "$(field "$alice_job" Partition)" h100 "alice: partition kept"
 is "$(field "$alice_job" QOS)" startup "alice: QOS kept"
 is "$(field "$alice_job" TimeLimit)" 01:00:00 "alice: time limit kept"
 is "$(field "$alice_job" AdminComment)" \
-	"aif:class=startup,project=acme-ai,mode=playground,sector=health" \
-	"alice: the job is tagged with class, project, mode and sector"
+	"aif:class=startup,project=acme-ai,mode=playground,sector=health,lien=playground-2026:7200000,rate=h100:1000" \
+	"alice: the job is tagged with class, project, mode, sector and its lien (2 GPUs x 1 h x 1.0)"
 
 # --- reshaped: dave gives nothing; his one open project is voltwerk (sme)
 as_user aif-dave sbatch --parsable --hold --gpus=4 --wrap true
@@ -53,8 +53,8 @@ is "$(field "$dave_job" Partition)" h100 "dave: the class's default partition"
 is "$(field "$dave_job" QOS)" sme "dave: the class's QOS"
 is "$(field "$dave_job" TimeLimit)" 2-00:00:00 "dave: the class's default time"
 is "$(field "$dave_job" AdminComment)" \
-	"aif:class=sme,project=voltwerk,mode=fast-lane,sector=energy" \
-	"dave: tagged"
+	"aif:class=sme,project=voltwerk,mode=fast-lane,sector=energy,lien=fast-lane-1:691200000,rate=h100:1000" \
+	"dave: tagged; an untyped request is reserved at the costliest type (4 x 48 h x 1.0)"
 
 # --- refused, each with the rule, the numbers and the fix
 as_user aif-carol sbatch -A lab-genomics -N 4 --gres=gpu:h100:4 --wrap true
@@ -146,7 +146,7 @@ sacct_comment() {
 sacct_comment
 # (sacct's QOS column is left out: slurmdbd sometimes records qos id 0 for
 # a job that ends within a second, while scontrol showed the QOS we set.)
-is "$SACCT" "lab-genomics|aif:class=research,project=lab-genomics,mode=ai-for-science,sector=health" \
+is "$SACCT" "lab-genomics|aif:class=research,project=lab-genomics,mode=ai-for-science,sector=health,lien=afs-2026:259200000,rate=a100:500" \
 	"sacct shows the account and the tag"
 
 # --- job_modify: inside the class yes, out of it no; root anything

@@ -69,7 +69,9 @@ like "$AS_ERR" "allows at most 2 GPUs per job and this job asks for 4" \
 
 # --- a project added by the portal, through the project directory
 cat >"$AIF_CLUSTER_DIR/etc/aifactory.d/newco.json" <<'JSON'
-{ "class": "startup", "mode": "playground", "users": ["aif-bob"] }
+{ "class": "startup", "mode": "playground", "users": ["aif-bob"],
+  "grants": [ { "name": "starter", "gpu_hours": 100,
+                "valid_from": "2026-01-01", "valid_until": "2030-12-31" } ] }
 JSON
 chmod 644 "$AIF_CLUSTER_DIR/etc/aifactory.d/newco.json"
 ok "a new project file is loaded on reconfigure" \

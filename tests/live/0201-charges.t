@@ -54,15 +54,15 @@ like "$(field "$rec" parts)" "^playground-2026=$((2 * secs * 1000))/7200000000/$
 	"drawn from grant playground-2026, with the balance before and after"
 is "$(field "$rec" uid)/$(field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
 
-# --- an a100 job of a project with no grant: charged at 0.5, as overdraw
+# --- an a100 job: charged at 0.5 from the research grant
 as_user aif-carol sbatch --parsable -A lab-genomics --gres=gpu:a100:4 -t 10 --wrap 'sleep 2'
 job2=$AS_OUT
 ok "carol's 4 x a100 job completes" wait_job_state "$job2" COMPLETED 30
 rec2=$(record "$job2")
 secs2=$(elapsed_raw "$job2")
 is "$(field "$rec2" amount)" "$((4 * secs2 * 500))" "amount = 4 GPUs x $secs2 s x weight 0.5"
-is "$(field "$rec2" overdraw)" "$((4 * secs2 * 500))" \
-	"a project with no grant is charged all the same, as overdraw"
+like "$(field "$rec2" parts)" "^afs-2026=$((4 * secs2 * 500))/" "drawn from grant afs-2026"
+is "$(field "$rec2" overdraw)" 0 "no overdraw"
 
 # --- a job that never started costs nothing
 as_user aif-alice sbatch --parsable --hold -A acme-ai --gpus=1 --wrap true

@@ -16,6 +16,8 @@
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "src/common/read_config.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
+#include "src/slurmctld/locks.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
@@ -44,13 +47,102 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid);
 
+#define REBUILD_FIRST 2	/* seconds after init: the job list is loaded */
+#define REBUILD_EVERY 30	/* seconds between rebuilds */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;
+	bool stop;
+} rebuild = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+/*
+ * Liens are derived (docs/ledger.md): every grant's reserved amount is
+ * made the sum of the liens that pending and running jobs carry in their
+ * tags. A lien taken for a job that was never created (--test-only, a
+ * refusal after us) lapses here; after a restart, this is what brings the
+ * liens back. Under the job read lock, then the ledger's own lock.
+ */
+static void _rebuild_liens(void)
+{
+	slurmctld_lock_t job_read = { .job = READ_LOCK };
+	struct aif_lien *liens = NULL;
+	size_t n = 0, cap = 0;
+	aif_amount_t unknown = 0;
+	ListIterator it;
+	job_record_t *job;
+
+	lock_slurmctld(job_read);
+	if (job_list) {
+		it = list_iterator_create(job_list);
+		while ((job = list_next(it))) {
+			if (IS_JOB_FINISHED(job) || !job->admin_comment)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				xrecalloc(liens, cap, sizeof(*liens));
+			}
+			if (!aif_lien_from_tag(job->admin_comment, &liens[n]))
+				n++;
+		}
+		list_iterator_destroy(it);
+	}
+	unlock_slurmctld(job_read);
+	if (aif_ledger_replace_reserved(aif_service_ledger(), liens, n,
+					&unknown))
+		error("%s: rebuilding liens failed: %m", plugin_type);
+	xfree(liens);
+}
+
+static void *_rebuild_thread(void *arg)
+{
+	struct timespec until;
+	int wait = REBUILD_FIRST;
+
+	slurm_mutex_lock(&rebuild.lock);
+	while (!rebuild.stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait;
+		if (pthread_cond_timedwait(&rebuild.wake, &rebuild.lock,
+					   &until) != ETIMEDOUT)
+			continue;
+		slurm_mutex_unlock(&rebuild.lock);
+		_rebuild_liens();
+		slurm_mutex_lock(&rebuild.lock);
+		wait = REBUILD_EVERY;
+	}
+	slurm_mutex_unlock(&rebuild.lock);
+	return NULL;
+}
+
 extern int init(void)
 {
-	return aif_slurm_service_start();
+	int rc = aif_slurm_service_start();
+
+	rebuild.stop = false;
+	if (!rc && !pthread_create(&rebuild.thread, NULL, _rebuild_thread,
+				   NULL))
+		rebuild.running = true;
+	else if (!rc)
+		error("%s: cannot start the lien rebuild thread", plugin_type);
+	return rc;
 }
 
 extern int fini(void)
 {
+	if (rebuild.running) {
+		slurm_mutex_lock(&rebuild.lock);
+		rebuild.stop = true;
+		slurm_cond_signal(&rebuild.wake);
+		slurm_mutex_unlock(&rebuild.lock);
+		pthread_join(rebuild.thread, NULL);
+		rebuild.running = false;
+	}
 	aif_service_stop();
 	return SLURM_SUCCESS;
 }
@@ -114,6 +206,7 @@ static int _errno_of(const char *rule)
 		{ "class.gpu_types", ESLURM_INVALID_GRES },
 		{ "class.require_gpus", ESLURM_INVALID_GRES },
 		{ "gres.", ESLURM_INVALID_GRES },
+		{ "budget.", ESLURM_ACCOUNTING_POLICY },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -208,7 +301,9 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		rc = _refuse("gres.malformed", msg, submit_uid, err_msg);
 		goto out;
 	}
-	if (aif_decide(p, &req, &d) == AIF_REFUSE) {
+	if (aif_decide(p, &req, &d) != AIF_REFUSE)
+		aif_lien_admit(aif_service_ledger(), p, &req, &d);
+	if (d.verdict == AIF_REFUSE) {
 		rc = _refuse(d.rule, d.message, submit_uid, err_msg);
 		goto out;
 	}

@@ -101,6 +101,12 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 		.end = job_ptr->end_time,
 		.nnodes = job_ptr->node_cnt,
 		.restart_cnt = job_ptr->restart_cnt,
+		/* A requeue, a node failure that requeues (NODE_FAIL without
+		 * COMPLETING) and a resize are followed by more of the job:
+		 * it keeps its lien. */
+		.final = !(job_ptr->job_state & JOB_REQUEUE) &&
+			job_ptr->job_state != JOB_NODE_FAIL &&
+			!IS_JOB_RESIZING(job_ptr),
 	};
 	char why[AIF_ERR_MAX];
 

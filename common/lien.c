@@ -1,0 +1,213 @@
+/*
+ * slurm-aifactory: the lien of an admitted job, and its place in the tag.
+ *
+ * An accepted job of a metered class reserves what it could cost (GPUs x
+ * time limit x weight) against its project's grants. The split and the
+ * rates go into the job's admission tag, so they travel with the job:
+ * jobcomp charges at those rates and releases that split, and the
+ * periodic rebuild of reserved amounts reads them back from slurmctld's
+ * own job list (docs/ledger.md: liens are derived).
+ *
+ *   aif:class=..,project=..,mode=..[,sector=..],lien=g1:AMOUNT+g2:AMOUNT,rate=h100:1000+a100:500
+ *   aif:...,lien=none           admitted without a lien (fallback QOS)
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settle.h"
+
+static void __attribute__((format(printf, 3, 4)))
+_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* ",lien=...,rate=..." for a lien that was reserved. */
+static void _tag_lien(const struct aif_lien *lien, char *tag, size_t len)
+{
+	_append(tag, len, ",lien=");
+	for (size_t i = 0; i < lien->nparts; i++)
+		_append(tag, len, "%s%s:%lld", i ? "+" : "",
+			lien->parts[i].grant,
+			(long long) lien->parts[i].amount);
+	_append(tag, len, ",rate=");
+	for (size_t i = 0; i < lien->nuses; i++)
+		_append(tag, len, "%s%s:%lld", i ? "+" : "",
+			lien->uses[i].type,
+			(long long) lien->uses[i].weight_milli);
+}
+
+/* The weight of a GPU type in thousandths, or -1 when it has none. */
+static int64_t _weight(const struct aif_policy *p, const char *type)
+{
+	double w = aif_policy_gpu_weight(p, type);
+	int64_t milli;
+
+	return w < 0 || aif_weight_milli(w, &milli) ? -1 : milli;
+}
+
+static const char *_rule_of(enum aif_lien_verdict v)
+{
+	switch (v) {
+	case AIF_LIEN_SHORT:
+		return "budget.short";
+	case AIF_LIEN_OUTLIVES:
+		return "budget.outlives";
+	default:
+		return "budget.no_grant";
+	}
+}
+
+int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d)
+{
+	const struct aif_class *c = d->klass;
+	struct aif_use uses[AIF_GPU_TYPES_MAX];
+	struct aif_rate cand[AIF_GPU_TYPES_MAX];
+	const struct aif_gpu_weight *all;
+	struct aif_lien_request req = { .uses = uses, .reserve = true };
+	struct aif_lien lien;
+	char why[AIF_MSG_MAX];
+	size_t nall;
+
+	if (d->verdict == AIF_REFUSE || !c || !c->metered || !r->gpus.total)
+		return 0;
+	for (unsigned i = 0; i < r->gpus.ntypes; i++) {
+		const struct aif_gpu_count *g = &r->gpus.by_type[i];
+		int64_t w = g->type[0] ? _weight(p, g->type) : 0;
+
+		if (w < 0) {
+			d->verdict = AIF_REFUSE;
+			d->rule = "budget.rate";
+			snprintf(d->message, sizeof(d->message),
+				 "aifactory: GPU type %s has no billing weight in the policy (billing.gpu_weights), so its cost cannot be reserved. Ask your centre, or use another GPU type.",
+				 g->type);
+			return 0;
+		}
+		snprintf(uses[req.nuses].type, sizeof(uses[0].type), "%s",
+			 g->type);
+		uses[req.nuses].gpus = g->total;
+		uses[req.nuses++].weight_milli = w;
+	}
+	/* An untyped request may land on any type the class allows. */
+	if (c->ngpu_types) {
+		for (size_t i = 0; i < c->ngpu_types && i < AIF_GPU_TYPES_MAX; i++) {
+			int64_t w = _weight(p, c->gpu_types[i]);
+
+			if (w < 0)
+				continue;
+			snprintf(cand[req.ncandidates].type, sizeof(cand[0].type),
+				 "%s", c->gpu_types[i]);
+			cand[req.ncandidates++].weight_milli = w;
+		}
+	} else {
+		nall = aif_policy_gpu_weights(p, &all);
+		for (size_t i = 0; i < nall && i < AIF_GPU_TYPES_MAX; i++) {
+			int64_t w = _weight(p, all[i].type);
+
+			if (w < 0)
+				continue;
+			snprintf(cand[req.ncandidates].type, sizeof(cand[0].type),
+				 "%s", all[i].type);
+			cand[req.ncandidates++].weight_milli = w;
+		}
+	}
+	req.candidates = cand;
+	req.time_limit = d->time_limit ? d->time_limit :
+		r->time_limit ? r->time_limit : AIF_UNLIMITED;
+	req.now = r->now;
+
+	if (aif_ledger_lien(ledger, d->project->name, &req, &lien, why,
+			    sizeof(why))) {
+		d->verdict = AIF_REFUSE;
+		d->rule = "budget.error";
+		snprintf(d->message, sizeof(d->message), "aifactory: %.900s",
+			 why);
+		return -1;
+	}
+	if (lien.verdict == AIF_LIEN_FITS) {
+		_tag_lien(&lien, d->tag, sizeof(d->tag));
+		return 0;
+	}
+	if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK) {
+		snprintf(d->qos, sizeof(d->qos), "%s", c->fallback_qos);
+		d->verdict = AIF_RESHAPE;
+		d->rule = "budget.fallback";
+		_append(d->tag, sizeof(d->tag), ",lien=none");
+		return 0;
+	}
+	d->verdict = AIF_REFUSE;
+	d->rule = _rule_of(lien.verdict);
+	snprintf(d->message, sizeof(d->message),
+		 "aifactory: %.900s (classes.%s.exhausted_action is refuse)",
+		 why, c->name);
+	return 0;
+}
+
+/* "name:NUMBER+name:NUMBER" after key= in a tag, into names and numbers. */
+static size_t _pairs(const char *tag, const char *key,
+		     char names[][AIF_NAME_MAX], int64_t *numbers, size_t max)
+{
+	char pattern[16];
+	const char *s;
+	size_t n = 0;
+
+	snprintf(pattern, sizeof(pattern), ",%s=", key);
+	if (!(s = strstr(tag, pattern)))
+		return 0;
+	s += strlen(pattern);
+	while (*s && *s != ',' && *s != ';' && n < max) {
+		size_t nlen = strcspn(s, ":,;+");
+		char *end;
+
+		if (s[nlen] != ':' || nlen >= AIF_NAME_MAX)
+			break;
+		memcpy(names[n], s, nlen);
+		names[n][nlen] = '\0';
+		numbers[n] = strtoll(s + nlen + 1, &end, 10);
+		n++;
+		s = end;
+		if (*s == '+')
+			s++;
+	}
+	return n;
+}
+
+int aif_lien_from_tag(const char *comment, struct aif_lien *out)
+{
+	char klass[AIF_NAME_MAX], names[AIF_LEDGER_PARTS_MAX][AIF_NAME_MAX];
+	int64_t numbers[AIF_LEDGER_PARTS_MAX];
+	const char *tag = comment ? strstr(comment, "aif:") : NULL;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!tag || aif_tag_parse(tag, klass, out->project))
+		return -1;
+	n = _pairs(tag, "lien", names, numbers, AIF_LEDGER_PARTS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out->parts[i].grant, names[i], AIF_NAME_MAX);
+		out->parts[i].amount = numbers[i];
+		out->total += numbers[i];
+	}
+	out->nparts = n;
+	n = _pairs(tag, "rate", names, numbers, AIF_GPU_TYPES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out->uses[i].type, names[i], AIF_NAME_MAX);
+		out->uses[i].weight_milli = numbers[i];
+	}
+	out->nuses = n;
+	return out->nparts ? 0 : 1;
+}
