@@ -415,3 +415,42 @@ void aif_service_flush(void)
 		pthread_cond_wait(&svc.flushed, &svc.lock);
 	pthread_mutex_unlock(&svc.lock);
 }
+
+void aif_service_decision(const struct aif_request *r,
+			  const struct aif_decision *d,
+			  const struct aif_policy *p)
+{
+	static const char *const verdicts[] = { "accept", "reshape", "refuse" };
+	struct queued *q;
+	char gpus[256] = "";
+	size_t used = 0;
+
+	if (!svc.refs || !svc.journal_dir || !(q = malloc(sizeof(*q))))
+		return;
+	for (unsigned i = 0; i < r->gpus.ntypes && used < sizeof(gpus); i++)
+		used += (size_t) snprintf(gpus + used, sizeof(gpus) - used,
+					  "%s%s:%llu", i ? "," : "",
+					  r->gpus.by_type[i].type[0] ?
+					  r->gpus.by_type[i].type : "untyped",
+					  (unsigned long long)
+					  r->gpus.by_type[i].total);
+	aif_record_init(&q->rec, AIF_RECORD_DECISION);
+	aif_record_add_str(&q->rec, "verdict", verdicts[d->verdict]);
+	aif_record_add_str(&q->rec, "rule", d->rule);
+	aif_record_add_int(&q->rec, "uid", r->uid);
+	aif_record_add_str(&q->rec, "project",
+			   d->project ? d->project->name : "");
+	aif_record_add_str(&q->rec, "class", d->klass ? d->klass->name : "");
+	aif_record_add_str(&q->rec, "gpus", gpus);
+	aif_record_add_int(&q->rec, "nodes", r->nodes);
+	aif_record_add_int(&q->rec, "time_limit",
+			   d->time_limit ? d->time_limit : r->time_limit);
+	aif_record_add_str(&q->rec, "policy", p ? aif_policy_hash(p) : "");
+	aif_record_add_str(&q->rec, "tag", d->verdict == AIF_REFUSE ? "" :
+			   d->tag);
+	/* From the user (an account string echoed back): escaped, last. */
+	aif_record_add_str(&q->rec, "account", r->account ? r->account : "");
+	aif_record_add_str(&q->rec, "message",
+			   d->verdict == AIF_REFUSE ? d->message : "");
+	_enqueue(q);
+}

@@ -75,6 +75,15 @@ int aif_service_reload(void);
  */
 int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len);
 
+/*
+ * Queue the audit record of an admission decision (accept, reshape,
+ * refuse, fallback): who, project and class, what was asked, the rule,
+ * the message of a refusal, the lien, the policy's hash. No I/O.
+ */
+void aif_service_decision(const struct aif_request *r,
+			  const struct aif_decision *d,
+			  const struct aif_policy *p);
+
 /* Wait until every record queued so far is on disk (tests, shutdown). */
 void aif_service_flush(void);
 

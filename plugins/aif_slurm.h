@@ -8,8 +8,14 @@
 #ifndef AIF_SLURM_H
 #define AIF_SLURM_H
 
+#include <stdio.h>
+#include <string.h>
+
+#include "src/common/gres.h"
+#include "src/common/list.h"
 #include "src/common/read_config.h"
 #include "src/common/xstring.h"
+#include "src/slurmctld/slurmctld.h"
 
 #include "service.h"
 
@@ -39,6 +45,68 @@ static inline int aif_slurm_service_start(void)
 	xfree(policy);
 	xfree(journal);
 	return rc ? SLURM_ERROR : SLURM_SUCCESS;
+}
+
+/* GPUs allocated to the job, per type, from gres_list_alloc. */
+static inline void aif_slurm_job_gpus(job_record_t *job_ptr,
+				      struct aif_job_end *je)
+{
+	ListIterator it;
+	gres_state_t *gs;
+
+	if (!job_ptr->gres_list_alloc)
+		return;
+	it = list_iterator_create(job_ptr->gres_list_alloc);
+	while ((gs = list_next(it)) && je->ngpus < AIF_GPU_TYPES_MAX) {
+		gres_job_state_t *js = gs->gres_data;
+
+		if (!gs->gres_name || strcmp(gs->gres_name, "gpu") || !js ||
+		    !js->total_gres)
+			continue;
+		snprintf(je->gpus[je->ngpus].type,
+			 sizeof(je->gpus[je->ngpus].type), "%s",
+			 js->type_name ? js->type_name : "");
+		je->gpus[je->ngpus].count = js->total_gres;
+		je->ngpus++;
+	}
+	list_iterator_destroy(it);
+}
+
+/*
+ * A job record as the library's end of a run. Its strings point into the
+ * record: use je while the job lock is held. A requeue, a node failure
+ * that requeues (NODE_FAIL without COMPLETING) and a resize are followed
+ * by more of the job, which keeps its lien; a resize is charged as two
+ * segments, [start, resize] at the resize and [resize, end] at the end.
+ */
+static inline void aif_slurm_job_end(job_record_t *job_ptr,
+				     struct aif_job_end *je)
+{
+	memset(je, 0, sizeof(*je));
+	je->job_id = job_ptr->job_id;
+	je->uid = job_ptr->user_id;
+	je->user = job_ptr->user_name;
+	je->account = job_ptr->account;
+	je->admin_comment = job_ptr->admin_comment;
+	je->name = job_ptr->name;
+	je->partition = job_ptr->partition;
+	je->qos = job_ptr->qos_ptr ? job_ptr->qos_ptr->name : NULL;
+	je->nodes = job_ptr->nodes;
+	je->state = (job_ptr->job_state & JOB_REQUEUE) ? "REQUEUED" :
+		job_state_string(job_ptr->job_state & JOB_STATE_BASE);
+	je->submit = job_ptr->details ? job_ptr->details->submit_time : 0;
+	je->start = job_ptr->start_time;
+	je->end = job_ptr->end_time;
+	je->nnodes = job_ptr->node_cnt;
+	je->restart_cnt = job_ptr->restart_cnt;
+	je->final = !(job_ptr->job_state & JOB_REQUEUE) &&
+		job_ptr->job_state != JOB_NODE_FAIL &&
+		!IS_JOB_RESIZING(job_ptr);
+	if (IS_JOB_RESIZING(job_ptr))
+		je->end = job_ptr->resize_time;
+	else if (job_ptr->resize_time > job_ptr->start_time)
+		je->start = job_ptr->resize_time;
+	aif_slurm_job_gpus(job_ptr, je);
 }
 
 #endif /* AIF_SLURM_H */

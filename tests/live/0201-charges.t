@@ -79,8 +79,11 @@ like "$AS_ERR" "Permission denied" "an ordinary user cannot read it"
 
 run "$top_builddir/contrib/aifctl" audit verify
 is "$AS_RC" 0 "aifctl audit verify finds the journal from slurm.conf and its chain whole" || diag "$AS_OUT $AS_ERR"
-like "$AS_OUT" "^$AIF_CLUSTER_DIR/state/aifactory: OK: 2 records, seq 1\.\.2, last hash [0-9a-f]{64}$" \
-	"and says how many records it checked"
+like "$AS_OUT" "^$AIF_CLUSTER_DIR/state/aifactory: OK: 5 records, seq 1\.\.5, last hash [0-9a-f]{64}$" \
+	"and says how many records it checked: 3 decisions and 2 charges"
+like "$(grep -F '"type":"decision"' "$journal" | head -1)" \
+	"\"verdict\":\"reshape\",\"rule\":\"reshape\",\"uid\":$(id -u aif-alice),\"project\":\"acme-ai\",\"class\":\"startup\",\"gpus\":\"h100:2\"" \
+	"each admission decision is in the trail too"
 
 # --- a restart of slurmctld rebuilds the charges from the journal
 cluster restart-ctld >/dev/null 2>&1

@@ -62,11 +62,28 @@ static struct {
 };
 
 /*
+ * A finished job slurmctld still remembers is charged if its run is not
+ * in the journal: its jobcomp call came while our record was still
+ * queued when slurmctld was killed. Runs already charged are ignored.
+ */
+static void _sweep(job_record_t *job)
+{
+	struct aif_job_end je;
+	char why[AIF_ERR_MAX];
+
+	aif_slurm_job_end(job, &je);
+	je.final = false;	/* its lien went with the rebuild */
+	if (aif_service_job_end(&je, why, sizeof(why)) < 0)
+		debug("%s: JobId=%u: %s", plugin_type, job->job_id, why);
+}
+
+/*
  * Liens are derived (docs/ledger.md): every grant's reserved amount is
  * made the sum of the liens that pending and running jobs carry in their
  * tags. A lien taken for a job that was never created (--test-only, a
  * refusal after us) lapses here; after a restart, this is what brings the
- * liens back. Under the job read lock, then the ledger's own lock.
+ * liens back. Under the job read lock (no I/O: charges only queue their
+ * records), then the ledger's own lock.
  */
 static void _rebuild_liens(void)
 {
@@ -81,8 +98,13 @@ static void _rebuild_liens(void)
 	if (job_list) {
 		it = list_iterator_create(job_list);
 		while ((job = list_next(it))) {
-			if (IS_JOB_FINISHED(job) || !job->admin_comment)
+			if (!job->admin_comment ||
+			    !strstr(job->admin_comment, "aif:"))
 				continue;
+			if (IS_JOB_FINISHED(job)) {
+				_sweep(job);
+				continue;
+			}
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				xrecalloc(liens, cap, sizeof(*liens));
@@ -303,6 +325,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	}
 	if (aif_decide(p, &req, &d) != AIF_REFUSE)
 		aif_lien_admit(aif_service_ledger(), p, &req, &d);
+	aif_service_decision(&req, &d, p);
 	if (d.verdict == AIF_REFUSE) {
 		rc = _refuse(d.rule, d.message, submit_uid, err_msg);
 		goto out;

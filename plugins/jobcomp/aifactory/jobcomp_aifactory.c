@@ -23,8 +23,6 @@
 #include "slurm/slurm_errno.h"
 /* First: it renames what the others declare to libslurm's exports. */
 #include "src/common/slurm_xlator.h"
-#include "src/common/gres.h"
-#include "src/common/list.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
@@ -58,64 +56,12 @@ extern int jobcomp_p_set_location(char *location)
 	return SLURM_SUCCESS;
 }
 
-/* GPUs allocated to the job, per type, from gres_list_alloc. */
-static void _gpus(job_record_t *job_ptr, struct aif_job_end *je)
-{
-	ListIterator it;
-	gres_state_t *gs;
-
-	if (!job_ptr->gres_list_alloc)
-		return;
-	it = list_iterator_create(job_ptr->gres_list_alloc);
-	while ((gs = list_next(it)) && je->ngpus < AIF_GPU_TYPES_MAX) {
-		gres_job_state_t *js = gs->gres_data;
-
-		if (!gs->gres_name || strcmp(gs->gres_name, "gpu") || !js ||
-		    !js->total_gres)
-			continue;
-		snprintf(je->gpus[je->ngpus].type,
-			 sizeof(je->gpus[je->ngpus].type), "%s",
-			 js->type_name ? js->type_name : "");
-		je->gpus[je->ngpus].count = js->total_gres;
-		je->ngpus++;
-	}
-	list_iterator_destroy(it);
-}
-
 extern int jobcomp_p_log_record(job_record_t *job_ptr)
 {
-	struct aif_job_end je = {
-		.job_id = job_ptr->job_id,
-		.uid = job_ptr->user_id,
-		.user = job_ptr->user_name,
-		.account = job_ptr->account,
-		.admin_comment = job_ptr->admin_comment,
-		.name = job_ptr->name,
-		.partition = job_ptr->partition,
-		.qos = job_ptr->qos_ptr ? job_ptr->qos_ptr->name : NULL,
-		.nodes = job_ptr->nodes,
-		.state = (job_ptr->job_state & JOB_REQUEUE) ? "REQUEUED" :
-			job_state_string(job_ptr->job_state & JOB_STATE_BASE),
-		.submit = job_ptr->details ? job_ptr->details->submit_time : 0,
-		.start = job_ptr->start_time,
-		.end = job_ptr->end_time,
-		.nnodes = job_ptr->node_cnt,
-		.restart_cnt = job_ptr->restart_cnt,
-		/* A requeue, a node failure that requeues (NODE_FAIL without
-		 * COMPLETING) and a resize are followed by more of the job:
-		 * it keeps its lien. */
-		.final = !(job_ptr->job_state & JOB_REQUEUE) &&
-			job_ptr->job_state != JOB_NODE_FAIL &&
-			!IS_JOB_RESIZING(job_ptr),
-	};
+	struct aif_job_end je;
 	char why[AIF_ERR_MAX];
 
-	/* A resize splits the run: charge up to it now, the rest later. */
-	if (IS_JOB_RESIZING(job_ptr))
-		je.end = job_ptr->resize_time;
-	else if (job_ptr->resize_time > job_ptr->start_time)
-		je.start = job_ptr->resize_time;
-	_gpus(job_ptr, &je);
+	aif_slurm_job_end(job_ptr, &je);
 	if (aif_service_job_end(&je, why, sizeof(why)) < 0)
 		error("%s: JobId=%u: %s", plugin_type, job_ptr->job_id, why);
 	else if (why[0])
