@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "journal.h"
 #include "sha256.h"
 
@@ -439,29 +440,6 @@ static int32_t _utf8_next(const unsigned char *s, size_t *len)
 	return (int32_t) cp;
 }
 
-static size_t _utf8_put(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char) cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char) (0xc0 | cp >> 6);
-		out[1] = (char) (0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char) (0xe0 | cp >> 12);
-		out[1] = (char) (0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char) (0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char) (0xf0 | cp >> 18);
-	out[1] = (char) (0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char) (0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char) (0x80 | (cp & 0x3f));
-	return 4;
-}
 
 static char _short_escape(uint32_t cp)
 {
@@ -509,7 +487,7 @@ static size_t _escape(uint32_t cp, char *out)
 		return 2;
 	}
 	if (!_escape_u(cp))
-		return _utf8_put(cp, out);
+		return aif_utf8_put(cp, out);
 	out[0] = '\\';
 	out[1] = 'u';
 	out[2] = hex[cp >> 12 & 0xf];
@@ -669,7 +647,7 @@ static int _add_str(struct aif_record *r, const char *key, const char *s,
 			over = true;
 			break;
 		}
-		out += _utf8_put((uint32_t) cp, r->text + out);
+		out += aif_utf8_put((uint32_t) cp, r->text + out);
 		esc += e;
 		p += n;
 		if (esc + mark <= limit) {
@@ -945,7 +923,7 @@ static bool _string(struct cursor *c, char *out, size_t cap)
 		default:
 			return false;
 		}
-		n += _utf8_put(cp, out + n);
+		n += aif_utf8_put(cp, out + n);
 	}
 	return false;
 }

@@ -53,6 +53,7 @@
 
 #include <json.h>
 
+#include "text.h"
 #include "policy_internal.h"
 #include "sha256.h"
 
@@ -944,29 +945,6 @@ static bool _scan_u4(struct scanner *sc, unsigned *cp)
 	return true;
 }
 
-static size_t _utf8(unsigned cp, char out[4])
-{
-	if (cp < 0x80) {
-		out[0] = (char) cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char) (0xc0 | cp >> 6);
-		out[1] = (char) (0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char) (0xe0 | cp >> 12);
-		out[1] = (char) (0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char) (0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char) (0xf0 | cp >> 18);
-	out[1] = (char) (0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char) (0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char) (0x80 | (cp & 0x3f));
-	return 4;
-}
 
 /*
  * A string at sc->pos (on its opening quote). With out, decode it there
@@ -1033,7 +1011,7 @@ static bool _scan_string(struct scanner *sc, char *out)
 				}
 				if (cp >= 0xd800 && cp < 0xe000)
 					cp = 0xfffd;	/* a lone surrogate */
-				n = _utf8(cp, dec);
+				n = aif_utf8_put(cp, dec);
 				break;
 			default:
 				sc->pos--;

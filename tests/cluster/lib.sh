@@ -23,6 +23,7 @@
 #   cluster_up                 start a cluster in a new /tmp/aif-cluster.XXXXXX;
 #                              exports SLURM_CONF, AIF_CLUSTER_DIR, AIF_SCRATCH;
 #                              stops it at exit unless AIF_KEEP_CLUSTER=1
+#   cluster_up_policy FILE     the same, running both plugins with FILE's policy
 #   cluster_up_example         the same, running job_submit/aifactory from this
 #                              build with contrib/examples' policy
 #   cluster CMD                cluster.sh CMD on this cluster (restart-ctld ...)
@@ -154,6 +155,16 @@ cluster_up() {
 	export AIF_CLUSTER_DIR
 	export AIF_SCRATCH=$dir/scratch
 	export SLURM_CONF=$dir/etc/slurm.conf
+}
+
+# cluster_up_policy FILE: a cluster running both plugins from this build
+# (admission and charges) with the policy in FILE.
+cluster_up_policy() {
+	export AIF_PLUGIN_DIR=$top_builddir/plugindir
+	export AIF_JOB_SUBMIT_PLUGINS=aifactory
+	export AIF_JOBCOMP=jobcomp/aifactory
+	export AIF_POLICY=$1
+	cluster_up
 }
 
 # cluster_up_example: a cluster running job_submit/aifactory from this

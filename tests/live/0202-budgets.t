@@ -46,11 +46,7 @@ cat >"$policy" <<JSON
 }
 JSON
 chmod 644 "$policy"
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_JOB_SUBMIT_PLUGINS=aifactory
-export AIF_JOBCOMP=jobcomp/aifactory
-export AIF_POLICY=$policy
-cluster_up
+cluster_up_policy "$policy"
 
 submit() {	# submit USER ARGS...: sbatch as USER, held unless told
 	local user=$1

@@ -30,11 +30,7 @@ cat >"$policy" <<JSON
 }
 JSON
 chmod 644 "$policy"
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_JOB_SUBMIT_PLUGINS=aifactory
-export AIF_JOBCOMP=jobcomp/aifactory
-export AIF_POLICY=$policy
-cluster_up
+cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 charges() { grep -F "\"run\":\"aif:$1:" "$journal" | grep -F '"type":"charge"'; }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "policy_text.h"
 #include "tap.h"
 
 enum { ALICE = 1001, BOB = 1002, CAROL = 1003, DAVE = 1004, MALLORY = 1066 };
@@ -89,29 +90,8 @@ static const char policy_text[] =
 static struct aif_policy *_load(void)
 {
 	struct aif_resolver resolver = { _user, _group, NULL };
-	struct aif_load_report report = { 0 };
-	struct aif_policy *p;
-	char dir[] = "/tmp/aif-test-decide.XXXXXX", path[64];
-	FILE *f;
 
-	if (!mkdtemp(dir))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/aifactory.json", dir);
-	if (!(f = fopen(path, "w")))
-		return NULL;
-	fputs(policy_text, f);
-	fclose(f);
-	p = aif_policy_load(path, &resolver, &report);
-	for (size_t i = 0; i < report.nerrors; i++) {
-		char line[1024];
-
-		aif_load_error_format(&report.errors[i], line, sizeof(line));
-		printf("# %s\n", line);
-	}
-	aif_load_report_free(&report);
-	unlink(path);
-	rmdir(dir);
-	return p;
+	return policy_from_text(policy_text, &resolver);
 }
 
 /* A request for uid with its primary group, asking for GPUs per node. */

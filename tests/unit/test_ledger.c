@@ -12,6 +12,7 @@
 
 #include "aifactory.h"
 #include "ledger.h"
+#include "policy_text.h"
 #include "tap.h"
 
 #define H AIF_AMOUNT_PER_GPU_HOUR	/* one GPU-hour */
@@ -117,31 +118,8 @@ static const char policy3_text[] =
 static struct aif_policy *_load(const char *text)
 {
 	struct aif_resolver resolver = { _user, _group, NULL };
-	struct aif_load_report report = { 0 };
-	struct aif_policy *p;
-	char dir[] = "/tmp/aif-test-ledger.XXXXXX", path[64];
-	FILE *f;
 
-	if (!mkdtemp(dir))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/aifactory.json", dir);
-	if (!(f = fopen(path, "w"))) {
-		rmdir(dir);
-		return NULL;
-	}
-	fputs(text, f);
-	fclose(f);
-	p = aif_policy_load(path, &resolver, &report);
-	for (size_t i = 0; i < report.nerrors; i++) {
-		char line[1024];
-
-		aif_load_error_format(&report.errors[i], line, sizeof(line));
-		printf("# %s\n", line);
-	}
-	aif_load_report_free(&report);
-	unlink(path);
-	rmdir(dir);
-	return p;
+	return policy_from_text(text, &resolver);
 }
 
 static struct aif_use _use(const char *type, uint64_t gpus, int64_t w)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "settle.h"
+#include "policy_text.h"
 #include "tap.h"
 
 #define H AIF_AMOUNT_PER_GPU_HOUR
@@ -32,25 +33,6 @@ static const char policy_text[] =
 	"      { \"name\": \"g\", \"gpu_hours\": 10, \"valid_from\": \"2026-01-01\",\n"
 	"        \"valid_until\": \"2027-12-31\" } ] } } }\n";
 
-static struct aif_policy *_load(void)
-{
-	char dir[] = "/tmp/aif-test-lien.XXXXXX", path[64];
-	struct aif_policy *p;
-	FILE *f;
-
-	if (!mkdtemp(dir))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/aifactory.json", dir);
-	if (!(f = fopen(path, "w")))
-		return NULL;
-	fputs(policy_text, f);
-	fclose(f);
-	p = aif_policy_load(path, NULL, NULL);
-	unlink(path);
-	rmdir(dir);
-	return p;
-}
-
 /* Admit a job of project proj asking for gres (per node, one node). */
 static void _admit(struct aif_ledger *l, struct aif_policy *p,
 		   const char *proj, const char *gres, uint32_t minutes,
@@ -68,7 +50,7 @@ static void _admit(struct aif_ledger *l, struct aif_policy *p,
 
 int main(void)
 {
-	struct aif_policy *p = _load();
+	struct aif_policy *p = policy_from_text(policy_text, NULL);
 	struct aif_ledger *l = aif_ledger_new();
 	struct aif_decision d;
 	struct aif_lien lien;
