@@ -279,6 +279,10 @@ struct aif_request {
 	uint32_t nodes;			/* minimum nodes; 0: not given */
 	struct aif_gpus gpus;		/* all zero: no GPU asked for */
 	bool gpus_unchanged;		/* modify only: skip the GPU checks */
+	bool array;			/* a job array (one call, many tasks) */
+	/* modify only: the job as it is now (0: unknown) */
+	uint32_t current_time_limit;
+	uint64_t current_gpus;
 	time_t now;
 };
 
@@ -323,6 +327,7 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
  * aif_tag_parse returns 0 and fills the fields ("" when absent) or -1.
  */
 void aif_tag_format(const struct aif_project *proj, char *buf, size_t len);
+const char *aif_tag_find(const char *comment);	/* NULL: no tag */
 int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
 		  char project[AIF_NAME_MAX]);
 

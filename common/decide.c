@@ -407,6 +407,18 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 		_say(d, ". Cancel it and submit again with -A <project>.");
 	}
 	_check_shape(proj, r, d);
+	/* A budgeted job's lien was taken for its size at submit. */
+	if (proj->klass->metered &&
+	    ((r->time_limit && r->current_time_limit &&
+	      r->time_limit > r->current_time_limit) ||
+	     (!r->gpus_unchanged && r->current_gpus &&
+	      r->gpus.total > r->current_gpus))) {
+		_refuse(d, "budget.grow");
+		_say(d, "project %s (class %s) runs on a GPU-hour budget: a "
+		     "job cannot grow after it was submitted. Cancel it and "
+		     "submit it again with the new size.", proj->name,
+		     proj->klass->name);
+	}
 	return d->verdict;
 }
 
@@ -443,10 +455,21 @@ static void _tag_field(const char *tag, const char *key,
 	}
 }
 
+/* Our tag: the last "aif:class=" in a comment (an operator's note may
+ * come before it, separated by ';'). */
+const char *aif_tag_find(const char *comment)
+{
+	const char *tag = NULL, *s = comment;
+
+	while (s && (s = strstr(s, "aif:class=")))
+		tag = s++;
+	return tag;
+}
+
 int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
 		  char project[AIF_NAME_MAX])
 {
-	const char *tag = comment ? strstr(comment, "aif:") : NULL;
+	const char *tag = aif_tag_find(comment);
 
 	klass[0] = project[0] = '\0';
 	if (!tag)

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,15 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 
 	if (d->verdict == AIF_REFUSE || !c || !c->metered || !r->gpus.total)
 		return 0;
+	/* One job_submit call stands for every task: not yet reservable. */
+	if (r->array) {
+		d->verdict = AIF_REFUSE;
+		d->rule = "budget.array";
+		snprintf(d->message, sizeof(d->message),
+			 "aifactory: project %s (class %s) runs on a GPU-hour budget, and a job array cannot reserve its cost yet. Submit the tasks as separate jobs.",
+			 d->project->name, c->name);
+		return 0;
+	}
 	for (unsigned i = 0; i < r->gpus.ntypes; i++) {
 		const struct aif_gpu_count *g = &r->gpus.by_type[i];
 		int64_t w = g->type[0] ? _weight(p, g->type) : 0;
@@ -177,7 +187,12 @@ static size_t _pairs(const char *tag, const char *key,
 			break;
 		memcpy(names[n], s, nlen);
 		names[n][nlen] = '\0';
+		if (s[nlen + 1] < '0' || s[nlen + 1] > '9')
+			return SIZE_MAX;	/* not a tag we wrote */
+		errno = 0;
 		numbers[n] = strtoll(s + nlen + 1, &end, 10);
+		if (errno)
+			return SIZE_MAX;
 		n++;
 		s = end;
 		if (*s == '+')
@@ -190,20 +205,25 @@ int aif_lien_from_tag(const char *comment, struct aif_lien *out)
 {
 	char klass[AIF_NAME_MAX], names[AIF_LEDGER_PARTS_MAX][AIF_NAME_MAX];
 	int64_t numbers[AIF_LEDGER_PARTS_MAX];
-	const char *tag = comment ? strstr(comment, "aif:") : NULL;
+	const char *tag = aif_tag_find(comment);
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	if (!tag || aif_tag_parse(tag, klass, out->project))
 		return -1;
 	n = _pairs(tag, "lien", names, numbers, AIF_LEDGER_PARTS_MAX);
+	if (n == SIZE_MAX)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(out->parts[i].grant, names[i], AIF_NAME_MAX);
 		out->parts[i].amount = numbers[i];
-		out->total += numbers[i];
+		if (aif_amount_add(out->total, numbers[i], &out->total))
+			return -1;
 	}
 	out->nparts = n;
 	n = _pairs(tag, "rate", names, numbers, AIF_GPU_TYPES_MAX);
+	if (n == SIZE_MAX)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(out->uses[i].type, names[i], AIF_NAME_MAX);
 		out->uses[i].weight_milli = numbers[i];

@@ -18,7 +18,6 @@
 #include "service.h"
 
 #define WATCH_SECONDS 1	/* how often the watcher looks at the stamp */
-#define QUEUE_MAX 65536	/* records waiting for the disk */
 
 struct queued {
 	struct queued *next;
@@ -39,6 +38,7 @@ static struct {
 	char *cluster;
 	struct aif_journal *journal;	/* NULL: charges are not persisted */
 	struct aif_run_keys *run_keys;	/* runs charged */
+	bool replayed;			/* the journal's charges are in */
 	struct queued *head, **tail;	/* records for the journal */
 	size_t queued;
 	uint64_t written;		/* records queued then written */
@@ -60,6 +60,8 @@ static time_t _stamp(void)
 	return svc.hooks.conf_stamp ?
 		__atomic_load_n(svc.hooks.conf_stamp, __ATOMIC_RELAXED) : 0;
 }
+
+static void _replay_journal(void);
 
 /* Load the policy file; swap it in if good, else keep the last good one. */
 static int _load(void)
@@ -99,6 +101,12 @@ static int _load(void)
 			       svc.path, aif_policy_nclasses(p),
 			       aif_policy_nprojects(p), aif_policy_hash(p));
 		aif_policy_unref(old);
+		/* The journal's charges need the grants: the first good
+		 * policy, not the start, is when they can be replayed. */
+		if (!svc.replayed) {
+			_replay_journal();
+			svc.replayed = true;
+		}
 		rc = 0;
 	} else if (old) {
 		svc.hooks.error("aifactory: policy %s refused; the last good policy (sha256 %s) stays in force",
@@ -149,12 +157,32 @@ static void _write_queue(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* Open the journal and rebuild the charges and run keys it holds. */
-static void _open_journal(void)
+/* Rebuild the charges and run keys the journal holds. */
+static void _replay_journal(void)
 {
 	struct aif_verify_report report;
 	struct aif_settle_totals *totals;
 	char why[AIF_ERR_MAX];
+
+	if (!svc.journal)
+		return;
+	if (!(totals = aif_settle_totals_new(svc.run_keys)))
+		return;
+	if (aif_journal_replay(svc.journal_dir, 0, NULL, aif_settle_replay,
+			       totals, &report))
+		svc.hooks.error("aifactory: journal replay stopped: %s",
+				report.message);
+	if (aif_settle_replay_apply(totals, svc.ledger, why, sizeof(why)))
+		svc.hooks.error("aifactory: %s", why);
+	svc.hooks.info("aifactory: journal %s: %zu runs charged so far",
+		       svc.journal_dir, aif_run_keys_count(svc.run_keys));
+	aif_settle_totals_free(totals);
+}
+
+/* Open the journal; it is replayed once a good policy is in force. */
+static void _open_journal(void)
+{
+	struct aif_verify_report report;
 
 	if (!svc.journal_dir)
 		return;
@@ -168,17 +196,6 @@ static void _open_journal(void)
 	if (report.torn_bytes)
 		svc.hooks.info("aifactory: journal: a torn last line (%llu bytes, never synced) was cut at open",
 			       (unsigned long long) report.torn_bytes);
-	if (!(totals = aif_settle_totals_new(svc.run_keys)))
-		return;
-	if (aif_journal_replay(svc.journal_dir, 0, NULL, aif_settle_replay,
-			       totals, &report))
-		svc.hooks.error("aifactory: journal replay stopped: %s",
-				report.message);
-	if (aif_settle_replay_apply(totals, svc.ledger, why, sizeof(why)))
-		svc.hooks.error("aifactory: %s", why);
-	svc.hooks.info("aifactory: journal %s: %zu runs charged so far",
-		       svc.journal_dir, aif_run_keys_count(svc.run_keys));
-	aif_settle_totals_free(totals);
 }
 
 /*
@@ -233,6 +250,7 @@ static void _free_all(void)
 	svc.ledger = NULL;
 	svc.run_keys = NULL;
 	svc.path = svc.journal_dir = svc.cluster = NULL;
+	svc.replayed = false;
 }
 
 int aif_service_start(const struct aif_service_hooks *hooks)
@@ -264,8 +282,8 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.stop = false;
 	pthread_mutex_unlock(&svc.lock);
 
-	_load();
 	_open_journal();
+	_load();
 	if ((rc = pthread_create(&svc.thread, NULL, _watch, NULL)))
 		svc.hooks.error("aifactory: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
 				strerror(rc));

@@ -191,19 +191,29 @@ static void _gpu_list(const struct aif_job_end *je, char *buf, size_t len)
 					  (unsigned long long) je->gpus[i].count);
 }
 
-/* "grant=amount/before/after;..." */
-static void _parts(const struct aif_charge *c, char *buf, size_t len)
-{
-	size_t used = 0;
+/*
+ * One field a grant: "part1":"grant=amount/before/after". Each is far
+ * below the record's bound on a string, so none is ever cut (a cut number
+ * would be replayed wrong). A charge drawn from more grants than this is
+ * still made in the ledger, but its record is refused by the journal and
+ * the caller logs it as an error.
+ */
+#define AIF_SETTLE_PARTS_MAX 12
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < c->nparts && used < len; i++)
-		used += (size_t) snprintf(buf + used, len - used,
-					  "%s%s=%lld/%lld/%lld", i ? ";" : "",
-					  c->parts[i].grant,
-					  (long long) c->parts[i].amount,
-					  (long long) c->parts[i].before,
-					  (long long) c->parts[i].after);
+static int _add_parts(struct aif_record *rec, const struct aif_charge *c)
+{
+	char key[16], text[AIF_NAME_MAX + 72];
+
+	for (size_t i = 0; i < c->nparts; i++) {
+		snprintf(key, sizeof(key), "part%zu", i + 1);
+		snprintf(text, sizeof(text), "%s=%lld/%lld/%lld",
+			 c->parts[i].grant, (long long) c->parts[i].amount,
+			 (long long) c->parts[i].before,
+			 (long long) c->parts[i].after);
+		if (aif_record_add_str(rec, key, text))
+			return -1;
+	}
+	return 0;
 }
 
 enum aif_settle_result aif_settle(struct aif_ledger *ledger,
@@ -290,13 +300,14 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 	aif_record_add_int(rec, "elapsed", elapsed);
 	aif_record_add_int(rec, "restart", je->restart_cnt);
 	aif_record_add_int(rec, "amount", charge->total);
-	_parts(charge, text, sizeof(text));
-	aif_record_add_str(rec, "parts", text);
 	aif_record_add_int(rec, "overdraw", charge->overdraw);
 	aif_record_add_int(rec, "overdraw_after", charge->overdraw_after);
 	aif_record_add_str(rec, "rule", unknown_rate ?
 			   "charge.unknown_rate" : "charge");
 	aif_record_add_str(rec, "policy", aif_policy_hash(p));
+	if (charge->nparts > AIF_SETTLE_PARTS_MAX || _add_parts(rec, charge))
+		snprintf(why, len, "job %u: its charge was drawn from %zu grants, more than a record holds: the record will be refused (%s)",
+			 je->job_id, charge->nparts, strerror(E2BIG));
 	aif_record_add_str(rec, "name", _or(je->name, ""));	/* user's: last */
 	return AIF_SETTLE_CHARGED;
 }
@@ -349,28 +360,26 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 	if (r->type != AIF_RECORD_CHARGE)
 		return 0;
 	project = aif_record_str(r, "project");
-	parts = aif_record_str(r, "parts");
 	run = aif_record_str(r, "run");
-	if (!project || !parts || !run)
+	if (!project || !run)
 		return 0;	/* not one of ours: verify judges records */
 	if (t->keys && aif_run_keys_add(t->keys, run))
 		return -1;
-	/* "grant=amount/before/after;..." */
-	for (const char *s = parts; *s;) {
-		char grant[AIF_NAME_MAX];
-		long long amount;
-		size_t glen = strcspn(s, "=");
+	/* "part1":"grant=amount/before/after", "part2"... */
+	for (unsigned i = 1; i <= AIF_SETTLE_PARTS_MAX; i++) {
+		char key[16], grant[AIF_NAME_MAX];
+		size_t glen;
 
-		if (!s[glen] || glen >= sizeof(grant))
+		snprintf(key, sizeof(key), "part%u", i);
+		if (!(parts = aif_record_str(r, key)))
 			break;
-		memcpy(grant, s, glen);
+		glen = strcspn(parts, "=");
+		if (!parts[glen] || glen >= sizeof(grant))
+			break;
+		memcpy(grant, parts, glen);
 		grant[glen] = '\0';
-		amount = strtoll(s + glen + 1, NULL, 10);
-		if (_add(t, project, grant, amount))
+		if (_add(t, project, grant, strtoll(parts + glen + 1, NULL, 10)))
 			return -1;
-		s += strcspn(s, ";");
-		if (*s)
-			s++;
 	}
 	if (!aif_record_int(r, "overdraw", &overdraw) && overdraw &&
 	    _add(t, project, "", overdraw))

@@ -165,7 +165,9 @@ is "$AS_ERR" "Node count specification invalid for job $alice_job" \
 is "$(field "$alice_job" NumNodes)" 1 "the job keeps one node"
 
 as_user aif-alice scontrol update JobId="$alice_job" Gres=gpu:h100:8 NumNodes=1
-is "$AS_RC" 0 "alice may raise GPUs within her class" || diag "$AS_ERR"
+is "$AS_ERR" "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits) for job $alice_job" \
+	"alice may not grow a budgeted job, even within her class (its lien was taken for its size)"
+is "$(job_field "$alice_job" TresPerNode)" "gres:gpu:h100:2" "the job keeps its GPUs"
 
 as_user aif-alice scontrol update JobId="$alice_job" TresPerJob=gres:gpu:16
 is "$AS_ERR" "Invalid generic resource (gres) specification for job $alice_job" \

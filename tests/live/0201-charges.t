@@ -50,7 +50,7 @@ is "$(field "$rec" gpus)" "h100:2" "the GPUs are what was allocated"
 is "$(field "$rec" amount)" "$((2 * secs * 1000))" "amount = 2 GPUs x $secs s x weight 1.0 (milli-GPU-seconds)"
 is "$(field "$rec" project)/$(field "$rec" class)/$(field "$rec" mode)/$(field "$rec" sector)" \
 	"acme-ai/startup/playground/health" "the record names project, class, mode and sector"
-like "$(field "$rec" parts)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
+like "$(field "$rec" part1)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
 	"drawn from grant playground-2026, with the balance before and after"
 is "$(field "$rec" uid)/$(field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
 
@@ -61,7 +61,7 @@ ok "carol's 4 x a100 job completes" wait_job_state "$job2" COMPLETED 30
 rec2=$(record "$job2")
 secs2=$(elapsed_raw "$job2")
 is "$(field "$rec2" amount)" "$((4 * secs2 * 500))" "amount = 4 GPUs x $secs2 s x weight 0.5"
-like "$(field "$rec2" parts)" "^afs-2026=$((4 * secs2 * 500))/" "drawn from grant afs-2026"
+like "$(field "$rec2" part1)" "^afs-2026=$((4 * secs2 * 500))/" "drawn from grant afs-2026"
 is "$(field "$rec2" overdraw)" 0 "no overdraw"
 
 # --- a job that never started costs nothing

@@ -98,6 +98,12 @@ submit aif-alice --hold -p h100 --gres=gpu:h100:2 -t 60
 is "$AS_RC" 1 "after a restart the held job's lien still counts" || diag "$AS_OUT"
 run scancel "$held"
 
+# --- a job array cannot reserve its cost yet: refused, with what to do
+as_user aif-alice sbatch --array=0-3 -p h100 --gres=gpu:h100:1 -t 10 --wrap true
+is "$AS_ERR" "sbatch: error: aifactory: project tiny (class startup) runs on a GPU-hour budget, and a job array cannot reserve its cost yet. Submit the tasks as separate jobs.
+sbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)" \
+	"a job array in a metered class is refused, saying why"
+
 # --- a class with a fallback QOS: accepted there, with no lien
 submit aif-bob --hold -p h100 --gres=gpu:h100:2 -t 60
 is "$AS_RC" 0 "bob's job does not fit his grant but is accepted" || diag "$AS_ERR"

@@ -63,8 +63,8 @@ sleep 1
 is "$(charges "$job" | wc -l)" 2 "two runs, two charges"
 second=$(charges "$job" | tail -1)
 is "$(field "$second" state)" COMPLETED "the second is the completed run"
-after_first=$(field "$first" parts); after_first=${after_first##*/}
-before_second=$(field "$second" parts); before_second=${before_second#*=}; before_second=${before_second#*/}; before_second=${before_second%%/*}
+after_first=$(field "$first" part1); after_first=${after_first##*/}
+before_second=$(field "$second" part1); before_second=${before_second#*=}; before_second=${before_second#*/}; before_second=${before_second%%/*}
 is "$before_second" "$after_first" "the grant's balance carried across the reload"
 
 # --- thresholds: 80 % of a tiny grant, logged and recorded

@@ -16,8 +16,6 @@
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +27,6 @@
 #include "src/common/read_config.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
-#include "src/slurmctld/locks.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
@@ -47,124 +44,13 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid);
 
-#define REBUILD_FIRST 2	/* seconds after init: the job list is loaded */
-#define REBUILD_EVERY 30	/* seconds between rebuilds */
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	bool running;
-	bool stop;
-} rebuild = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-};
-
-/*
- * A finished job slurmctld still remembers is charged if its run is not
- * in the journal: its jobcomp call came while our record was still
- * queued when slurmctld was killed. Runs already charged are ignored.
- */
-static void _sweep(job_record_t *job)
-{
-	struct aif_job_end je;
-	char why[AIF_ERR_MAX];
-
-	aif_slurm_job_end(job, &je);
-	je.final = false;	/* its lien went with the rebuild */
-	if (aif_service_job_end(&je, why, sizeof(why)) < 0)
-		debug("%s: JobId=%u: %s", plugin_type, job->job_id, why);
-}
-
-/*
- * Liens are derived (docs/ledger.md): every grant's reserved amount is
- * made the sum of the liens that pending and running jobs carry in their
- * tags. A lien taken for a job that was never created (--test-only, a
- * refusal after us) lapses here; after a restart, this is what brings the
- * liens back. Under the job read lock (no I/O: charges only queue their
- * records), then the ledger's own lock.
- */
-static void _rebuild_liens(void)
-{
-	slurmctld_lock_t job_read = { .job = READ_LOCK };
-	struct aif_lien *liens = NULL;
-	size_t n = 0, cap = 0;
-	aif_amount_t unknown = 0;
-	ListIterator it;
-	job_record_t *job;
-
-	lock_slurmctld(job_read);
-	if (job_list) {
-		it = list_iterator_create(job_list);
-		while ((job = list_next(it))) {
-			if (!job->admin_comment ||
-			    !strstr(job->admin_comment, "aif:"))
-				continue;
-			if (IS_JOB_FINISHED(job)) {
-				_sweep(job);
-				continue;
-			}
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				xrecalloc(liens, cap, sizeof(*liens));
-			}
-			if (!aif_lien_from_tag(job->admin_comment, &liens[n]))
-				n++;
-		}
-		list_iterator_destroy(it);
-	}
-	unlock_slurmctld(job_read);
-	if (aif_ledger_replace_reserved(aif_service_ledger(), liens, n,
-					&unknown))
-		error("%s: rebuilding liens failed: %m", plugin_type);
-	xfree(liens);
-}
-
-static void *_rebuild_thread(void *arg)
-{
-	struct timespec until;
-	int wait = REBUILD_FIRST;
-
-	slurm_mutex_lock(&rebuild.lock);
-	while (!rebuild.stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait;
-		if (pthread_cond_timedwait(&rebuild.wake, &rebuild.lock,
-					   &until) != ETIMEDOUT)
-			continue;
-		slurm_mutex_unlock(&rebuild.lock);
-		_rebuild_liens();
-		slurm_mutex_lock(&rebuild.lock);
-		wait = REBUILD_EVERY;
-	}
-	slurm_mutex_unlock(&rebuild.lock);
-	return NULL;
-}
-
 extern int init(void)
 {
-	int rc = aif_slurm_service_start();
-
-	rebuild.stop = false;
-	if (!rc && !pthread_create(&rebuild.thread, NULL, _rebuild_thread,
-				   NULL))
-		rebuild.running = true;
-	else if (!rc)
-		error("%s: cannot start the lien rebuild thread", plugin_type);
-	return rc;
+	return aif_slurm_service_start();
 }
 
 extern int fini(void)
 {
-	if (rebuild.running) {
-		slurm_mutex_lock(&rebuild.lock);
-		rebuild.stop = true;
-		slurm_cond_signal(&rebuild.wake);
-		slurm_mutex_unlock(&rebuild.lock);
-		pthread_join(rebuild.thread, NULL);
-		rebuild.running = false;
-	}
 	aif_service_stop();
 	return SLURM_SUCCESS;
 }
@@ -296,6 +182,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		.ngids = 1,
 		.time_limit = _minutes(job_desc->time_limit),
 		.nodes = spec.nodes,
+		.array = job_desc->array_inx && job_desc->array_inx[0],
 		.now = time(NULL),
 	};
 	struct aif_decision d;
@@ -360,6 +247,25 @@ static void _retag(const struct aif_policy *p, job_desc_msg_t *job_desc,
 	_set_tag(&job_desc->admin_comment, tag);
 }
 
+/* The job's GPUs in total as it stands (0 when they cannot be read). */
+static uint64_t _current_gpus(job_record_t *job_ptr)
+{
+	struct job_details *det = job_ptr->details;
+	struct aif_gpu_spec spec = {
+		.tres_per_job = job_ptr->tres_per_job,
+		.tres_per_node = job_ptr->tres_per_node,
+		.tres_per_task = job_ptr->tres_per_task,
+		.tres_per_socket = job_ptr->tres_per_socket,
+		.nodes = det ? _nodes(det->min_nodes, det->max_nodes) : 0,
+		.ntasks = det ? _val32(det->num_tasks) : 0,
+		.ntasks_per_node = det ? _val16(det->ntasks_per_node) : 0,
+		.ntasks_per_gpu = det ? _val16(det->ntasks_per_tres) : 0,
+	};
+	struct aif_gpus gpus;
+
+	return aif_gpus_normalise(&spec, &gpus, NULL, 0) ? 0 : gpus.total;
+}
+
 static const char *_pick(const char *changed, const char *current)
 {
 	return changed ? changed : current;
@@ -414,7 +320,9 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	int rc = SLURM_SUCCESS;
 
 	if (_is_operator(p, submit_uid)) {
-		_retag(p, job_desc, job_ptr);
+		/* SLURM lets only super users set AdminComment. */
+		if (validate_super_user(submit_uid))
+			_retag(p, job_desc, job_ptr);
 		goto out;
 	}
 	if (!p) {
@@ -429,6 +337,8 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		rc = ESLURM_INVALID_GRES;
 		goto out;
 	}
+	req.current_time_limit = _minutes(job_ptr->time_limit);
+	req.current_gpus = _current_gpus(job_ptr);
 	if (aif_decide_modify(p, job_ptr->account, &req, &d) == AIF_REFUSE) {
 		_log_refusal("an update of job", job_ptr->job_id, d.message);
 		rc = _errno_of(d.rule);
