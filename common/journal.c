@@ -2082,3 +2082,8 @@ int aif_journal_close(struct aif_journal *j)
 	errno = err;
 	return rc;
 }
+
+uint64_t aif_journal_size(const struct aif_journal *j)
+{
+	return j ? j->size : 0;
+}

@@ -207,6 +207,9 @@ int aif_journal_append(struct aif_journal *j, struct aif_record *r);
 int aif_journal_sync(struct aif_journal *j);
 
 /* The last record's seq and hash (0 and 64 zeros for an empty chain). */
+/* Bytes of whole records in the current file ("journal"). */
+uint64_t aif_journal_size(const struct aif_journal *j);
+
 void aif_journal_last(const struct aif_journal *j, uint64_t *seq,
 		      char hash[AIF_SHA256_HEX_LEN]);
 

@@ -39,6 +39,7 @@ static struct {
 	struct aif_journal *journal;	/* NULL: charges are not persisted */
 	struct aif_run_keys *run_keys;	/* runs charged */
 	bool replayed;			/* the journal's charges are in */
+	uint64_t rotate_bytes;
 	struct queued *head, **tail;	/* records for the journal */
 	size_t queued;
 	uint64_t written;		/* records queued then written */
@@ -150,6 +151,15 @@ static void _write_queue(void)
 	if (svc.journal && aif_journal_sync(svc.journal))
 		svc.hooks.error("aifactory: journal: sync failed: %s; the last %zu records may be lost on a crash",
 				strerror(errno), n);
+	/* A new file past the size; its first record carries the chain on. */
+	if (svc.journal && aif_journal_size(svc.journal) >= svc.rotate_bytes) {
+		if (aif_journal_rotate(svc.journal))
+			svc.hooks.error("aifactory: journal: rotation failed: %s",
+					strerror(errno));
+		else
+			svc.hooks.info("aifactory: journal rotated in %s",
+				       svc.journal_dir);
+	}
 
 	pthread_mutex_lock(&svc.lock);
 	svc.written += n;
@@ -278,6 +288,8 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 		hooks->error("aifactory: out of memory starting");
 		return -1;
 	}
+	svc.rotate_bytes = hooks->rotate_bytes ? hooks->rotate_bytes :
+		AIF_JOURNAL_ROTATE_BYTES;
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
 	pthread_mutex_unlock(&svc.lock);

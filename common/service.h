@@ -31,10 +31,14 @@
  * pass slurmctld's own log functions and the address of its own
  * configuration stamp, never a function or variable of a plugin.
  */
+#define AIF_JOURNAL_ROTATE_BYTES (64ULL << 20)
+
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
 	const char *journal_dir;	/* copied; NULL: no journal (tests) */
 	const char *cluster;		/* copied; part of every run key */
+	uint64_t rotate_bytes;		/* start a new journal file past this
+					 * size; 0: AIF_JOURNAL_ROTATE_BYTES */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
 	void (*info)(const char *fmt, ...);
 	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
