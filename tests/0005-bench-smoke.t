@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The benchmark is a command, not a test (it never fails on a slow
+# machine); this only shows that its library part runs and prints its
+# numbers, so it does not rot between releases.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -u
+. "${top_srcdir:-.}/tests/cluster/lib.sh"
+
+run "${top_builddir:-.}/contrib/bench/bench_decide" -n 200 -i 4000
+is "$AS_RC" 0 "bench_decide runs" || diag "$AS_ERR"
+like "$AS_OUT" "policy load: [0-9.]+ ms \\(aif_policy_load, 200 projects, 0 warnings\\)" \
+	"it loads a generated policy and says how long it took"
+for c in accept reshape refuse unknown overall lien; do
+	like "$AS_OUT" "  $c +[0-9]+ ns" "it prints a time for $c"
+done
+done_testing
