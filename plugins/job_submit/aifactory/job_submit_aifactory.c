@@ -158,6 +158,12 @@ static void _set_str(char **field, const char *value)
 	*field = xstrdup(value);
 }
 
+/*
+ * Admission: decide, take the lien, record the decision, and write the
+ * decision back into the job. A heterogeneous job reaches us once per
+ * component: each is judged on its own, so per-job limits apply per
+ * component.
+ */
 extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		      char **err_msg)
 {
@@ -188,11 +194,6 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	struct aif_decision d;
 	struct aif_policy *p;
 	char why[AIF_ERR_MAX], msg[AIF_ERR_MAX + 64];
-
-	/*
-	 * A heterogeneous job reaches us once per component: each component
-	 * is judged on its own, so per-job limits apply per component.
-	 */
 	int rc = SLURM_SUCCESS;
 
 	/* Jobs of root and SlurmUser (health checks, maintenance) pass. */
