@@ -6,6 +6,7 @@
  *   aifctl check [FILE]        validate a policy
  *   aifctl explain [OPTIONS]   what job_submit/aifactory would decide
  *   aifctl audit verify [DIR]  check the journal's hash chain
+ *   aifctl balance [OPTIONS]   grants, charges, liens and burn rate
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -27,6 +28,8 @@
 
 #include "aifactory.h"
 #include "journal.h"
+#include "ledger.h"
+#include "settle.h"
 
 #define MAX_GROUPS 256
 
@@ -39,6 +42,7 @@ static const char usage_text[] =
 	"                      [--gpus-per-node=[TYPE:]N] [--gpus-per-task=[TYPE:]N]\n"
 	"                      [--gpus-per-socket=[TYPE:]N]\n"
 	"       aifctl audit verify [DIR]\n"
+	"       aifctl balance [-A PROJECT] [--policy FILE] [--journal DIR]\n"
 	"\n"
 	"FILE defaults to aifactory.json next to slurm.conf ($SLURM_CONF,\n"
 	"else /etc/slurm/slurm.conf); DIR to aifactory under its StateSaveLocation.\n";
@@ -752,6 +756,291 @@ static int _audit(int argc, char **argv)
 	return _usage(stderr);
 }
 
+/* ------------------------------------------------------------------ */
+/* balance                                                              */
+
+#define BURN_DAYS 30
+
+/* What a project burned: the charges that ended in the last BURN_DAYS. */
+struct burn {
+	char project[AIF_NAME_MAX];
+	aif_amount_t amount;
+};
+
+struct balance_replay {
+	struct aif_settle_totals *totals;
+	time_t since;			/* now - BURN_DAYS days */
+	struct burn *burns;
+	size_t nburns, cap;
+};
+
+/* aif_settle_replay(), and each charge's amount into its project's burn
+ * when the job ended in the window. */
+static int _balance_record(const struct aif_record *r, void *arg)
+{
+	struct balance_replay *b = arg;
+	const char *project;
+	int64_t end, amount;
+	size_t i;
+
+	if (aif_settle_replay(r, b->totals))
+		return -1;
+	if (r->type != AIF_RECORD_CHARGE ||
+	    !(project = aif_record_str(r, "project")) ||
+	    aif_record_int(r, "end", &end) || end < b->since ||
+	    aif_record_int(r, "amount", &amount) || amount <= 0)
+		return 0;
+	for (i = 0; i < b->nburns; i++)
+		if (!strcmp(b->burns[i].project, project))
+			break;
+	if (i == b->nburns) {
+		if (b->nburns == b->cap) {
+			size_t ncap = b->cap ? 2 * b->cap : 16;
+			struct burn *nb = realloc(b->burns, ncap * sizeof(*nb));
+
+			if (!nb)
+				return -1;
+			b->burns = nb;
+			b->cap = ncap;
+		}
+		snprintf(b->burns[i].project, sizeof(b->burns[i].project),
+			 "%s", project);
+		b->burns[i].amount = 0;
+		b->nburns++;
+	}
+	if (aif_amount_add(b->burns[i].amount, amount, &b->burns[i].amount))
+		b->burns[i].amount = AIF_AMOUNT_MAX;
+	return 0;
+}
+
+/*
+ * The liens of the pending, running and suspended jobs, from the
+ * admission tags in their AdminComment. squeue -O's field is
+ * admin_comment in SLURM 22.05 ("AdminComment" is refused there).
+ * 0 with the ledger's reserved amounts replaced, -1 if squeue failed.
+ */
+static int _balance_reserved(struct aif_ledger *ledger)
+{
+	FILE *f = popen("squeue -h -t PENDING,RUNNING,SUSPENDED "
+			"-O admin_comment:4000 2>/dev/null", "re");
+	struct aif_lien *liens = NULL;
+	size_t n = 0, cap = 0, lcap = 0;
+	char *line = NULL;
+	ssize_t len;
+	int rc = 0;
+
+	if (!f)
+		return -1;
+	while ((len = getline(&line, &lcap, f)) >= 0) {
+		while (len && isspace((unsigned char) line[len - 1]))
+			line[--len] = '\0';	/* squeue pads the field */
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct aif_lien *nl = realloc(liens,
+						      ncap * sizeof(*nl));
+
+			if (!nl) {
+				rc = -1;
+				break;
+			}
+			liens = nl;
+			cap = ncap;
+		}
+		if (!aif_lien_from_tag(line, &liens[n]))
+			n++;
+	}
+	free(line);
+	if (pclose(f) != 0 || rc ||
+	    aif_ledger_replace_reserved(ledger, liens, n, NULL))
+		rc = -1;
+	free(liens);
+	return rc;
+}
+
+static void _balance_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
+		snprintf(buf, len, "?");
+}
+
+/* One project: a line per grant, then its overdraw, burn rate and the
+ * day its money runs out. 0, or -1 if the ledger does not know it. */
+static int _balance_project(struct aif_ledger *ledger, const char *project,
+			    aif_amount_t burn, bool reserved_known,
+			    time_t now)
+{
+	struct aif_grant_balance *g = NULL;
+	struct aif_project_balance sum;
+	char a[4][AIF_AMOUNT_STR_MAX], from[16], until[16], window[40];
+	long double left = 0;
+	time_t last_end = 0;
+
+	if (aif_ledger_balance(ledger, project, NULL, 0, &sum))
+		return -1;
+	if (sum.ngrants && !(g = calloc(sum.ngrants, sizeof(*g))))
+		return -1;
+	if (aif_ledger_balance(ledger, project, g, sum.ngrants, &sum)) {
+		free(g);
+		return -1;
+	}
+	for (size_t i = 0; i < sum.ngrants; i++) {
+		_balance_date(g[i].valid_from, from, sizeof(from));
+		_balance_date(g[i].valid_until, until, sizeof(until));
+		snprintf(window, sizeof(window), "%s..%s", from, until);
+		aif_amount_format(g[i].granted, a[0], sizeof(a[0]));
+		aif_amount_format(g[i].charged, a[1], sizeof(a[1]));
+		aif_amount_format(g[i].reserved, a[2], sizeof(a[2]));
+		aif_amount_format(g[i].left, a[3], sizeof(a[3]));
+		printf("%-16s %-16s %-22s %-8s %10s %10s %10s %10s%s\n",
+		       project, g[i].name, window,
+		       g[i].gpu_type[0] ? g[i].gpu_type : "any", a[0], a[1],
+		       reserved_known ? a[2] : "?", a[3],
+		       g[i].active ? "" : "  (no longer in the policy)");
+		/* What is left to spend: grants that can still pay. */
+		if (g[i].active && g[i].valid_until >= now) {
+			left += g[i].left;
+			if (g[i].left > 0 && g[i].valid_until > last_end)
+				last_end = g[i].valid_until;
+		}
+	}
+	free(g);
+	left -= sum.overdraw;
+	if (sum.overdraw) {
+		aif_amount_format(sum.overdraw, a[0], sizeof(a[0]));
+		printf("%s: overdraw %s\n", project, a[0]);
+	}
+	aif_amount_format(burn / BURN_DAYS, a[0], sizeof(a[0]));
+	printf("%s: burn rate %s/day over the last %d days; runs out ",
+	       project, a[0], BURN_DAYS);
+	if (left <= 0) {
+		printf("now\n");
+	} else if (!burn) {
+		printf("never\n");
+	} else {
+		long double secs = left / burn * BURN_DAYS * 86400.0L;
+
+		if (secs > (long double) (last_end - now)) {
+			_balance_date(last_end, until, sizeof(until));
+			printf("never (its grants end on %s first)\n", until);
+		} else {
+			_balance_date(now + (time_t) secs, until,
+				      sizeof(until));
+			printf("%s\n", until);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Who may see what: balances come from the journal, which is SlurmUser's
+ * and mode 0600, so for now only root and SlurmUser can run this. Users
+ * seeing their own projects is the next step (a read-only query to
+ * slurmctld's ledger, or a per-project file it writes), decided against
+ * here: aifctl must not become setuid to read the journal.
+ */
+static int _balance(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "journal", required_argument, NULL, 'J' },
+		{ "account", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char buf[4096], dirbuf[PATH_MAX], from[PATH_MAX + 96], why[512];
+	const char *path = NULL, *dir = NULL, *only = NULL;
+	struct balance_replay b = { 0 };
+	struct aif_verify_report rep;
+	struct aif_ledger *ledger = NULL;
+	struct aif_policy *p = NULL;
+	time_t now = time(NULL);
+	bool reserved_known;
+	int c, rc = 2;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "A:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POLICY: path = optarg; break;
+		case 'J': dir = optarg; break;
+		case 'A': only = optarg; break;
+		case 'h': return _usage(stdout);
+		default: return _usage(stderr);
+		}
+	}
+	if (optind != argc || (path && !path[0]) || (dir && !dir[0]) ||
+	    (only && !only[0]))
+		return _usage(stderr);
+	if (!dir) {
+		if (_default_journal_dir(dirbuf, sizeof(dirbuf), from,
+					 sizeof(from)))
+			return 2;
+		dir = dirbuf;
+	}
+	if (!(p = _load(path ? path : _default_policy(buf, sizeof(buf)),
+			true)))
+		return 2;
+	if (only && !aif_policy_project(p, only)) {
+		fprintf(stderr, "aifctl: no project %s in %s\n", only,
+			aif_policy_path(p));
+		goto out;
+	}
+	if (!(ledger = aif_ledger_new()) ||
+	    !(b.totals = aif_settle_totals_new(NULL))) {
+		fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
+		goto out;
+	}
+	if (aif_ledger_sync(ledger, p, why, sizeof(why))) {
+		fprintf(stderr, "aifctl: %s\n", why);
+		goto out;
+	}
+	b.since = now - (time_t) BURN_DAYS * 86400;
+	if (aif_journal_replay(dir, 0, NULL, _balance_record, &b, &rep)) {
+		int err = errno;
+
+		if (err == EACCES || err == EPERM)
+			fprintf(stderr, "aifctl: balances come from the journal "
+				"under StateSaveLocation, which only root and "
+				"SlurmUser can read; ask your centre\n");
+		else
+			fprintf(stderr, "aifctl: %s: %s\n", dir,
+				rep.message[0] ? rep.message : strerror(err));
+		goto out;
+	}
+	if (aif_settle_replay_apply(b.totals, ledger, why, sizeof(why)))
+		fprintf(stderr, "aifctl: warning: %s\n", why);
+	reserved_known = !_balance_reserved(ledger);
+	if (!reserved_known)
+		printf("reserved: unknown (squeue failed)\n");
+
+	printf("%-16s %-16s %-22s %-8s %10s %10s %10s %10s\n", "PROJECT",
+	       "GRANT", "WINDOW (UTC)", "GPU", "GRANTED", "CHARGED",
+	       "RESERVED", "LEFT");
+	for (size_t i = 0; i < aif_policy_nprojects(p); i++) {
+		const char *name = aif_policy_project_at(p, i)->name;
+		aif_amount_t burn = 0;
+
+		if (only && strcmp(only, name))
+			continue;
+		for (size_t k = 0; k < b.nburns; k++)
+			if (!strcmp(b.burns[k].project, name))
+				burn = b.burns[k].amount;
+		if (_balance_project(ledger, name, burn, reserved_known, now)) {
+			fprintf(stderr, "aifctl: %s: %s\n", name,
+				strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(b.burns);
+	aif_settle_totals_free(b.totals);
+	aif_ledger_free(ledger);
+	aif_policy_unref(p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -762,6 +1051,8 @@ int main(int argc, char **argv)
 		return _explain(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "audit"))
 		return _audit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "balance"))
+		return _balance(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help"))
 		return _usage(stdout);
