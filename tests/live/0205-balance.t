@@ -112,8 +112,13 @@ run "$aifctl" balance -A aif-alice
 like "$AS_OUT" "aif-alice +first .* 0\\.00 +$(gph $((36000000 - amount)))"$'\n' \
 	"a cancelled job reserves nothing"
 
-# --- only root and SlurmUser can read the journal
-as_user aif-alice "$aifctl" balance
+# --- only root and SlurmUser can read the journal. alice may not reach
+# the build tree (a checkout under /root is 0700): she runs a copy.
+bin=$AIF_SCRATCH/bin
+install -d -m 755 "$bin"
+install -m 755 "$top_builddir/contrib/.libs/aifctl" \
+	"$top_builddir/common/.libs/libaifactory.so.0" "$bin/"
+as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" balance
 is "$AS_RC" 2 "as alice, aifctl balance exits 2"
 is "$AS_ERR" "aifctl: balances come from the journal under StateSaveLocation, which only root and SlurmUser can read; ask your centre" \
 	"and says who can see balances"
