@@ -261,3 +261,22 @@ wait_job_state() {
 		sleep 0.2
 	done
 }
+
+# ------------------------------------------------------------- journal
+
+# journal_record JOB: the journal's (first) charge record of a job, once
+# the service thread has written it (bounded wait).
+journal_record() {
+	local tries=50 line journal=$AIF_CLUSTER_DIR/state/aifactory/journal
+	while [ $tries -gt 0 ]; do
+		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null | head -1)
+		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
+		tries=$((tries - 1)); sleep 0.2
+	done
+	return 1
+}
+
+# journal_field LINE KEY: one integer or string value of a record.
+journal_field() {
+	sed -n "s/.*\"$2\":\"\{0,1\}\([^\",]*\).*/\1/p" <<<"$1"
+}

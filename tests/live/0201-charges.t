@@ -14,19 +14,6 @@ cluster_up_example
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 
-# record JOB: the journal's charge record of a job, once it is written.
-record() {
-	local tries=50 line
-	while [ $tries -gt 0 ]; do
-		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null)
-		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
-		tries=$((tries - 1)); sleep 0.2
-	done
-	return 1
-}
-field() {	# field JSON-LINE KEY: an integer or string value
-	sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" <<<"$1"
-}
 elapsed_raw() {
 	local tries=50 v
 	while [ $tries -gt 0 ]; do
@@ -42,27 +29,27 @@ as_user aif-alice sbatch --parsable -A acme-ai -p h100 --gres=gpu:h100:2 -t 10 -
 is "$AS_RC" 0 "alice submits a 2 x h100 job" || diag "$AS_ERR"
 job=$AS_OUT
 ok "it completes" wait_job_state "$job" COMPLETED 30
-rec=$(record "$job")
+rec=$(journal_record "$job")
 ok "its charge is in the journal" test -n "$rec"
 secs=$(elapsed_raw "$job")
-is "$(field "$rec" elapsed)" "$secs" "the elapsed time is sacct's ($secs s)"
-is "$(field "$rec" gpus)" "h100:2" "the GPUs are what was allocated"
-is "$(field "$rec" amount)" "$((2 * secs * 1000))" "amount = 2 GPUs x $secs s x weight 1.0 (milli-GPU-seconds)"
-is "$(field "$rec" project)/$(field "$rec" class)/$(field "$rec" mode)/$(field "$rec" sector)" \
+is "$(journal_field "$rec" elapsed)" "$secs" "the elapsed time is sacct's ($secs s)"
+is "$(journal_field "$rec" gpus)" "h100:2" "the GPUs are what was allocated"
+is "$(journal_field "$rec" amount)" "$((2 * secs * 1000))" "amount = 2 GPUs x $secs s x weight 1.0 (milli-GPU-seconds)"
+is "$(journal_field "$rec" project)/$(journal_field "$rec" class)/$(journal_field "$rec" mode)/$(journal_field "$rec" sector)" \
 	"acme-ai/startup/playground/health" "the record names project, class, mode and sector"
-like "$(field "$rec" part1)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
+like "$(journal_field "$rec" part1)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
 	"drawn from grant playground-2026, with the balance before and after"
-is "$(field "$rec" uid)/$(field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
+is "$(journal_field "$rec" uid)/$(journal_field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
 
 # --- an a100 job: charged at 0.5 from the research grant
 as_user aif-carol sbatch --parsable -A lab-genomics --gres=gpu:a100:4 -t 10 --wrap 'sleep 2'
 job2=$AS_OUT
 ok "carol's 4 x a100 job completes" wait_job_state "$job2" COMPLETED 30
-rec2=$(record "$job2")
+rec2=$(journal_record "$job2")
 secs2=$(elapsed_raw "$job2")
-is "$(field "$rec2" amount)" "$((4 * secs2 * 500))" "amount = 4 GPUs x $secs2 s x weight 0.5"
-like "$(field "$rec2" part1)" "^afs-2026=$((4 * secs2 * 500))/" "drawn from grant afs-2026"
-is "$(field "$rec2" overdraw)" 0 "no overdraw"
+is "$(journal_field "$rec2" amount)" "$((4 * secs2 * 500))" "amount = 4 GPUs x $secs2 s x weight 0.5"
+like "$(journal_field "$rec2" part1)" "^afs-2026=$((4 * secs2 * 500))/" "drawn from grant afs-2026"
+is "$(journal_field "$rec2" overdraw)" 0 "no overdraw"
 
 # --- a job that never started costs nothing
 as_user aif-alice sbatch --parsable --hold -A acme-ai --gpus=1 --wrap true

@@ -34,7 +34,6 @@ cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 charges() { grep -F "\"run\":\"aif:$1:" "$journal" | grep -F '"type":"charge"'; }
-field() { sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" <<<"$1"; }
 
 # --- requeue: the first run is charged, the job keeps its lien
 as_user aif-alice sbatch --parsable -A steady --gres=gpu:h100:1 -t 10 \
@@ -47,7 +46,7 @@ is "$AS_RC" 0 "root requeues it" || diag "$AS_ERR"
 ok "it is pending again" wait_job_state "$job" PENDING 30
 sleep 1
 first=$(charges "$job")
-is "$(field "$first" state)" REQUEUED "the run that happened is charged, as REQUEUED"
+is "$(journal_field "$first" state)" REQUEUED "the run that happened is charged, as REQUEUED"
 like "$(job_field "$job" AdminComment)" ',lien=main:600000,' "the job keeps its lien for the next run"
 
 # --- a policy reload while the job waits: balances carry over
@@ -62,9 +61,9 @@ ok "the rerun completes" wait_job_state "$job" COMPLETED 60
 sleep 1
 is "$(charges "$job" | wc -l)" 2 "two runs, two charges"
 second=$(charges "$job" | tail -1)
-is "$(field "$second" state)" COMPLETED "the second is the completed run"
-after_first=$(field "$first" part1); after_first=${after_first##*/}
-before_second=$(field "$second" part1); before_second=${before_second#*=}; before_second=${before_second#*/}; before_second=${before_second%%/*}
+is "$(journal_field "$second" state)" COMPLETED "the second is the completed run"
+after_first=$(journal_field "$first" part1); after_first=${after_first##*/}
+before_second=$(journal_field "$second" part1); before_second=${before_second#*=}; before_second=${before_second#*/}; before_second=${before_second%%/*}
 is "$before_second" "$after_first" "the grant's balance carried across the reload"
 
 # --- thresholds: 80 % of a tiny grant, logged and recorded

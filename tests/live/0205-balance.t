@@ -41,18 +41,6 @@ cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 aifctl=$top_builddir/contrib/aifctl
 
-record() {	# record JOB: the journal's charge record of a job, once written
-	local tries=50 line
-	while [ $tries -gt 0 ]; do
-		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null)
-		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
-		tries=$((tries - 1)); sleep 0.2
-	done
-	return 1
-}
-field() {	# field JSON-LINE KEY: an integer or string value
-	sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" <<<"$1"
-}
 gph() {	# gph AMOUNT: milli-GPU-seconds >= 0 as GPU-hours, half up
 	local h=$((($1 * 100 + 1800000) / 3600000))
 	printf '%d.%02d' $((h / 100)) $((h % 100))
@@ -67,10 +55,10 @@ as_user aif-alice sbatch --parsable -p h100 --gres=gpu:h100:2 -t 10 --wrap 'slee
 is "$AS_RC" 0 "alice submits a 2 x h100 job" || diag "$AS_ERR"
 ran=$AS_OUT
 ok "it completes" wait_job_state "$ran" COMPLETED 30
-rec=$(record "$ran")
+rec=$(journal_record "$ran")
 ok "its charge is in the journal" test -n "$rec"
-amount=$(field "$rec" amount)
-is "$(field "$rec" part1)" "first=$amount/36000000/$((36000000 - amount))" \
+amount=$(journal_field "$rec" amount)
+is "$(journal_field "$rec" part1)" "first=$amount/36000000/$((36000000 - amount))" \
 	"charged to the grant that ends first"
 as_user aif-alice sbatch --parsable --hold -p h100 --gres=gpu:h100:1 -t 60 --wrap true
 is "$AS_RC" 0 "alice holds a 1 x h100 job of an hour" || diag "$AS_ERR"
