@@ -158,9 +158,7 @@ chmod 000 "$d"
 if [ "$(id -u)" = 0 ]; then
 	# nobody may not reach the build tree (a checkout under /root is
 	# 0700): give it a copy of the program and its library.
-	install -d -m 755 "$work/bin"
-	install -m 755 "${top_builddir:-.}/contrib/.libs/aifctl" \
-		"${top_builddir:-.}/common/.libs/libaifactory.so.0" "$work/bin/"
+	aifctl_copy "$work/bin"
 	as_nobody() {
 		run setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
 			env LD_LIBRARY_PATH="$work/bin" "$work/bin/aifctl" "$@"

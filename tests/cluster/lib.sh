@@ -23,7 +23,9 @@
 #   cluster_up                 start a cluster in a new /tmp/aif-cluster.XXXXXX;
 #                              exports SLURM_CONF, AIF_CLUSTER_DIR, AIF_SCRATCH;
 #                              stops it at exit unless AIF_KEEP_CLUSTER=1
-#   cluster_up_policy FILE     the same, running both plugins with FILE's policy
+#   cluster_up_policy <<JSON   the same, running both plugins with the policy
+#                              given on stdin
+#   aifctl_copy DIR            a copy of aifctl an ordinary user can run
 #   cluster_up_example         the same, running job_submit/aifactory from this
 #                              build with contrib/examples' policy
 #   cluster CMD                cluster.sh CMD on this cluster (restart-ctld ...)
@@ -157,14 +159,30 @@ cluster_up() {
 	export SLURM_CONF=$dir/etc/slurm.conf
 }
 
-# cluster_up_policy FILE: a cluster running both plugins from this build
-# (admission and charges) with the policy in FILE.
+# cluster_up_policy <<JSON: a cluster running both plugins from this build
+# (admission and charges) with the policy read from stdin. The cluster
+# keeps its own copy (etc/aifactory.json); the temporary one goes at once
+# (cluster_up's EXIT trap would replace any trap of the caller's).
 cluster_up_policy() {
+	local policy
+	policy=$(mktemp /tmp/aif-policy.XXXXXX) || bail_out "mktemp failed"
+	cat >"$policy"
+	chmod 644 "$policy"
 	export AIF_PLUGIN_DIR=$top_builddir/plugindir
 	export AIF_JOB_SUBMIT_PLUGINS=aifactory
 	export AIF_JOBCOMP=jobcomp/aifactory
-	export AIF_POLICY=$1
+	export AIF_POLICY=$policy
 	cluster_up
+	rm -f -- "$policy"
+}
+
+# aifctl_copy DIR: a copy of this build's aifctl and its library in DIR
+# (mode 755), for an ordinary user who may not reach the build tree (a
+# checkout under /root is 0700). Run it as LD_LIBRARY_PATH=DIR DIR/aifctl.
+aifctl_copy() {
+	install -d -m 755 "$1"
+	install -m 755 "${top_builddir:-.}/contrib/.libs/aifctl" \
+		"${top_builddir:-.}/common/.libs/libaifactory.so.0" "$1/"
 }
 
 # cluster_up_example: a cluster running job_submit/aifactory from this

@@ -15,9 +15,7 @@ _cluster_prerequisites
 today=$(date -u +%Y-%m-%d)
 soon=$(date -u -d '+1 day' +%Y-%m-%d)	# the first grant ends tomorrow
 later=$(date -u -d '+90 days' +%Y-%m-%d)
-policy=$(mktemp /tmp/aif-budget-policy.XXXXXX)
-trap 'rm -f "$policy"' EXIT
-cat >"$policy" <<JSON
+cluster_up_policy <<JSON
 {
   "version": 1,
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 0.5 } },
@@ -45,8 +43,6 @@ cat >"$policy" <<JSON
   }
 }
 JSON
-chmod 644 "$policy"
-cluster_up_policy "$policy"
 
 submit() {	# submit USER ARGS...: sbatch as USER, held unless told
 	local user=$1

@@ -11,9 +11,7 @@ _cluster_prerequisites
 
 today=$(date -u +%Y-%m-%d)
 later=$(date -u -d '+90 days' +%Y-%m-%d)
-policy=$(mktemp /tmp/aif-requeue-policy.XXXXXX)
-trap 'rm -f "$policy"' EXIT
-cat >"$policy" <<JSON
+cluster_up_policy <<JSON
 {
   "version": 1,
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 0.5 } },
@@ -29,8 +27,6 @@ cat >"$policy" <<JSON
   }
 }
 JSON
-chmod 644 "$policy"
-cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 charges() { grep -F "\"run\":\"aif:$1:" "$journal" | grep -F '"type":"charge"'; }

@@ -13,9 +13,7 @@ _cluster_prerequisites
 today=$(date -u +%Y-%m-%d)
 soon=$(date -u -d '+30 days' +%Y-%m-%d)	# drawn first
 later=$(date -u -d '+90 days' +%Y-%m-%d)
-policy=$(mktemp /tmp/aif-balance-policy.XXXXXX)
-trap 'rm -f "$policy"' EXIT
-cat >"$policy" <<JSON
+cluster_up_policy <<JSON
 {
   "version": 1,
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 0.5 } },
@@ -36,8 +34,6 @@ cat >"$policy" <<JSON
   }
 }
 JSON
-chmod 644 "$policy"
-cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 aifctl=$top_builddir/contrib/aifctl
 
@@ -103,9 +99,7 @@ like "$AS_OUT" "aif-alice +first .* 0\\.00 +$(gph $((36000000 - amount)))"$'\n' 
 # --- only root and SlurmUser can read the journal. alice may not reach
 # the build tree (a checkout under /root is 0700): she runs a copy.
 bin=$AIF_SCRATCH/bin
-install -d -m 755 "$bin"
-install -m 755 "$top_builddir/contrib/.libs/aifctl" \
-	"$top_builddir/common/.libs/libaifactory.so.0" "$bin/"
+aifctl_copy "$bin"
 as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" balance
 is "$AS_RC" 2 "as alice, aifctl balance exits 2"
 is "$AS_ERR" "aifctl: balances come from the journal under StateSaveLocation, which only root and SlurmUser can read; ask your centre" \

@@ -14,10 +14,8 @@ today=$(date -u +%Y-%m-%d)
 later=$(date -u -d '+90 days' +%Y-%m-%d)
 first=$(date -u +%Y-%m-01)
 last=$(date -u -d "$first +1 month -1 day" +%Y-%m-%d)
-policy=$(mktemp /tmp/aif-report-policy.XXXXXX)
-trap 'rm -f "$policy"' EXIT
 # zulu (alice) burns more than bravo (bob): rows go by GPU-hours, not name.
-cat >"$policy" <<JSON
+cluster_up_policy <<JSON
 {
   "version": 1,
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 0.5 } },
@@ -41,23 +39,9 @@ cat >"$policy" <<JSON
   }
 }
 JSON
-chmod 644 "$policy"
-cluster_up_policy "$policy"
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 aifctl=$top_builddir/contrib/aifctl
 
-record() {	# record JOB: the journal's charge record of a job, once written
-	local tries=50 line
-	while [ $tries -gt 0 ]; do
-		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null)
-		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
-		tries=$((tries - 1)); sleep 0.2
-	done
-	return 1
-}
-field() {	# field JSON-LINE KEY: an integer or string value
-	sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^\",]*\\).*/\\1/p" <<<"$1"
-}
 gph() {	# gph AMOUNT: milli-GPU-seconds >= 0 as GPU-hours, half up
 	local h=$((($1 * 100 + 1800000) / 3600000))
 	printf '%d.%02d' $((h / 100)) $((h % 100))
@@ -81,11 +65,11 @@ is "$AS_RC" 0 "bob submits a 1 x a100 job to bravo" || diag "$AS_ERR"
 job_b=$AS_OUT
 ok "alice's job completes" wait_job_state "$job_a" COMPLETED 30
 ok "bob's job completes" wait_job_state "$job_b" COMPLETED 30
-rec_a=$(record "$job_a")
-rec_b=$(record "$job_b")
+rec_a=$(journal_record "$job_a")
+rec_b=$(journal_record "$job_b")
 ok "their charges are in the journal" test -n "$rec_a" -a -n "$rec_b"
-amount_a=$(field "$rec_a" amount)
-amount_b=$(field "$rec_b" amount)
+amount_a=$(journal_field "$rec_a" amount)
+amount_b=$(journal_field "$rec_b" amount)
 ok "zulu's charge ($amount_a) is above bravo's ($amount_b)" \
 	test "$amount_a" -gt "$amount_b"
 ha=$(gph "$amount_a")
@@ -136,9 +120,7 @@ is "$AS_RC" 2 "a bad --format exits 2"
 # --- only root and SlurmUser can read the journal (alice runs a copy:
 # she may not reach the build tree)
 bin=$AIF_SCRATCH/bin
-install -d -m 755 "$bin"
-install -m 755 "$top_builddir/contrib/.libs/aifctl" \
-	"$top_builddir/common/.libs/libaifactory.so.0" "$bin/"
+aifctl_copy "$bin"
 as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" report
 is "$AS_RC" 2 "as alice, aifctl report exits 2"
 is "$AS_ERR" "aifctl: balances come from the journal under StateSaveLocation, which only root and SlurmUser can read; ask your centre" \
