@@ -206,10 +206,10 @@ int aif_journal_append(struct aif_journal *j, struct aif_record *r);
 /* Make every record appended so far durable (fdatasync). */
 int aif_journal_sync(struct aif_journal *j);
 
-/* The last record's seq and hash (0 and 64 zeros for an empty chain). */
 /* Bytes of whole records in the current file ("journal"). */
 uint64_t aif_journal_size(const struct aif_journal *j);
 
+/* The last record's seq and hash (0 and 64 zeros for an empty chain). */
 void aif_journal_last(const struct aif_journal *j, uint64_t *seq,
 		      char hash[AIF_SHA256_HEX_LEN]);
 

@@ -39,6 +39,14 @@ static struct {
 	struct aif_journal *journal;	/* NULL: charges are not persisted */
 	struct aif_run_keys *run_keys;	/* runs charged */
 	bool replayed;			/* the journal's charges are in */
+	/* The writer thread's own: what the journal holds, for snapshots.
+	 * Fed only once the replay is in (book != NULL), left NULL if the
+	 * replay failed, so that no snapshot can hide what it missed. */
+	struct aif_settle_totals *book;
+	struct aif_run_keys *book_keys;
+	uint64_t since_snapshot;	/* records written since the last */
+	bool want_snapshot;		/* aif_service_checkpoint() waits */
+	uint64_t snapshot_every;
 	uint64_t rotate_bytes;
 	struct queued *head, **tail;	/* records for the journal */
 	size_t queued;
@@ -90,6 +98,13 @@ static int _load(void)
 		aif_policy_unref(p);
 		p = NULL;
 	}
+	/* The journal's charges need the grants: the first good policy, not
+	 * the start, is when they can be replayed, and before any job can be
+	 * charged under it. */
+	if (p && !svc.replayed) {
+		_replay_journal();
+		svc.replayed = true;
+	}
 
 	pthread_mutex_lock(&svc.lock);
 	old = svc.policy;
@@ -102,12 +117,6 @@ static int _load(void)
 			       svc.path, aif_policy_nclasses(p),
 			       aif_policy_nprojects(p), aif_policy_hash(p));
 		aif_policy_unref(old);
-		/* The journal's charges need the grants: the first good
-		 * policy, not the start, is when they can be replayed. */
-		if (!svc.replayed) {
-			_replay_journal();
-			svc.replayed = true;
-		}
 		rc = 0;
 	} else if (old) {
 		svc.hooks.error("aifactory: policy %s refused; the last good policy (sha256 %s) stays in force",
@@ -118,6 +127,41 @@ static int _load(void)
 	}
 	pthread_mutex_unlock(&svc.load_lock);
 	return rc;
+}
+
+/* A record is on its way to disk: the book follows the journal. */
+static void _book(const struct aif_record *rec)
+{
+	if (!svc.book)
+		return;
+	svc.since_snapshot++;
+	if (aif_settle_replay(rec, svc.book)) {
+		svc.hooks.error("aifactory: the ledger's book is out of memory: no more snapshots until a restart (%s)",
+				strerror(errno));
+		aif_settle_totals_free(svc.book);
+		svc.book = NULL;
+	}
+}
+
+/* Snapshot the book at the journal's last record (synced by the caller):
+ * a start then replays only what follows it. */
+static void _snapshot(void)
+{
+	char hash[AIF_SHA256_HEX_LEN], *body;
+	uint64_t seq;
+	size_t len;
+
+	if (!svc.book || !svc.journal)
+		return;
+	aif_journal_last(svc.journal, &seq, hash);
+	if (aif_settle_totals_save(svc.book, time(NULL) - AIF_RUN_KEYS_KEEP,
+				   &body, &len) ||
+	    aif_snapshot_write(svc.journal_dir, body, len, seq, hash))
+		svc.hooks.error("aifactory: snapshot of the ledger at seq %llu NOT written: %s; the next start replays more of the journal",
+				(unsigned long long) seq, strerror(errno));
+	else
+		svc.since_snapshot = 0;
+	free(body);
 }
 
 /* Write what is queued, then sync once. Called on the service thread. */
@@ -145,12 +189,16 @@ static void _write_queue(void)
 					aif_record_type_name(q->rec.type),
 					run ? run : "", svc.journal ?
 					strerror(errno) : "no journal is open");
+		} else {
+			_book(&q->rec);
 		}
 		free(q);
 	}
 	if (svc.journal && aif_journal_sync(svc.journal))
 		svc.hooks.error("aifactory: journal: sync failed: %s; the last %zu records may be lost on a crash",
 				strerror(errno), n);
+	else if (svc.since_snapshot >= svc.snapshot_every)
+		_snapshot();
 	/* A new file past the size; its first record carries the chain on. */
 	if (svc.journal && aif_journal_size(svc.journal) >= svc.rotate_bytes) {
 		if (aif_journal_rotate(svc.journal))
@@ -167,26 +215,85 @@ static void _write_queue(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* Rebuild the charges and run keys the journal holds. */
+/* A fresh book: totals and their own run keys. */
+static struct aif_settle_totals *_book_new(void)
+{
+	aif_settle_totals_free(svc.book);
+	aif_run_keys_free(svc.book_keys);
+	svc.book = NULL;
+	if (!(svc.book_keys = aif_run_keys_new()))
+		return NULL;
+	return aif_settle_totals_new(svc.book_keys);
+}
+
+/* The snapshot into a fresh book: the seq and hash it covers, or 0 when
+ * there is none (or a bad one: then the whole journal is replayed). */
+static uint64_t _load_snapshot(struct aif_settle_totals *book,
+			       char hash[AIF_SHA256_HEX_LEN])
+{
+	char *body = NULL, why[AIF_ERR_MAX];
+	uint64_t seq = 0;
+	size_t len;
+
+	if (aif_snapshot_read(svc.journal_dir, &body, &len, &seq, hash)) {
+		if (errno != ENOENT)
+			svc.hooks.error("aifactory: snapshot in %s unusable (%s): replaying the whole journal",
+					svc.journal_dir, strerror(errno));
+		return 0;
+	}
+	if (aif_settle_totals_load(book, body, len, why, sizeof(why))) {
+		svc.hooks.error("aifactory: snapshot in %s unusable (%s): replaying the whole journal",
+				svc.journal_dir, why);
+		seq = 0;
+	}
+	free(body);
+	return seq;
+}
+
+/*
+ * Rebuild the charges and run keys the journal holds: the snapshot, then
+ * the records after it (all of them if the two are not one chain).
+ */
 static void _replay_journal(void)
 {
 	struct aif_verify_report report;
-	struct aif_settle_totals *totals;
-	char why[AIF_ERR_MAX];
+	struct aif_settle_totals *book;
+	char why[AIF_ERR_MAX], hash[AIF_SHA256_HEX_LEN];
+	uint64_t seq;
+	int rc;
 
-	if (!svc.journal)
+	if (!svc.journal || !(book = _book_new()))
 		return;
-	if (!(totals = aif_settle_totals_new(svc.run_keys)))
-		return;
-	if (aif_journal_replay(svc.journal_dir, 0, NULL, aif_settle_replay,
-			       totals, &report))
-		svc.hooks.error("aifactory: journal replay stopped: %s",
+	seq = _load_snapshot(book, hash);
+	rc = aif_journal_replay(svc.journal_dir, seq, seq ? hash : NULL,
+				aif_settle_replay, book, &report);
+	if (rc && seq) {
+		svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) does not replay (%s): replaying the whole journal",
+				(unsigned long long) seq, report.message);
+		if (!(book = _book_new()))
+			return;
+		seq = 0;
+		rc = aif_journal_replay(svc.journal_dir, 0, NULL,
+					aif_settle_replay, book, &report);
+	}
+	if (rc)
+		svc.hooks.error("aifactory: journal replay stopped: %s; no snapshot is written until it is repaired",
 				report.message);
-	if (aif_settle_replay_apply(totals, svc.ledger, why, sizeof(why)))
+	if (aif_settle_replay_apply(book, svc.ledger, why, sizeof(why)))
 		svc.hooks.error("aifactory: %s", why);
-	svc.hooks.info("aifactory: journal %s: %zu runs charged so far",
-		       svc.journal_dir, aif_run_keys_count(svc.run_keys));
-	aif_settle_totals_free(totals);
+	pthread_mutex_lock(&svc.lock);
+	if (aif_run_keys_merge(svc.run_keys, svc.book_keys))
+		svc.hooks.error("aifactory: out of memory remembering the runs charged: a repeated end may be charged again");
+	pthread_mutex_unlock(&svc.lock);
+	svc.hooks.info("aifactory: journal %s: %zu runs charged in the last %d days (snapshot at seq %llu, then %llu records)",
+		       svc.journal_dir, aif_run_keys_count(svc.book_keys),
+		       AIF_RUN_KEYS_KEEP / 86400, (unsigned long long) seq,
+		       (unsigned long long) (report.last_seq > seq ?
+					     report.last_seq - seq : 0));
+	if (rc)
+		aif_settle_totals_free(book);
+	else
+		svc.book = book;
 }
 
 /* Open the journal; it is replayed once a good policy is in force. */
@@ -227,6 +334,15 @@ static void *_watch(void *arg)
 			pthread_mutex_lock(&svc.lock);
 			continue;
 		}
+		if (svc.want_snapshot) {
+			pthread_mutex_unlock(&svc.lock);
+			if (svc.since_snapshot)
+				_snapshot();
+			pthread_mutex_lock(&svc.lock);
+			svc.want_snapshot = false;
+			pthread_cond_broadcast(&svc.flushed);
+			continue;
+		}
 		if (svc.stop)
 			break;
 
@@ -249,6 +365,11 @@ static void _free_all(void)
 {
 	if (svc.journal)
 		aif_journal_close(svc.journal);
+	aif_settle_totals_free(svc.book);
+	aif_run_keys_free(svc.book_keys);
+	svc.book = NULL;
+	svc.book_keys = NULL;
+	svc.since_snapshot = 0;
 	aif_policy_unref(svc.policy);
 	aif_ledger_free(svc.ledger);
 	aif_run_keys_free(svc.run_keys);
@@ -290,6 +411,8 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	}
 	svc.rotate_bytes = hooks->rotate_bytes ? hooks->rotate_bytes :
 		AIF_JOURNAL_ROTATE_BYTES;
+	svc.snapshot_every = hooks->snapshot_every ? hooks->snapshot_every :
+		AIF_SNAPSHOT_EVERY;
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
 	pthread_mutex_unlock(&svc.lock);
@@ -319,6 +442,8 @@ void aif_service_stop(void)
 	else
 		_write_queue();
 	svc.running = false;
+	if (svc.since_snapshot)
+		_snapshot();
 	_free_all();
 }
 
@@ -428,7 +553,7 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 		return res == AIF_SETTLE_ERROR ? -1 : 0;
 	}
 	pthread_mutex_lock(&svc.lock);
-	if (aif_run_keys_add(svc.run_keys, key))
+	if (aif_run_keys_add(svc.run_keys, key, je->end))
 		snprintf(why, len, "job %u: run %s charged but not remembered (out of memory)",
 			 je->job_id, key);
 	pthread_mutex_unlock(&svc.lock);
@@ -443,6 +568,19 @@ void aif_service_flush(void)
 	pthread_mutex_lock(&svc.lock);
 	while (svc.running && svc.written < svc.enqueued)
 		pthread_cond_wait(&svc.flushed, &svc.lock);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+void aif_service_checkpoint(void)
+{
+	pthread_mutex_lock(&svc.lock);
+	if (svc.running) {
+		svc.want_snapshot = true;
+		pthread_cond_signal(&svc.wake);
+		/* The queue is written before the flag is looked at. */
+		while (svc.want_snapshot)
+			pthread_cond_wait(&svc.flushed, &svc.lock);
+	}
 	pthread_mutex_unlock(&svc.lock);
 }
 

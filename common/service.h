@@ -8,6 +8,10 @@
  * init and aif_service_stop() from its fini; the first start loads the
  * policy and starts the watcher thread, the last stop ends them.
  *
+ * The same thread writes the journal, and a snapshot of the ledger every
+ * snapshot_every records, at a checkpoint and at the last stop; a start
+ * loads the snapshot and replays only the journal after it.
+ *
  * The watcher reloads the policy, off slurmctld's locks, whenever the
  * configuration stamp it was given changes (slurmctld bumps
  * slurm_conf.last_update on every reconfigure); a policy that fails to
@@ -32,6 +36,7 @@
  * configuration stamp, never a function or variable of a plugin.
  */
 #define AIF_JOURNAL_ROTATE_BYTES (64ULL << 20)
+#define AIF_SNAPSHOT_EVERY 10000	/* journal records between snapshots */
 
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
@@ -39,6 +44,8 @@ struct aif_service_hooks {
 	const char *cluster;		/* copied; part of every run key */
 	uint64_t rotate_bytes;		/* start a new journal file past this
 					 * size; 0: AIF_JOURNAL_ROTATE_BYTES */
+	uint64_t snapshot_every;	/* records between two snapshots of
+					 * the ledger; 0: AIF_SNAPSHOT_EVERY */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
 	void (*info)(const char *fmt, ...);
 	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
@@ -90,5 +97,10 @@ void aif_service_decision(const struct aif_request *r,
 
 /* Wait until every record queued so far is on disk (tests, shutdown). */
 void aif_service_flush(void);
+
+/* Write every record queued so far, then a snapshot of the ledger if any
+ * record came since the last, and wait for both: slurmctld is stopping
+ * (only jobcomp's fini runs then, so the last stop never comes). */
+void aif_service_checkpoint(void);
 
 #endif /* AIF_SERVICE_H */

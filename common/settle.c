@@ -146,16 +146,52 @@ bool aif_run_keys_has(const struct aif_run_keys *keys, const char *key)
 	return len && _lookup(&keys->map, buf, len);
 }
 
-int aif_run_keys_add(struct aif_run_keys *keys, const char *key)
+int aif_run_keys_add(struct aif_run_keys *keys, const char *key, time_t end)
 {
 	char buf[AIF_RUN_KEY_MAX + 2];
 	size_t len = _pair(key, "", buf, sizeof(buf));
+	struct strmap_slot *s;
 
 	if (!len) {
 		errno = EINVAL;
 		return -1;
 	}
-	return _insert(&keys->map, buf, len) ? 0 : -1;
+	if (!(s = _insert(&keys->map, buf, len)))
+		return -1;
+	if (s->value < end)
+		s->value = end;
+	return 0;
+}
+
+int aif_run_keys_merge(struct aif_run_keys *dst,
+		       const struct aif_run_keys *src)
+{
+	for (size_t i = 0; i < src->map.cap; i++)
+		if (src->map.slots[i].key &&
+		    aif_run_keys_add(dst, src->map.slots[i].key,
+				     src->map.slots[i].value))
+			return -1;
+	return 0;
+}
+
+/* Keep only the runs that ended at or after since: a new table, swapped
+ * in whole (open addressing has no cheap delete). */
+static int _run_keys_forget(struct aif_run_keys *keys, time_t since)
+{
+	struct aif_run_keys kept = { { 0 } };
+
+	for (size_t i = 0; i < keys->map.cap; i++) {
+		const struct strmap_slot *s = &keys->map.slots[i];
+
+		if (s->key && s->value >= since &&
+		    aif_run_keys_add(&kept, s->key, s->value)) {
+			_strmap_free(&kept.map);
+			return -1;
+		}
+	}
+	_strmap_free(&keys->map);
+	keys->map = kept.map;
+	return 0;
 }
 
 size_t aif_run_keys_count(const struct aif_run_keys *keys)
@@ -363,8 +399,13 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 	run = aif_record_str(r, "run");
 	if (!project || !run)
 		return 0;	/* not one of ours: verify judges records */
-	if (t->keys && aif_run_keys_add(t->keys, run))
-		return -1;
+	if (t->keys) {
+		int64_t end = 0;
+
+		aif_record_int(r, "end", &end);
+		if (aif_run_keys_add(t->keys, run, (time_t) end))
+			return -1;
+	}
 	/* "part1":"grant=amount/before/after", "part2"... */
 	for (unsigned i = 1; i <= AIF_SETTLE_PARTS_MAX; i++) {
 		char key[16], grant[AIF_NAME_MAX];
@@ -414,4 +455,148 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 		}
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The totals as a snapshot body                                         */
+
+#define BOOK_MAGIC "aifactory-ledger 1\n"
+
+/* Names and run keys are written between spaces: none may hold one. */
+static bool _word(const char *s)
+{
+	return s[0] && !s[strcspn(s, " \t\r\n")];
+}
+
+int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
+			   char **body, size_t *len)
+{
+	FILE *f;
+	int rc = 0;
+
+	*body = NULL;
+	*len = 0;
+	if (t->keys && _run_keys_forget(t->keys, forget_before))
+		return -1;
+	if (!(f = open_memstream(body, len)))
+		return -1;
+	fputs(BOOK_MAGIC, f);
+	for (size_t i = 0; i < t->map.cap && !rc; i++) {
+		const char *project = t->map.slots[i].key, *grant;
+		long long value = (long long) t->map.slots[i].value;
+
+		if (!project)
+			continue;
+		grant = project + strlen(project) + 1;
+		if (!_word(project) || (grant[0] && !_word(grant)))
+			rc = -1;
+		else if (grant[0])
+			fprintf(f, "charged %s %s %lld\n", project, grant, value);
+		else
+			fprintf(f, "overdraw %s %lld\n", project, value);
+	}
+	for (size_t i = 0; t->keys && i < t->keys->map.cap && !rc; i++) {
+		const struct strmap_slot *s = &t->keys->map.slots[i];
+
+		if (!s->key)
+			continue;
+		if (!_word(s->key))
+			rc = -1;
+		else
+			fprintf(f, "run %s %lld\n", s->key, (long long) s->value);
+	}
+	if (fclose(f) || rc) {
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		errno = rc ? EINVAL : errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* The next space-separated word of a line: NUL-terminated in place. */
+static char *_next_word(char **cursor)
+{
+	char *w = *cursor, *end;
+
+	if (!*w)
+		return NULL;
+	end = w + strcspn(w, " ");
+	*cursor = *end ? end + 1 : end;
+	*end = '\0';
+	return w[0] ? w : NULL;
+}
+
+static bool _integer(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One line of a body (NUL-terminated, no newline). */
+static int _load_line(struct aif_settle_totals *t, char *line)
+{
+	char *cursor = line, *kind = _next_word(&cursor);
+	char *a = _next_word(&cursor), *b = _next_word(&cursor);
+	char *c = _next_word(&cursor);
+	int64_t value;
+
+	if (!kind || !a || _next_word(&cursor))
+		return -1;
+	if (!strcmp(kind, "charged") && c && _integer(c, &value))
+		return _add(t, a, b, value);
+	if (!strcmp(kind, "overdraw") && !c && _integer(b, &value))
+		return _add(t, a, "", value);
+	if (!strcmp(kind, "run") && !c && _integer(b, &value))
+		return t->keys ? aif_run_keys_add(t->keys, a, (time_t) value) : 0;
+	return -1;
+}
+
+int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
+			   size_t len, char *why, size_t wlen)
+{
+	size_t magic = strlen(BOOK_MAGIC), lineno = 1;
+	char line[2 * AIF_NAME_MAX + AIF_RUN_KEY_MAX + 64];
+
+	why[0] = '\0';
+	if (len < magic || memcmp(body, BOOK_MAGIC, magic)) {
+		snprintf(why, wlen, "the snapshot does not start with \"%.*s\"",
+			 (int) magic - 1, BOOK_MAGIC);
+		errno = EBADMSG;
+		return -1;
+	}
+	for (size_t at = magic; at < len; ) {
+		const char *nl = memchr(body + at, '\n', len - at);
+		size_t n = nl ? (size_t) (nl - (body + at)) : len - at;
+
+		lineno++;
+		if (!nl || n >= sizeof(line) || memchr(body + at, '\0', n)) {
+			snprintf(why, wlen, "snapshot line %zu: %s", lineno,
+				 nl ? "too long" : "no newline at the end");
+			errno = EBADMSG;
+			return -1;
+		}
+		memcpy(line, body + at, n);
+		line[n] = '\0';
+		errno = 0;
+		if (_load_line(t, line)) {
+			snprintf(why, wlen, "snapshot line %zu: %s", lineno,
+				 errno == ENOMEM ? "out of memory" :
+				 "not a charged, overdraw or run line");
+			errno = errno == ENOMEM ? ENOMEM : EBADMSG;
+			return -1;
+		}
+		at += n + 1;
+	}
+	return 0;
 }

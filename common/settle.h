@@ -76,13 +76,25 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 				  char *why, size_t len);
 
 /* The run keys already charged: a replayed or repeated end of a run is
- * charged once. Grows as needed; the set is not thread-safe. */
+ * charged once. Each key keeps the run's end time. Grows as needed; the
+ * set is not thread-safe. */
 struct aif_run_keys;
 struct aif_run_keys *aif_run_keys_new(void);
 void aif_run_keys_free(struct aif_run_keys *keys);
 bool aif_run_keys_has(const struct aif_run_keys *keys, const char *key);
-int aif_run_keys_add(struct aif_run_keys *keys, const char *key);
+int aif_run_keys_add(struct aif_run_keys *keys, const char *key, time_t end);
 size_t aif_run_keys_count(const struct aif_run_keys *keys);
+/* Add every key of src to dst. */
+int aif_run_keys_merge(struct aif_run_keys *dst,
+		       const struct aif_run_keys *src);
+
+/*
+ * How long a snapshot remembers a charged run after its end. SLURM repeats
+ * a run's end within the hour slurmstepd retries for, or while the finished
+ * job is still in slurmctld's memory (MinJobAge, 300 s by default, which
+ * jobcomp's sweep also reads): a week is far beyond both.
+ */
+#define AIF_RUN_KEYS_KEEP (7 * 24 * 3600)
 
 /*
  * Rebuilding the ledger from the journal: feed every record to
@@ -95,6 +107,20 @@ int aif_settle_replay(const struct aif_record *r, void *totals);
 int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
+
+/*
+ * The totals as a snapshot body (text: a header line, then one line per
+ * grant charged, project overdrawn and run key), *body malloc'ed, the
+ * caller's. Run keys of runs that ended before forget_before are dropped,
+ * from t's set too. -1 with errno (EINVAL for a name holding a space).
+ */
+int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
+			   char **body, size_t *len);
+
+/* Add a body written by aif_settle_totals_save() to t (fresh, or it sums).
+ * -1 with EBADMSG and why naming the bad line, or ENOMEM. */
+int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
+			   size_t len, char *why, size_t wlen);
 
 /*
  * The lien of an admitted job (d as aif_decide() left it, r the request).

@@ -74,7 +74,8 @@ like "$(grep -F '"type":"decision"' "$journal" | head -1)" \
 
 # --- a restart of slurmctld rebuilds the charges from the journal
 cluster restart-ctld >/dev/null 2>&1
-like "$(grep 'aifactory: journal' "$log" | tail -1)" "2 runs charged so far" \
-	"after a restart the journal's runs are known again"
+like "$(grep 'aifactory: journal' "$log" | tail -1)" \
+	"2 runs charged in the last 7 days \\(snapshot at seq 5, then 0 records\\)" \
+	"after a restart the journal's runs are known again, from the snapshot slurmctld wrote as it stopped"
 is "$(grep -c '"type":"charge"' "$journal")" 2 "and nothing was charged twice"
 done_testing

@@ -5,8 +5,10 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -14,6 +16,15 @@
 
 static time_t stamp;
 static char last_error[2048], last_info[2048];
+static char info_log[8192], error_log[8192];	/* since the last clear */
+
+static void _keep(char *log, size_t size, const char *line)
+{
+	size_t used = strlen(log);
+
+	if (used + strlen(line) + 2 < size)
+		snprintf(log + used, size - used, "%s\n", line);
+}
 
 static void _info(const char *fmt, ...)
 {
@@ -21,6 +32,7 @@ static void _info(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_info, sizeof(last_info), fmt, ap);
 	va_end(ap);
+	_keep(info_log, sizeof(info_log), last_info);
 }
 
 static int _error(const char *fmt, ...)
@@ -29,7 +41,13 @@ static int _error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	_keep(error_log, sizeof(error_log), last_error);
 	return 0;
+}
+
+static void _clear_logs(void)
+{
+	info_log[0] = error_log[0] = '\0';
 }
 
 static void _write(const char *path, const char *text)
@@ -143,6 +161,144 @@ static void test_settlement(const char *dir, const char *path)
 	aif_service_stop();
 }
 
+/* The snapshot of what the journal in jdir holds, as text; "" if none. */
+static const char *_snapshot_body(const char *jdir, uint64_t *seq)
+{
+	static char text[4096];
+	char hash[AIF_SHA256_HEX_LEN], *body;
+	size_t len;
+
+	text[0] = '\0';
+	*seq = 0;
+	if (aif_snapshot_read(jdir, &body, &len, seq, hash))
+		return text;
+	snprintf(text, sizeof(text), "%s", body);
+	free(body);
+	return text;
+}
+
+/* Write a snapshot of body at the journal's own last record. */
+static int _forge_snapshot(const char *jdir, const char *body, bool at_end)
+{
+	struct aif_journal *j;
+	char hash[AIF_SHA256_HEX_LEN] = "";
+	uint64_t seq = 1;
+
+	if (aif_journal_open(jdir, &j, NULL))
+		return -1;
+	if (at_end)
+		aif_journal_last(j, &seq, hash);
+	else
+		memset(hash, 'a', AIF_SHA256_HEX_LEN - 1);
+	aif_journal_close(j);
+	return aif_snapshot_write(jdir, body, strlen(body), seq, hash);
+}
+
+/* The snapshot: written as records go and at stop, loaded at start, the
+ * journal replayed only after it; a bad one is never trusted. */
+static void test_snapshot(const char *dir, const char *path)
+{
+	char jdir[128], why[512], line[256];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.snapshot_every = 2,
+	};
+	struct aif_job_end je = {
+		.job_id = 20, .uid = 1001, .user = "alice", .account = "p",
+		.admin_comment = "aif:class=c,project=p,mode=m",
+		.state = "COMPLETED", .submit = 1800000000,
+		.start = 1800000100, .end = 1800001900,
+		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 1 } },
+	};
+	struct aif_settle_totals *t;
+	struct aif_verify_report report;
+	time_t now = time(NULL);
+	uint64_t seq;
+
+	snprintf(jdir, sizeof(jdir), "%s/snapjournal", dir);
+	_write(path, billed);
+	is_int(aif_service_start(&hooks), 0, "snapshot: the service starts");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "half an hour on one h100");
+	je.job_id = 21;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "and again");
+	aif_service_flush();
+	like(_snapshot_body(jdir, &seq), "charged p g1 3600000\n",
+	     "two records in, the writer has snapshotted the book");
+	ok(seq >= 2, "the snapshot covers the journal up to its last record");
+
+	/* A run that ended long ago is charged, and forgotten by the next
+	 * snapshot: its end can no longer come again. */
+	je.job_id = 22;
+	je.end = now - 8 * 24 * 3600;
+	je.start = je.end - 1800;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "a run of last week");
+	aif_service_checkpoint();
+	like(_snapshot_body(jdir, &seq), "charged p g1 5400000\n",
+	     "a checkpoint (slurmctld stopping) snapshots the charges of all three");
+	snprintf(line, sizeof(line), "run aif:20:1800000100 1800001900\n");
+	like(_snapshot_body(jdir, &seq), line, "with the runs");
+	aif_service_stop();
+	snprintf(line, sizeof(line), "aif:22:%lld", (long long) je.start);
+	ok(!strstr(_snapshot_body(jdir, &seq), line),
+	   "a run that ended more than a week ago is not remembered");
+	is_int(aif_journal_verify(jdir, &report), 0, "the journal verifies");
+	is_int(report.snapshot, 1, "and the snapshot is found in its chain");
+
+	/* A start takes the snapshot and replays nothing after it. */
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the service starts from its snapshot");
+	snprintf(line, sizeof(line), "(snapshot at seq %llu, then 0 records)",
+		 (unsigned long long) seq);
+	like(info_log, line, "nothing after the snapshot is replayed");
+	is_int(_charged(), 3 * AIF_AMOUNT_PER_GPU_HOUR / 2, "the balance is the snapshot's");
+	je.job_id = 21;
+	je.start = 1800000100;
+	je.end = 1800001900;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "a run the snapshot remembers is a repeat");
+	aif_service_stop();
+
+	/* The snapshot is what the start believes: one saying more shows. */
+	ok(_forge_snapshot(jdir, "aifactory-ledger 1\ncharged p g1 7200000\n", true) == 0,
+	   "a snapshot of 2 GPU-hours is written at the journal's end");
+	is_int(aif_service_start(&hooks), 0, "the service starts");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR, "the balance comes from the snapshot");
+	aif_service_stop();
+
+	/* A snapshot of another chain, or an unreadable one: the whole
+	 * journal is replayed, and the balance is the journal's. */
+	ok(_forge_snapshot(jdir, "aifactory-ledger 1\ncharged p g1 7200000\n", false) == 0,
+	   "a snapshot naming a hash the journal does not have");
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the service starts");
+	like(error_log, "does not replay", "the mismatch is logged");
+	is_int(_charged(), 3 * AIF_AMOUNT_PER_GPU_HOUR / 2, "and the journal's own balance rebuilt");
+	aif_service_stop();
+
+	ok(_forge_snapshot(jdir, "aifactory-ledger 1\ncharged p\n", true) == 0,
+	   "a snapshot with a line cut short");
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the service starts");
+	like(error_log, "unusable (snapshot line 2: not a charged, overdraw or run line): replaying the whole journal",
+	     "the bad line is named");
+	is_int(_charged(), 3 * AIF_AMOUNT_PER_GPU_HOUR / 2, "the balance is the journal's");
+	aif_service_stop();
+
+	/* The body's own grammar. */
+	t = aif_settle_totals_new(NULL);
+	is_int(aif_settle_totals_load(t, "aifactory-ledger 2\n", 19, why, sizeof(why)), -1,
+	       "another format is refused");
+	like(why, "does not start with \"aifactory-ledger 1\"", "and said so");
+	is_int(aif_settle_totals_load(t, "aifactory-ledger 1\nrun k 12", 27, why, sizeof(why)), -1,
+	       "a last line without its newline is refused");
+	is_int(errno, EBADMSG, "as a bad message");
+	like(why, "snapshot line 2: no newline at the end", "naming the line");
+	is_int(aif_settle_totals_load(t, "aifactory-ledger 1\noverdraw p 12x\n", 34, why, sizeof(why)), -1,
+	       "a number with junk after it is refused");
+	aif_settle_totals_free(t);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/aif-test-service.XXXXXX", path[64];
@@ -185,6 +341,7 @@ int main(void)
 	ok(aif_service_ledger() == NULL && aif_service_policy() == NULL,
 	   "the last stop ends it");
 	test_settlement(dir, path);
+	test_snapshot(dir, path);
 	unlink(path);
 	{
 		char cmd[128];

@@ -176,7 +176,8 @@ extern int fini(void)
 		pthread_join(rebuild.thread, NULL);
 		rebuild.running = false;
 	}
-	aif_service_flush();	/* job_submit's fini never runs at shutdown */
+	/* job_submit's fini never runs at shutdown: this is the last call. */
+	aif_service_checkpoint();
 	aif_service_stop();
 	return SLURM_SUCCESS;
 }
