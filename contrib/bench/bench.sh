@@ -10,11 +10,17 @@
 #    (aif_gpus_normalise + aif_decide, as the plugin calls them per job).
 # 2. Where valgrind is installed: instructions per decision (callgrind).
 # 3. One throwaway cluster (tests/cluster/cluster.sh) with a generated
-#    10,000-project policy: submissions per second (sbatch --hold as
-#    aif-alice, from parallel loops) with and without
-#    JobSubmitPlugins=aifactory, and slurmctld's own mean time per
-#    REQUEST_SUBMIT_BATCH_JOB from sdiag: the difference is what the plugin
-#    adds to the controller (target: under 20 us).
+#    10,000-project policy whose classes are budgeted (every GPU job takes
+#    a lien), and thousands of held jobs of other projects pending
+#    throughout: submissions per second (sbatch --hold as aif-alice, from
+#    parallel loops) with job_submit/aifactory and jobcomp/aifactory and
+#    with stock SLURM (neither), and slurmctld's own mean time per
+#    REQUEST_SUBMIT_BATCH_JOB from sdiag: the difference is what the
+#    plugins add to the controller (target: under 20 us).
+# 4. On the same cluster, jobs that run (1 GPU, sleep 1) and end while
+#    held submissions go on: completed jobs per second with
+#    jobcomp/aifactory charging each into its journal, and without; the
+#    journal's charge records are counted against the jobs.
 #
 # Environment:
 #   AIF_BUILD_DIR         the built tree (default: the tree holding this script)
@@ -23,6 +29,8 @@
 #   AIF_BENCH_JOBS        submissions per phase (300)
 #   AIF_BENCH_LOOPS       parallel submitting loops (4)
 #   AIF_BENCH_ROUNDS      rounds of the two phases (2)
+#   AIF_BENCH_PENDING     held jobs of other projects, pending throughout (2000)
+#   AIF_BENCH_RUNS        jobs that run to completion per phase of 4. (200)
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -euo pipefail
@@ -38,6 +46,9 @@ readonly ITERATIONS=${AIF_BENCH_ITERATIONS:-1000000}
 readonly JOBS=${AIF_BENCH_JOBS:-300}
 readonly LOOPS=${AIF_BENCH_LOOPS:-4}
 readonly ROUNDS=${AIF_BENCH_ROUNDS:-2}
+readonly PENDING=${AIF_BENCH_PENDING:-2000}
+readonly RUNS=${AIF_BENCH_RUNS:-200}
+readonly PRELOAD_USER=aif-bob	# a member of many projects: -A each
 readonly USER_NAME=aif-alice	# in exactly one project: needs no -A
 readonly WARMUP=4		# submissions after each restart, not counted
 
@@ -49,7 +60,7 @@ calc() { awk "BEGIN { $1 }" </dev/null; }
 # ---------------------------------------------------------------- checks
 
 [ "$(id -u)" = 0 ] || die "run me as root (the test cluster needs it)"
-for n in PROJECTS ITERATIONS JOBS LOOPS ROUNDS; do
+for n in PROJECTS ITERATIONS JOBS LOOPS ROUNDS PENDING RUNS; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "AIF_BENCH_$n must be a positive integer"
 done
 [ -x "$BENCH_DECIDE" ] || die "$BENCH_DECIDE is not built: run make first"
@@ -126,7 +137,9 @@ ir_of() {
 
 ir_report() {
 	local out=$WORK/callgrind.out n total c ir decide normalise
-	if ! valgrind --tool=callgrind --callgrind-out-file="$out" \
+	# bench_decide is libtool's wrapper script: valgrind the program.
+	if ! "$BUILD_DIR/libtool" --mode=execute \
+		valgrind --tool=callgrind --callgrind-out-file="$out" \
 		--collect-atstart=no --toggle-collect='_ir_*' \
 		"$BENCH_DECIDE" -1 -n "$PROJECTS" >"$WORK/valgrind.out" 2>&1; then
 		say "valgrind failed; its output:"
@@ -165,16 +178,17 @@ fi
 # ---------------------------------------------------- 3. the cluster
 
 say ""
-say "== 3. The cluster: sbatch --hold as $USER_NAME, $JOBS jobs per phase from $LOOPS loops, $ROUNDS round(s)"
+say "== 3. The cluster: sbatch --hold as $USER_NAME, $JOBS jobs per phase from $LOOPS loops, $ROUNDS round(s), $PENDING jobs of other projects pending"
 "$BENCH_DECIDE" -w "$WORK/aifactory.json" -n "$PROJECTS"
 EXTRA=
-total_jobs=$((ROUNDS * 2 * (JOBS + WARMUP)))
+total_jobs=$((ROUNDS * 2 * (JOBS + WARMUP) + PENDING + 4 * RUNS))
 if [ "$total_jobs" -gt 9000 ]; then
 	EXTRA="MaxJobCount=$((total_jobs + 1000))"
 fi
 CLUSTER=$(mktemp -d /tmp/aif-bench-cluster.XXXXXX)
 t0=$(now)
 if ! AIF_PLUGIN_DIR=$PLUGIN_DIR AIF_JOB_SUBMIT_PLUGINS=aifactory \
+	AIF_JOBCOMP=jobcomp/aifactory \
 	AIF_POLICY=$WORK/aifactory.json AIF_POLICY_DIR='' AIF_SLURM_EXTRA=$EXTRA \
 	"$CLUSTER_SH" start "$CLUSTER" >"$WORK/cluster.env" 2>"$WORK/cluster.log"; then
 	tail -n 30 "$WORK/cluster.log" >&2
@@ -192,8 +206,17 @@ as_user() {
 			env -i PATH=/usr/bin:/bin SLURM_CONF="$CONF" "$@")
 }
 
+as_preload_user() {
+	(cd "$CLUSTER/scratch" &&
+		setpriv --reuid="$PRELOAD_USER" --regid="$(id -g "$PRELOAD_USER")" \
+			--init-groups -- \
+			env -i PATH=/usr/bin:/bin SLURM_CONF="$CONF" "$@")
+}
+
+# The partition and time limit are given, so that the plugin accepts the
+# job as it is (the same job in both phases) rather than reshaping it.
 submit() {
-	as_user sbatch --parsable --hold --gpus=1 --wrap true
+	as_user sbatch --parsable --hold -p h100 -t 60 --gpus=1 --wrap true
 }
 
 # One phase's jobs are cancelled before the next phase; their records
@@ -208,12 +231,15 @@ cancel_all() {
 	done
 }
 
-# set_plugin on|off: JobSubmitPlugins in slurm.conf, then a fresh slurmctld.
+# set_plugin on|off: JobSubmitPlugins and JobCompType in slurm.conf (ours,
+# or stock SLURM's none), then a fresh slurmctld.
 set_plugin() {
 	if [ "$1" = on ]; then
-		sed -i 's/^#bench# JobSubmitPlugins=/JobSubmitPlugins=/' "$CONF"
+		sed -i -e 's/^#bench# JobSubmitPlugins=/JobSubmitPlugins=/' \
+			-e 's|^JobCompType=jobcomp/none|JobCompType=jobcomp/aifactory|' "$CONF"
 	else
-		sed -i 's/^JobSubmitPlugins=/#bench# JobSubmitPlugins=/' "$CONF"
+		sed -i -e 's/^JobSubmitPlugins=/#bench# JobSubmitPlugins=/' \
+			-e 's|^JobCompType=jobcomp/aifactory|JobCompType=jobcomp/none|' "$CONF"
 	fi
 	"$CLUSTER_SH" restart-ctld "$CLUSTER" >>"$WORK/cluster.log" 2>&1 ||
 		die "slurmctld did not restart; see $CTLD_LOG"
@@ -309,6 +335,41 @@ phase() {
 	printf '  %-12s done: %s jobs in %s s\n' "$name" "${P_JOBS[-1]}" "$secs"
 }
 
+# Thousands of jobs wait throughout, as on a busy machine: held, one GPU
+# for an hour each, in the projects aif-bob is a member of (the generated
+# policy's startup and sme classes, which take any GPU type), each with its
+# lien, submitted with the plugins on and left alone by every phase.
+preload() {
+	local l n want=$PENDING t0
+	t0=$(now)
+	seq 1 "$((PROJECTS - 1))" | awk '$1 % 5 <= 1 && ($1 % 4 == 0 || $1 % 4 == 3) && $1 % 97 != 96' \
+		>"$WORK/preload.projects"
+	n=$(count_lines "$WORK/preload.projects")
+	[ "$n" -gt 0 ] || die "no project to preload jobs in"
+	# Round-robin over the projects, split over the loops.
+	for ((l = 0; l < LOOPS; l++)); do
+		(
+			i=0
+			while read -r p; do
+				if ((i % LOOPS == l)); then
+					as_preload_user sbatch --parsable --hold --gpus=1 -t 60 \
+						-p h100 -A "$(printf 'prj-%05d' "$p")" --wrap true \
+						>>"$WORK/preload.$l.ok" 2>>"$WORK/preload.$l.err" || :
+				fi
+				i=$((i + 1))
+			done < <(awk -v want="$want" -v n="$n" '
+				{ p[NR] = $1 } END { for (k = 0; k < want; k++) print p[k % n + 1] }' \
+				"$WORK/preload.projects")
+		) &
+	done
+	wait
+	n=$(squeue -h -u "$PRELOAD_USER" -t PENDING -o %i | awk 'END { print NR }')
+	say "  $n jobs of $PRELOAD_USER pending, in $(calc "printf \"%.0f\", $(now) - $t0") s"
+	[ "$n" -gt 0 ] || die "no preloaded job is pending: $(cat "$WORK"/preload.*.err | grep -m 1 . || :)"
+}
+set_plugin on
+preload
+
 # The two phases alternate, A B then B A, so that a drift (the machine
 # warming up, job records piling up until MinJobAge) weighs on both alike;
 # each phase starts from a freshly restarted slurmctld (sdiag is per
@@ -360,6 +421,102 @@ for o in on off; do
 done
 [ -z "$FIRST_ERROR" ] || say "first failed submission said: $FIRST_ERROR"
 
+# ------------------------------------------------- 4. jobs that end
+
+# Charge records in the journal for jobs named NAME (all files).
+charges_named() {
+	cat -- "$CLUSTER/state/aifactory"/journal* 2>/dev/null |
+		grep -F '"type":"charge"' | grep -cF "\"name\":\"$1\"" || :
+}
+
+# run_phase NAME on|off: RUNS jobs that run and end (sleep 1 on one GPU),
+# submitted from LOOPS loops while one more loop keeps submitting held
+# jobs; completed jobs per second from the first submission to the last
+# end, and with the plugins on, the charges the journal got for them.
+R_NAME=() R_DONE=() R_SECS=() R_CHARGED=() R_HELD=()
+run_phase() {
+	local name=$1 on=$2 jobname l n start secs tenths charged=- held
+	jobname="aif-run-$on-$RANDOM"
+	set_plugin "$on"
+	until submit >/dev/null 2>&1; do sleep 0.1; done
+	cancel_all
+	: >"$WORK/$jobname.stop"
+	(
+		# About 20 a second: a busy site's pace, not a flood that
+		# would leave no CPU for the jobs on this small a machine.
+		while [ -e "$WORK/$jobname.stop" ]; do
+			submit >>"$WORK/$jobname.held" 2>/dev/null || :
+			sleep 0.05
+		done
+	) &
+	local submitter=$!
+	start=$(now)
+	for ((l = 0; l < LOOPS; l++)); do
+		n=$((RUNS / LOOPS + (l < RUNS % LOOPS ? 1 : 0)))
+		(
+			for ((i = 0; i < n; i++)); do
+				as_user sbatch --parsable -p h100 --gpus=1 -t 5 -J "$jobname" \
+					--wrap 'sleep 1' >>"$WORK/$jobname.$l.ok" \
+					2>>"$WORK/$jobname.$l.err" || :
+			done
+		) &
+		R_PIDS+=($!)
+	done
+	wait "${R_PIDS[@]}"
+	R_PIDS=()
+	tenths=$((RUNS * 50 + 600))
+	while [ -n "$(squeue -h -u "$USER_NAME" -n "$jobname" -o %i 2>/dev/null)" ]; do
+		tenths=$((tenths - 1))
+		[ "$tenths" -gt 0 ] || die "$name: the jobs did not end"
+		sleep 0.1
+	done
+	secs=$(calc "printf \"%.2f\", $(now) - $start")
+	rm -f "$WORK/$jobname.stop"
+	wait "$submitter"
+	held=$(count_lines "$WORK/$jobname.held")
+	n=$(count_lines "$WORK/$jobname".*.ok)
+	if [ "$on" = on ]; then
+		tenths=100	# the journal's thread writes within moments
+		until [ "$(charges_named "$jobname")" -ge "$n" ] || [ "$tenths" = 0 ]; do
+			tenths=$((tenths - 1))
+			sleep 0.1
+		done
+		charged=$(charges_named "$jobname")
+	fi
+	cancel_all
+	R_NAME+=("$name") R_DONE+=("$n") R_SECS+=("$secs")
+	R_CHARGED+=("$charged") R_HELD+=("$held")
+	printf '  %-12s done: %s jobs ended in %s s\n' "$name" "$n" "$secs"
+}
+
+say ""
+say "== 4. Jobs that end: $RUNS jobs (1 GPU, sleep 1) per phase from $LOOPS loops, held submissions going on"
+R_PIDS=()
+for ((r = 1; r <= ROUNDS; r++)); do	# alternating, as in 3.
+	if ((r % 2)); then
+		run_phase "with #$r" on
+		run_phase "without #$r" off
+	else
+		run_phase "without #$r" off
+		run_phase "with #$r" on
+	fi
+done
+say ""
+printf '%-14s %6s %8s %8s %8s %13s\n' phase ended seconds ended/s charged held-submits
+declare -A END_SUM=() END_SECS=() CHARGED_SUM=()
+for i in "${!R_NAME[@]}"; do
+	printf '%-14s %6s %8s %8s %8s %13s\n' "${R_NAME[i]}" "${R_DONE[i]}" \
+		"${R_SECS[i]}" "$(rate "${R_DONE[i]}" "${R_SECS[i]}")" \
+		"${R_CHARGED[i]}" "${R_HELD[i]}"
+	o=${R_NAME[i]%% *}
+	END_SUM[$o]=$((${END_SUM[$o]:-0} + R_DONE[i]))
+	END_SECS[$o]=$(calc "printf \"%.2f\", ${END_SECS[$o]:-0} + ${R_SECS[i]}")
+	[ "${R_CHARGED[i]}" = - ] ||
+		CHARGED_SUM[$o]=$((${CHARGED_SUM[$o]:-0} + R_CHARGED[i]))
+done
+end_on=$(rate "${END_SUM[with]}" "${END_SECS[with]}")
+end_off=$(rate "${END_SUM[without]}" "${END_SECS[without]}")
+
 # ---------------------------------------------------------------- summary
 
 rate_on=$(rate "${JOBS_SUM[on]}" "${SECS_SUM[on]}")
@@ -393,7 +550,7 @@ fi
 say ""
 say "== Summary"
 say "library:    ${DECIDE_NS:-?} ns per decision (normalise + decide; mean of 4 cases, the slowest ${WORST_NS:-?} ns)${IR_PER_DECISION:+, $IR_PER_DECISION instructions}; $PROJECTS projects load in ${LOAD_MS:-?} ms"
-say "cluster:    $rate_on jobs/s with job_submit/aifactory, $rate_off without: ratio $ratio"
+say "cluster:    $rate_on jobs/s with job_submit/aifactory and jobcomp/aifactory, $rate_off with stock SLURM: ratio $ratio"
 say "controller: $diff_us us per submission with the plugin, all rounds ($us_on vs $us_off us per REQUEST_SUBMIT_BATCH_JOB, sdiag)"
 say "            $best us between the best rounds ($lo_on vs $lo_off us); target: under 20 us"
 if [ "$diff_us" != '?' ] &&
@@ -404,3 +561,5 @@ elif [ "$diff_us" != '?' ]; then
 fi
 say "            (sdiag times the whole RPC: lock waits, the job's files, the reply;" \
 	"the plugin's own code is the library's cost above)"
+say "            with $PENDING jobs of other projects pending, each with its lien"
+say "completions: $end_on jobs/s ended with jobcomp/aifactory (${CHARGED_SUM[with]:-0} of ${END_SUM[with]} charged in its journal), $end_off with stock SLURM, while held submissions went on"

@@ -134,9 +134,11 @@ static void _write_project(FILE *f, unsigned i, bool real)
 		fprintf(f, "      \"users\": [\"u%06u\", \"u%06u\", "
 			"\"s%05u\"], \"groups\": [\"grp-%05u\"],\n",
 			2 * i, 2 * i + 1, i % _nstaff(), i);
+	/* The cluster's submitting project (aif-alice's) never runs dry. */
 	fprintf(f, "      \"grants\": [ { \"name\": \"grant-2026\", "
 		"\"gpu_hours\": %u, \"valid_from\": \"2026-01-01\", "
-		"\"valid_until\": \"2030-12-31\" } ]\n", 500 + i % 50 * 100);
+		"\"valid_until\": \"2030-12-31\" } ]\n",
+		real && i == 0 ? 10000000 : 500 + i % 50 * 100);
 	fprintf(f, "    }%s\n", i + 1 < nprojects ? "," : "");
 }
 
