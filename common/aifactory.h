@@ -252,11 +252,18 @@ const char *aif_policy_user_name(const struct aif_policy *p, uid_t uid);
 bool aif_policy_is_operator(const struct aif_policy *p, uid_t uid,
 			    const gid_t *gids, size_t ngids);
 const char *aif_policy_path(const struct aif_policy *p);
+/* The TCP port slurmctld answers balance queries on; 0 if it does not. */
+uint16_t aif_policy_balance_port(const struct aif_policy *p);
 /* SHA-256 of the policy's files, as 64 hex digits. */
 const char *aif_policy_hash(const struct aif_policy *p);
 /* The GPU type's billing weight, the default weight for an unlisted type,
  * or a negative value when no weight applies. */
 double aif_policy_gpu_weight(const struct aif_policy *p, const char *type);
+/* What a GPU-hour of type under qos costs in GPU-hours: the type's
+ * weight times the QOS's (billing.qos_weights; 1 when not listed, or
+ * with no qos); negative when the type has no weight. */
+double aif_policy_rate(const struct aif_policy *p, const char *type,
+		       const char *qos);
 /* Every GPU type billing.gpu_weights lists, sorted by type; *list stays
  * valid while the caller holds a reference. */
 size_t aif_policy_gpu_weights(const struct aif_policy *p,

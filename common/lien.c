@@ -51,10 +51,12 @@ static void _tag_lien(const struct aif_lien *lien, char *tag, size_t len)
 			(long long) lien->uses[i].weight_milli);
 }
 
-/* The weight of a GPU type in thousandths, or -1 when it has none. */
-static int64_t _weight(const struct aif_policy *p, const char *type)
+/* The rate of a GPU type under qos in thousandths, or -1 when the type
+ * has no weight. */
+static int64_t _weight(const struct aif_policy *p, const char *type,
+		       const char *qos)
 {
-	double w = aif_policy_gpu_weight(p, type);
+	double w = aif_policy_rate(p, type, qos);
 	int64_t milli;
 
 	return w < 0 || aif_weight_milli(w, &milli) ? -1 : milli;
@@ -82,6 +84,8 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 	struct aif_lien_request req = { .uses = uses, .reserve = true };
 	struct aif_lien lien;
 	char why[AIF_MSG_MAX];
+	/* The QOS the job will run in: admission's, else its own. */
+	const char *qos = d->qos[0] ? d->qos : r->qos;
 	size_t nall;
 
 	if (d->verdict == AIF_REFUSE || !c || !c->metered || !r->gpus.total)
@@ -97,7 +101,7 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 	}
 	for (unsigned i = 0; i < r->gpus.ntypes; i++) {
 		const struct aif_gpu_count *g = &r->gpus.by_type[i];
-		int64_t w = g->type[0] ? _weight(p, g->type) : 0;
+		int64_t w = g->type[0] ? _weight(p, g->type, qos) : 0;
 
 		if (w < 0) {
 			d->verdict = AIF_REFUSE;
@@ -115,7 +119,7 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 	/* An untyped request may land on any type the class allows. */
 	if (c->ngpu_types) {
 		for (size_t i = 0; i < c->ngpu_types && i < AIF_GPU_TYPES_MAX; i++) {
-			int64_t w = _weight(p, c->gpu_types[i]);
+			int64_t w = _weight(p, c->gpu_types[i], qos);
 
 			if (w < 0)
 				continue;
@@ -126,7 +130,7 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 	} else {
 		nall = aif_policy_gpu_weights(p, &all);
 		for (size_t i = 0; i < nall && i < AIF_GPU_TYPES_MAX; i++) {
-			int64_t w = _weight(p, all[i].type);
+			int64_t w = _weight(p, all[i].type, qos);
 
 			if (w < 0)
 				continue;

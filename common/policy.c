@@ -370,6 +370,11 @@ const char *aif_policy_path(const struct aif_policy *p)
 	return p ? p->path : NULL;
 }
 
+uint16_t aif_policy_balance_port(const struct aif_policy *p)
+{
+	return p ? p->balance_port : 0;
+}
+
 const char *aif_policy_hash(const struct aif_policy *p)
 {
 	return p ? p->hash : NULL;
@@ -402,6 +407,14 @@ double aif_policy_qos_weight(const struct aif_policy *p, const char *qos)
 		w = bsearch(qos, p->qos_weights, p->nqos_weights,
 			    sizeof(*p->qos_weights), _key_gpu_weight);
 	return w ? w->weight : 1.0;
+}
+
+double aif_policy_rate(const struct aif_policy *p, const char *type,
+		       const char *qos)
+{
+	double w = aif_policy_gpu_weight(p, type);
+
+	return w < 0 ? w : w * aif_policy_qos_weight(p, qos);
 }
 
 size_t aif_policy_gpu_weights(const struct aif_policy *p,

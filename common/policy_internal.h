@@ -68,6 +68,7 @@ struct aif_policy {
 	const char *path;		/* the main file, as given to load */
 	char hash[65];			/* SHA-256 of the files, hex */
 	const char *project_dir;	/* as resolved; NULL if none */
+	uint16_t balance_port;		/* members' balance queries; 0: none */
 
 	struct aif_class *classes;	/* sorted by name */
 	size_t nclasses;

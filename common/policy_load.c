@@ -2475,6 +2475,11 @@ static bool _load_main(struct loader *ld)
 				ld->project_dir = _strdup(ld, str);
 				ld->project_dir_line = _line_of(s, key);
 			}
+		} else if (!strcmp(key, "balance_port")) {
+			int64_t port;
+
+			if (_get_int(ld, s, key, val, 1, 65535, &port))
+				p->balance_port = (uint16_t) port;
 		} else if (!strcmp(key, "operators")) {
 			_load_operators(ld, s, key, val);
 		} else if (!strcmp(key, "billing")) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query.h"
 #include "service.h"
 
 #define WATCH_SECONDS 1	/* how often the watcher looks at the stamp */
@@ -44,6 +45,9 @@ static struct {
 	 * replay failed, so that no snapshot can hide what it missed. */
 	struct aif_settle_totals *book;
 	struct aif_run_keys *book_keys;
+	pthread_mutex_t book_lock;	/* the book's burn, read by queries */
+	struct aif_query *query;	/* members' balance queries, or NULL */
+	char *munge_socket;
 	uint64_t since_snapshot;	/* records written since the last */
 	bool want_snapshot;		/* aif_service_checkpoint() waits */
 	uint64_t snapshot_every;
@@ -59,6 +63,7 @@ static struct {
 } svc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.load_lock = PTHREAD_MUTEX_INITIALIZER,
+	.book_lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 	.flushed = PTHREAD_COND_INITIALIZER,
 	.tail = &svc.head,
@@ -71,6 +76,39 @@ static time_t _stamp(void)
 }
 
 static void _replay_journal(void);
+
+static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
+		      char *why, size_t len, void *arg)
+{
+	(void) arg;
+	return aif_service_statement(uid, gid, project, out, why, len);
+}
+
+/* Answer balance queries on port (0: not at all), as the policy says. */
+static void _query_follow(uint16_t port)
+{
+	char why[600];
+
+	uint16_t old = aif_query_port(svc.query);
+
+	if (old == port)
+		return;
+	if (svc.query) {
+		aif_query_stop(svc.query);
+		svc.query = NULL;
+		svc.hooks.info("aifactory: balance queries no longer answered on port %u",
+			       (unsigned) old);
+	}
+	if (!port)
+		return;
+	if ((svc.query = aif_query_start(port, svc.munge_socket, _statement,
+					 NULL, why, sizeof(why))))
+		svc.hooks.info("aifactory: answering members' balance queries on port %u",
+			       (unsigned) port);
+	else
+		svc.hooks.error("aifactory: balance queries: %s; users cannot see their balances",
+				why);
+}
 
 /* Load the policy file; swap it in if good, else keep the last good one. */
 static int _load(void)
@@ -117,6 +155,7 @@ static int _load(void)
 			       svc.path, aif_policy_nclasses(p),
 			       aif_policy_nprojects(p), aif_policy_hash(p));
 		aif_policy_unref(old);
+		_query_follow(aif_policy_balance_port(p));
 		rc = 0;
 	} else if (old) {
 		svc.hooks.error("aifactory: policy %s refused; the last good policy (sha256 %s) stays in force",
@@ -135,12 +174,14 @@ static void _book(const struct aif_record *rec)
 	if (!svc.book)
 		return;
 	svc.since_snapshot++;
+	pthread_mutex_lock(&svc.book_lock);
 	if (aif_settle_replay(rec, svc.book)) {
 		svc.hooks.error("aifactory: the ledger's book is out of memory: no more snapshots until a restart (%s)",
 				strerror(errno));
 		aif_settle_totals_free(svc.book);
 		svc.book = NULL;
 	}
+	pthread_mutex_unlock(&svc.book_lock);
 }
 
 /* Snapshot the book at the journal's last record (synced by the caller):
@@ -150,13 +191,16 @@ static void _snapshot(void)
 	char hash[AIF_SHA256_HEX_LEN], *body;
 	uint64_t seq;
 	size_t len;
+	int rc;
 
 	if (!svc.book || !svc.journal)
 		return;
 	aif_journal_last(svc.journal, &seq, hash);
-	if (aif_settle_totals_save(svc.book, time(NULL) - AIF_RUN_KEYS_KEEP,
-				   &body, &len) ||
-	    aif_snapshot_write(svc.journal_dir, body, len, seq, hash))
+	pthread_mutex_lock(&svc.book_lock);
+	rc = aif_settle_totals_save(svc.book, time(NULL) - AIF_RUN_KEYS_KEEP,
+				    &body, &len);
+	pthread_mutex_unlock(&svc.book_lock);
+	if (rc || aif_snapshot_write(svc.journal_dir, body, len, seq, hash))
 		svc.hooks.error("aifactory: snapshot of the ledger at seq %llu NOT written: %s; the next start replays more of the journal",
 				(unsigned long long) seq, strerror(errno));
 	else
@@ -290,10 +334,12 @@ static void _replay_journal(void)
 		       AIF_RUN_KEYS_KEEP / 86400, (unsigned long long) seq,
 		       (unsigned long long) (report.last_seq > seq ?
 					     report.last_seq - seq : 0));
+	pthread_mutex_lock(&svc.book_lock);
 	if (rc)
 		aif_settle_totals_free(book);
 	else
 		svc.book = book;
+	pthread_mutex_unlock(&svc.book_lock);
 }
 
 /* Open the journal; it is replayed once a good policy is in force. */
@@ -365,10 +411,14 @@ static void _free_all(void)
 {
 	if (svc.journal)
 		aif_journal_close(svc.journal);
+	aif_query_stop(svc.query);
+	svc.query = NULL;
 	aif_settle_totals_free(svc.book);
 	aif_run_keys_free(svc.book_keys);
 	svc.book = NULL;
 	svc.book_keys = NULL;
+	free(svc.munge_socket);
+	svc.munge_socket = NULL;
 	svc.since_snapshot = 0;
 	aif_policy_unref(svc.policy);
 	aif_ledger_free(svc.ledger);
@@ -399,10 +449,14 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.path = strdup(hooks->policy_path);
 	svc.journal_dir = hooks->journal_dir ? strdup(hooks->journal_dir) : NULL;
 	svc.cluster = strdup(hooks->cluster ? hooks->cluster : "");
+	svc.hooks.munge_socket = NULL;
+	svc.munge_socket = hooks->munge_socket ?
+		strdup(hooks->munge_socket) : NULL;
 	svc.ledger = aif_ledger_new();
 	svc.run_keys = aif_run_keys_new();
 	if (!svc.path || !svc.ledger || !svc.run_keys || !svc.cluster ||
-	    (hooks->journal_dir && !svc.journal_dir)) {
+	    (hooks->journal_dir && !svc.journal_dir) ||
+	    (hooks->munge_socket && !svc.munge_socket)) {
 		_free_all();
 		svc.refs = 0;
 		pthread_mutex_unlock(&svc.lock);
@@ -621,4 +675,82 @@ void aif_service_decision(const struct aif_request *r,
 	aif_record_add_str(&q->rec, "message",
 			   d->verdict == AIF_REFUSE ? d->message : "");
 	_enqueue(q);
+}
+
+/* What uid may see: every project, or only those it is a member of. */
+static bool _sees_all(const struct aif_policy *p, uid_t uid, gid_t gid)
+{
+	return uid == 0 || uid == svc.hooks.slurm_user ||
+		aif_policy_is_operator(p, uid, &gid, 1);
+}
+
+static int _print_project(FILE *out, const char *name, time_t now)
+{
+	aif_amount_t burn = 0;
+
+	pthread_mutex_lock(&svc.book_lock);
+	if (svc.book)
+		burn = aif_settle_totals_burn(svc.book, name, now);
+	pthread_mutex_unlock(&svc.book_lock);
+	return aif_balance_print(out, svc.ledger, name, burn, true, now);
+}
+
+int aif_service_statement(uid_t uid, gid_t gid, const char *project,
+			  FILE *out, char *why, size_t len)
+{
+	const struct aif_project *proj, **mine = NULL;
+	struct aif_policy *p;
+	time_t now = time(NULL);
+	size_t n;
+	int rc = -1;
+
+	why[0] = '\0';
+	if (!svc.refs || !(p = aif_service_policy())) {
+		snprintf(why, len, "no policy is loaded in slurmctld");
+		return -1;
+	}
+	if (project) {
+		if (!(proj = aif_policy_project(p, project)) ||
+		    (!_sees_all(p, uid, gid) &&
+		     !aif_project_has_member(proj, uid, &gid, 1))) {
+			/* The same words for both: who is in a project
+			 * is not for outsiders to learn. */
+			snprintf(why, len, "no project %s that you are a member of",
+				 project);
+			goto out;
+		}
+		aif_balance_header(out);
+		rc = _print_project(out, proj->name, now) ? -1 : 0;
+		goto out;
+	}
+	if (_sees_all(p, uid, gid)) {
+		aif_balance_header(out);
+		for (size_t i = 0; i < aif_policy_nprojects(p); i++)
+			if (_print_project(out, aif_policy_project_at(p, i)->name,
+					   now))
+				goto out;
+		rc = 0;
+		goto out;
+	}
+	n = aif_policy_nprojects(p);
+	if (n && !(mine = calloc(n + 1, sizeof(*mine)))) {
+		snprintf(why, len, "%s", strerror(errno));
+		goto out;
+	}
+	n = aif_policy_projects_of(p, uid, &gid, 1, mine, n);
+	if (!n) {
+		snprintf(why, len, "you are a member of no project");
+		goto out;
+	}
+	aif_balance_header(out);
+	for (size_t i = 0; i < n; i++)
+		if (_print_project(out, mine[i]->name, now))
+			goto out;
+	rc = 0;
+out:
+	if (rc && !why[0])
+		snprintf(why, len, "%s", strerror(errno));
+	free(mine);
+	aif_policy_unref(p);
+	return rc;
 }

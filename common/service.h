@@ -12,6 +12,9 @@
  * snapshot_every records, at a checkpoint and at the last stop; a start
  * loads the snapshot and replays only the journal after it.
  *
+ * A policy with a balance_port also starts the members' balance queries
+ * (query.h) on a thread of their own; a reload moves or ends them.
+ *
  * The watcher reloads the policy, off slurmctld's locks, whenever the
  * configuration stamp it was given changes (slurmctld bumps
  * slurm_conf.last_update on every reconfigure); a policy that fails to
@@ -23,6 +26,8 @@
 #ifndef AIF_SERVICE_H
 #define AIF_SERVICE_H
 
+#include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "aifactory.h"
@@ -46,6 +51,8 @@ struct aif_service_hooks {
 					 * size; 0: AIF_JOURNAL_ROTATE_BYTES */
 	uint64_t snapshot_every;	/* records between two snapshots of
 					 * the ledger; 0: AIF_SNAPSHOT_EVERY */
+	uid_t slurm_user;		/* sees every balance, as root does */
+	const char *munge_socket;	/* copied; NULL: munged's default */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
 	void (*info)(const char *fmt, ...);
 	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
@@ -94,6 +101,18 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len);
 void aif_service_decision(const struct aif_request *r,
 			  const struct aif_decision *d,
 			  const struct aif_policy *p);
+
+/*
+ * The balance statement uid (primary group gid) may see: project's, or
+ * with project NULL every project it is a member of (root, SlurmUser and
+ * the policy's operators: every project), as aifctl balance prints it,
+ * reserved amounts included. 0, or -1 with why (no policy, no such
+ * project, not a member). Takes the ledger's lock; no I/O but to out.
+ * When the policy names a balance_port, the service answers it with
+ * this (query.h).
+ */
+int aif_service_statement(uid_t uid, gid_t gid, const char *project,
+			  FILE *out, char *why, size_t len);
 
 /* Wait until every record queued so far is on disk (tests, shutdown). */
 void aif_service_flush(void);

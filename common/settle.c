@@ -283,7 +283,7 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 	/* The rates frozen into the lien at submit win over today's. */
 	aif_lien_from_tag(je->admin_comment, &frozen);
 	for (unsigned i = 0; i < je->ngpus && i < AIF_GPU_TYPES_MAX; i++) {
-		double w = aif_policy_gpu_weight(p, je->gpus[i].type);
+		double w = aif_policy_rate(p, je->gpus[i].type, je->qos);
 
 		for (size_t k = 0; k < frozen.nuses; k++)
 			if (!strcmp(frozen.uses[k].type, je->gpus[i].type))
@@ -354,6 +354,8 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 struct aif_settle_totals {
 	struct strmap map;		/* "project\0grant" -> charged,
 					 * "project\0" -> overdraw */
+	struct strmap burn;		/* "project\0<day>" -> charged for the
+					 * runs that ended that UTC day */
 	struct aif_run_keys *keys;
 };
 
@@ -371,20 +373,64 @@ void aif_settle_totals_free(struct aif_settle_totals *t)
 	if (!t)
 		return;
 	_strmap_free(&t->map);
+	_strmap_free(&t->burn);
 	free(t);
 }
 
-static int _add(struct aif_settle_totals *t, const char *project,
-		const char *grant, int64_t amount)
+static int _add_to(struct strmap *m, const char *project, const char *what,
+		   int64_t amount)
 {
 	char key[2 * AIF_NAME_MAX + 2];
-	size_t len = _pair(project, grant, key, sizeof(key));
-	struct strmap_slot *s = len ? _insert(&t->map, key, len) : NULL;
+	size_t len = _pair(project, what, key, sizeof(key));
+	struct strmap_slot *s = len ? _insert(m, key, len) : NULL;
 
 	if (!s)
 		return -1;
 	s->value += amount;
 	return 0;
+}
+
+static int _add(struct aif_settle_totals *t, const char *project,
+		const char *grant, int64_t amount)
+{
+	return _add_to(&t->map, project, grant, amount);
+}
+
+static long long _day(time_t t)
+{
+	return (long long) (t / 86400);
+}
+
+/* A charge's amount into its project's day, if that day still counts. */
+static int _add_burn(struct aif_settle_totals *t, const char *project,
+		     long long day, int64_t amount)
+{
+	char text[24];
+
+	if (day <= _day(time(NULL)) - AIF_BURN_DAYS || amount <= 0)
+		return 0;
+	snprintf(text, sizeof(text), "%lld", day);
+	return _add_to(&t->burn, project, text, amount);
+}
+
+aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
+				    const char *project, time_t now)
+{
+	long long today = _day(now);
+	aif_amount_t sum = 0;
+
+	for (size_t i = 0; i < t->burn.cap; i++) {
+		const char *key = t->burn.slots[i].key;
+		long long day;
+
+		if (!key || strcmp(key, project))
+			continue;
+		day = strtoll(key + strlen(key) + 1, NULL, 10);
+		if (day > today - AIF_BURN_DAYS && day <= today &&
+		    aif_amount_add(sum, t->burn.slots[i].value, &sum))
+			sum = AIF_AMOUNT_MAX;
+	}
+	return sum;
 }
 
 int aif_settle_replay(const struct aif_record *r, void *arg)
@@ -425,6 +471,14 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 	if (!aif_record_int(r, "overdraw", &overdraw) && overdraw &&
 	    _add(t, project, "", overdraw))
 		return -1;
+	{
+		int64_t end, amount;
+
+		if (!aif_record_int(r, "end", &end) &&
+		    !aif_record_int(r, "amount", &amount) &&
+		    _add_burn(t, project, _day((time_t) end), amount))
+			return -1;
+	}
 	return 0;
 }
 
@@ -495,6 +549,21 @@ int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
 		else
 			fprintf(f, "overdraw %s %lld\n", project, value);
 	}
+	for (size_t i = 0; i < t->burn.cap && !rc; i++) {
+		const char *project = t->burn.slots[i].key;
+		long long day;
+
+		if (!project)
+			continue;
+		day = strtoll(project + strlen(project) + 1, NULL, 10);
+		if (day <= _day(time(NULL)) - AIF_BURN_DAYS)
+			continue;	/* gone from every burn rate */
+		if (!_word(project))
+			rc = -1;
+		else
+			fprintf(f, "burn %s %lld %lld\n", project, day,
+				(long long) t->burn.slots[i].value);
+	}
 	for (size_t i = 0; t->keys && i < t->keys->map.cap && !rc; i++) {
 		const struct strmap_slot *s = &t->keys->map.slots[i];
 
@@ -549,7 +618,7 @@ static int _load_line(struct aif_settle_totals *t, char *line)
 	char *cursor = line, *kind = _next_word(&cursor);
 	char *a = _next_word(&cursor), *b = _next_word(&cursor);
 	char *c = _next_word(&cursor);
-	int64_t value;
+	int64_t value, day;
 
 	if (!kind || !a || _next_word(&cursor))
 		return -1;
@@ -559,6 +628,9 @@ static int _load_line(struct aif_settle_totals *t, char *line)
 		return _add(t, a, "", value);
 	if (!strcmp(kind, "run") && !c && _integer(b, &value))
 		return t->keys ? aif_run_keys_add(t->keys, a, (time_t) value) : 0;
+	if (!strcmp(kind, "burn") && c && _integer(b, &day) &&
+	    _integer(c, &value))
+		return _add_burn(t, a, (long long) day, value);
 	return -1;
 }
 
@@ -592,7 +664,7 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 		if (_load_line(t, line)) {
 			snprintf(why, wlen, "snapshot line %zu: %s", lineno,
 				 errno == ENOMEM ? "out of memory" :
-				 "not a charged, overdraw or run line");
+				 "not a charged, overdraw, burn or run line");
 			errno = errno == ENOMEM ? ENOMEM : EBADMSG;
 			return -1;
 		}

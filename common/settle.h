@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -108,9 +109,29 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
 
+/* A project's burn: what it was charged for the runs that ended in the
+ * last AIF_BURN_DAYS days (UTC days, today included). */
+#define AIF_BURN_DAYS 30
+aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
+				    const char *project, time_t now);
+
+/*
+ * A project's statement: a line per grant (window, GPU type, granted,
+ * charged, reserved, left in GPU-hours; reserved "?" unless known), its
+ * overdraw, its burn rate per day over the last AIF_BURN_DAYS and the day
+ * its money runs out at that rate. 0, or -1 if the ledger does not know
+ * the project. aif_balance_header() prints the columns' names.
+ */
+void aif_balance_header(FILE *f);
+/* t as its UTC day, YYYY-MM-DD ("?" if it has none). */
+void aif_format_date(time_t t, char *buf, size_t len);
+int aif_balance_print(FILE *f, struct aif_ledger *ledger, const char *project,
+		      aif_amount_t burn, bool reserved_known, time_t now);
+
 /*
  * The totals as a snapshot body (text: a header line, then one line per
- * grant charged, project overdrawn and run key), *body malloc'ed, the
+ * grant charged, project overdrawn, project's day of burn and run key),
+ * *body malloc'ed, the
  * caller's. Run keys of runs that ended before forget_before are dropped,
  * from t's set too. -1 with errno (EINVAL for a name holding a space).
  */

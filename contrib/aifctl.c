@@ -30,6 +30,7 @@
 #include "aifactory.h"
 #include "journal.h"
 #include "ledger.h"
+#include "query.h"
 #include "settle.h"
 
 #define MAX_GROUPS 256
@@ -763,60 +764,6 @@ static int _audit(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* balance                                                              */
 
-#define BURN_DAYS 30
-
-/* What a project burned: the charges that ended in the last BURN_DAYS. */
-struct burn {
-	char project[AIF_NAME_MAX];
-	aif_amount_t amount;
-};
-
-struct balance_replay {
-	struct aif_settle_totals *totals;
-	time_t since;			/* now - BURN_DAYS days */
-	struct burn *burns;
-	size_t nburns, cap;
-};
-
-/* aif_settle_replay(), and each charge's amount into its project's burn
- * when the job ended in the window. */
-static int _balance_record(const struct aif_record *r, void *arg)
-{
-	struct balance_replay *b = arg;
-	const char *project;
-	int64_t end, amount;
-	size_t i;
-
-	if (aif_settle_replay(r, b->totals))
-		return -1;
-	if (r->type != AIF_RECORD_CHARGE ||
-	    !(project = aif_record_str(r, "project")) ||
-	    aif_record_int(r, "end", &end) || end < b->since ||
-	    aif_record_int(r, "amount", &amount) || amount <= 0)
-		return 0;
-	for (i = 0; i < b->nburns; i++)
-		if (!strcmp(b->burns[i].project, project))
-			break;
-	if (i == b->nburns) {
-		if (b->nburns == b->cap) {
-			size_t ncap = b->cap ? 2 * b->cap : 16;
-			struct burn *nb = realloc(b->burns, ncap * sizeof(*nb));
-
-			if (!nb)
-				return -1;
-			b->burns = nb;
-			b->cap = ncap;
-		}
-		snprintf(b->burns[i].project, sizeof(b->burns[i].project),
-			 "%s", project);
-		b->burns[i].amount = 0;
-		b->nburns++;
-	}
-	if (aif_amount_add(b->burns[i].amount, amount, &b->burns[i].amount))
-		b->burns[i].amount = AIF_AMOUNT_MAX;
-	return 0;
-}
-
 /*
  * The liens of the pending, running and suspended jobs, from the
  * admission tags in their AdminComment. squeue -O's field is
@@ -861,82 +808,6 @@ static int _balance_reserved(struct aif_ledger *ledger)
 	return rc;
 }
 
-static void _balance_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
-		snprintf(buf, len, "?");
-}
-
-/* One project: a line per grant, then its overdraw, burn rate and the
- * day its money runs out. 0, or -1 if the ledger does not know it. */
-static int _balance_project(struct aif_ledger *ledger, const char *project,
-			    aif_amount_t burn, bool reserved_known,
-			    time_t now)
-{
-	struct aif_grant_balance *g = NULL;
-	struct aif_project_balance sum;
-	char a[4][AIF_AMOUNT_STR_MAX], from[16], until[16], window[40];
-	long double left = 0;
-	time_t last_end = 0;
-
-	if (aif_ledger_balance(ledger, project, NULL, 0, &sum))
-		return -1;
-	if (sum.ngrants && !(g = calloc(sum.ngrants, sizeof(*g))))
-		return -1;
-	if (aif_ledger_balance(ledger, project, g, sum.ngrants, &sum)) {
-		free(g);
-		return -1;
-	}
-	for (size_t i = 0; i < sum.ngrants; i++) {
-		_balance_date(g[i].valid_from, from, sizeof(from));
-		_balance_date(g[i].valid_until, until, sizeof(until));
-		snprintf(window, sizeof(window), "%s..%s", from, until);
-		aif_amount_format(g[i].granted, a[0], sizeof(a[0]));
-		aif_amount_format(g[i].charged, a[1], sizeof(a[1]));
-		aif_amount_format(g[i].reserved, a[2], sizeof(a[2]));
-		aif_amount_format(g[i].left, a[3], sizeof(a[3]));
-		printf("%-16s %-16s %-22s %-8s %10s %10s %10s %10s%s\n",
-		       project, g[i].name, window,
-		       g[i].gpu_type[0] ? g[i].gpu_type : "any", a[0], a[1],
-		       reserved_known ? a[2] : "?", a[3],
-		       g[i].active ? "" : "  (no longer in the policy)");
-		/* What is left to spend: grants that can still pay. */
-		if (g[i].active && g[i].valid_until >= now) {
-			left += g[i].left;
-			if (g[i].left > 0 && g[i].valid_until > last_end)
-				last_end = g[i].valid_until;
-		}
-	}
-	free(g);
-	left -= sum.overdraw;
-	if (sum.overdraw) {
-		aif_amount_format(sum.overdraw, a[0], sizeof(a[0]));
-		printf("%s: overdraw %s\n", project, a[0]);
-	}
-	aif_amount_format(burn / BURN_DAYS, a[0], sizeof(a[0]));
-	printf("%s: burn rate %s/day over the last %d days; runs out ",
-	       project, a[0], BURN_DAYS);
-	if (left <= 0) {
-		printf("now\n");
-	} else if (!burn) {
-		printf("never\n");
-	} else {
-		long double secs = left / burn * BURN_DAYS * 86400.0L;
-
-		if (secs > (long double) (last_end - now)) {
-			_balance_date(last_end, until, sizeof(until));
-			printf("never (its grants end on %s first)\n", until);
-		} else {
-			_balance_date(now + (time_t) secs, until,
-				      sizeof(until));
-			printf("%s\n", until);
-		}
-	}
-	return 0;
-}
-
 /* Replay the whole journal in dir through fn; -1 after saying why not.
  * balance and report read it alike, and only root and SlurmUser can. */
 static int _replay(const char *dir, aif_replay_fn fn, void *arg)
@@ -948,21 +819,96 @@ static int _replay(const char *dir, aif_replay_fn fn, void *arg)
 		return 0;
 	err = errno;
 	if (err == EACCES || err == EPERM)
-		fprintf(stderr, "aifctl: balances come from the journal "
-			"under StateSaveLocation, which only root and "
-			"SlurmUser can read; ask your centre\n");
+		fprintf(stderr, "aifctl: %s: only root and SlurmUser can "
+			"read the journal\n", dir);
 	else
 		fprintf(stderr, "aifctl: %s: %s\n", dir,
 			rep.message[0] ? rep.message : strerror(err));
 	return -1;
 }
 
+#define CTLD_HOSTS_MAX 8
+
 /*
- * Who may see what: balances come from the journal, which is SlurmUser's
- * and mode 0600, so for now only root and SlurmUser can run this. Users
- * seeing their own projects is the next step (a read-only query to
- * slurmctld's ledger, or a per-project file it writes), decided against
- * here: aifctl must not become setuid to read the journal.
+ * Where slurmctld runs and which munged to use, as scontrol says: it
+ * reads the same configuration the user's sbatch does (also configless).
+ * Hosts in order, primary first ("name" or "name(addr)": the address).
+ */
+static size_t _ctld_hosts(char hosts[][256], size_t max, char *socket,
+			  size_t slen)
+{
+	FILE *f = popen("scontrol show config 2>/dev/null", "re");
+	char *line = NULL, *v;
+	size_t cap = 0, n = 0;
+
+	socket[0] = '\0';
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) >= 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!(v = strstr(line, " = ")))
+			continue;
+		v += 3;
+		if (!strncmp(line, "SlurmctldHost[", 14) && n < max) {
+			char *open = strchr(v, '('), *close;
+
+			if (open && (close = strchr(open, ')'))) {
+				*close = '\0';
+				v = open + 1;
+			}
+			snprintf(hosts[n++], 256, "%s", v);
+		} else if (!strncmp(line, "AuthInfo ", 9) &&
+			   (v = strstr(v, "socket="))) {
+			snprintf(socket, slen, "%.*s",
+				 (int) strcspn(v + 7, ","), v + 7);
+		}
+	}
+	free(line);
+	pclose(f);
+	return n;
+}
+
+/*
+ * balance for those who cannot read the journal: slurmctld answers, to a
+ * MUNGE credential, with the projects its owner is a member of (all of
+ * them for operators). The port is the policy's balance_port when the
+ * policy can be read here, else AIF_BALANCE_PORT.
+ */
+static int _balance_ask(const char *only, const char *policy_path)
+{
+	char hosts[CTLD_HOSTS_MAX][256], socket[PATH_MAX], buf[4096];
+	char why[600] = "no SlurmctldHost in 'scontrol show config'";
+	struct aif_policy *p = _load(policy_path ? policy_path :
+				     _default_policy(buf, sizeof(buf)), true);
+	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
+	size_t n = _ctld_hosts(hosts, CTLD_HOSTS_MAX, socket, sizeof(socket));
+
+	if (p && !port) {
+		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
+			"does not answer balance queries; ask your centre\n",
+			aif_policy_path(p));
+		aif_policy_unref(p);
+		return 2;
+	}
+	aif_policy_unref(p);
+	/* The primary first; a backup answers only when it is in charge. */
+	for (size_t i = 0; i < n; i++) {
+		if (!aif_query_ask(hosts[i], port, socket[0] ? socket : NULL,
+				   only, stdout, why, sizeof(why)))
+			return 0;
+		if (strncmp(why, "cannot reach", 12))
+			break;	/* it answered: its refusal is the answer */
+	}
+	fprintf(stderr, "aifctl: %s\n", why);
+	return 2;
+}
+
+/*
+ * Who may see what: root reads the journal (SlurmUser's, mode 0600) here,
+ * which works with slurmctld down too, and so does anyone naming a
+ * journal they can read with --journal; everyone else asks slurmctld,
+ * which answers with the projects they are a member of (all of them for
+ * SlurmUser and the policy's operators). aifctl is never setuid.
  */
 static int _balance(int argc, char **argv)
 {
@@ -975,7 +921,7 @@ static int _balance(int argc, char **argv)
 	};
 	char buf[4096], dirbuf[PATH_MAX], from[PATH_MAX + 96], why[512];
 	const char *path = NULL, *dir = NULL, *only = NULL;
-	struct balance_replay b = { 0 };
+	struct aif_settle_totals *totals = NULL;
 	struct aif_ledger *ledger = NULL;
 	struct aif_policy *p = NULL;
 	time_t now = time(NULL);
@@ -995,6 +941,8 @@ static int _balance(int argc, char **argv)
 	if (optind != argc || (path && !path[0]) || (dir && !dir[0]) ||
 	    (only && !only[0]))
 		return _usage(stderr);
+	if (!dir && geteuid() != 0)
+		return _balance_ask(only, path);
 	if (!dir) {
 		if (_default_journal_dir(dirbuf, sizeof(dirbuf), from,
 					 sizeof(from)))
@@ -1010,7 +958,7 @@ static int _balance(int argc, char **argv)
 		goto out;
 	}
 	if (!(ledger = aif_ledger_new()) ||
-	    !(b.totals = aif_settle_totals_new(NULL))) {
+	    !(totals = aif_settle_totals_new(NULL))) {
 		fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
 		goto out;
 	}
@@ -1018,28 +966,23 @@ static int _balance(int argc, char **argv)
 		fprintf(stderr, "aifctl: %s\n", why);
 		goto out;
 	}
-	b.since = now - (time_t) BURN_DAYS * 86400;
-	if (_replay(dir, _balance_record, &b))
+	if (_replay(dir, aif_settle_replay, totals))
 		goto out;
-	if (aif_settle_replay_apply(b.totals, ledger, why, sizeof(why)))
+	if (aif_settle_replay_apply(totals, ledger, why, sizeof(why)))
 		fprintf(stderr, "aifctl: warning: %s\n", why);
 	reserved_known = !_balance_reserved(ledger);
 	if (!reserved_known)
 		printf("reserved: unknown (squeue failed)\n");
 
-	printf("%-16s %-16s %-22s %-8s %10s %10s %10s %10s\n", "PROJECT",
-	       "GRANT", "WINDOW (UTC)", "GPU", "GRANTED", "CHARGED",
-	       "RESERVED", "LEFT");
+	aif_balance_header(stdout);
 	for (size_t i = 0; i < aif_policy_nprojects(p); i++) {
 		const char *name = aif_policy_project_at(p, i)->name;
-		aif_amount_t burn = 0;
 
 		if (only && strcmp(only, name))
 			continue;
-		for (size_t k = 0; k < b.nburns; k++)
-			if (!strcmp(b.burns[k].project, name))
-				burn = b.burns[k].amount;
-		if (_balance_project(ledger, name, burn, reserved_known, now)) {
+		if (aif_balance_print(stdout, ledger, name,
+				      aif_settle_totals_burn(totals, name, now),
+				      reserved_known, now)) {
 			fprintf(stderr, "aifctl: %s: %s\n", name,
 				strerror(errno));
 			goto out;
@@ -1047,8 +990,7 @@ static int _balance(int argc, char **argv)
 	}
 	rc = 0;
 out:
-	free(b.burns);
-	aif_settle_totals_free(b.totals);
+	aif_settle_totals_free(totals);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
 	return rc;
@@ -1279,8 +1221,8 @@ static int _report(int argc, char **argv)
 		rp.from = _report_month(now, false);
 		rp.until = _report_month(now, true);
 	}
-	_balance_date(rp.from, first, sizeof(first));
-	_balance_date(rp.until - 86400, last, sizeof(last));
+	aif_format_date(rp.from, first, sizeof(first));
+	aif_format_date(rp.until - 86400, last, sizeof(last));
 
 	if (!dir) {
 		if (_default_journal_dir(dirbuf, sizeof(dirbuf), from,

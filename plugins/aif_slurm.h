@@ -22,6 +22,15 @@
 #define AIF_POLICY_FILE "aifactory.json"	/* next to slurm.conf */
 #define AIF_STATE_SUBDIR "aifactory"		/* under StateSaveLocation */
 
+/* munged's socket as AuthInfo names it ("socket=PATH"), or NULL. */
+static inline char *aif_slurm_munge_socket(void)
+{
+	const char *at = slurm_conf.authinfo ?
+		strstr(slurm_conf.authinfo, "socket=") : NULL;
+
+	return at ? xstrndup(at + 7, strcspn(at + 7, ",")) : NULL;
+}
+
 /*
  * Take a reference on the service. The policy is next to slurm.conf; the
  * journal under StateSaveLocation, written as SlurmUser. The hooks are
@@ -32,10 +41,13 @@ static inline int aif_slurm_service_start(void)
 	char *policy = get_extra_conf_path(AIF_POLICY_FILE);
 	char *journal = xstrdup_printf("%s/%s", slurm_conf.state_save_location,
 				       AIF_STATE_SUBDIR);
+	char *munge_socket = aif_slurm_munge_socket();
 	struct aif_service_hooks hooks = {
 		.policy_path = policy,
 		.journal_dir = journal,
 		.cluster = slurm_conf.cluster_name,
+		.slurm_user = slurm_conf.slurm_user_id,
+		.munge_socket = munge_socket,
 		.conf_stamp = &slurm_conf.last_update,
 		.info = slurm_info,
 		.error = error,
@@ -44,6 +56,7 @@ static inline int aif_slurm_service_start(void)
 
 	xfree(policy);
 	xfree(journal);
+	xfree(munge_socket);
 	return rc ? SLURM_ERROR : SLURM_SUCCESS;
 }
 

@@ -17,7 +17,8 @@
 #   AIF_JOBCOMP             JobCompType= (default jobcomp/none)
 #   AIF_SLURM_EXTRA         lines appended verbatim to slurm.conf
 #   AIF_PLUGSTACK           lines written to DIR/etc/plugstack.conf (SPANK)
-#   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by root)
+#   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by
+#                           root), with @BALANCE_PORT@ replaced by a free port
 #   AIF_POLICY_DIR          its project directory, copied to DIR/etc/aifactory.d
 #
 # Run as root. Only Debian's binaries are used; none of Debian's services or
@@ -243,7 +244,7 @@ port_reserved() {
 # Pick the ports this cluster needs, below the ephemeral range so that no
 # outgoing connection takes one between our pick and the daemon's bind.
 reserve_ports() {
-	local names=(ctld dbd db "${NODES[@]/#/slurmd_}") name port entry
+	local names=(ctld dbd db balance "${NODES[@]/#/slurmd_}") name port entry
 	mkdir -p "$PORT_REGISTRY"
 	(
 		flock 4
@@ -521,7 +522,9 @@ copy_plugins() {
 install_policy() {
 	[ -n "${AIF_POLICY:-}" ] || return 0
 	[ -f "$AIF_POLICY" ] || die "AIF_POLICY=$AIF_POLICY is not a file"
-	install -m 644 -o root -g root -- "$AIF_POLICY" "$ETC/aifactory.json"
+	# A policy may ask for this cluster's port for balance queries.
+	sed "s/@BALANCE_PORT@/$(port_of balance)/g" -- "$AIF_POLICY" |
+		install -m 644 -o root -g root /dev/stdin "$ETC/aifactory.json"
 	[ -n "${AIF_POLICY_DIR:-}" ] || return 0
 	[ -d "$AIF_POLICY_DIR" ] || die "AIF_POLICY_DIR=$AIF_POLICY_DIR is not a directory"
 	install -d -m 755 -o root -g root -- "$ETC/aifactory.d"

@@ -2,7 +2,8 @@
 # aifctl balance: per grant what was granted, charged (the journal's
 # charges) and reserved (the liens of the pending and running jobs), what
 # is left, and per project the burn rate and when the money runs out;
-# -A shows one project; only root and SlurmUser can read the journal.
+# -A shows one project. root reads the journal; users ask slurmctld and
+# see only their own projects, operators all.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -uo pipefail
@@ -16,6 +17,8 @@ later=$(date -u -d '+90 days' +%Y-%m-%d)
 cluster_up_policy <<JSON
 {
   "version": 1,
+  "balance_port": @BALANCE_PORT@,
+  "operators": { "users": ["aif-erin"] },
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 0.5 } },
   "classes": {
     "startup": { "max_time": "3-00:00:00", "default_time": "01:00:00",
@@ -96,13 +99,47 @@ run "$aifctl" balance -A aif-alice
 like "$AS_OUT" "aif-alice +first .* 0\\.00 +$(gph $((36000000 - amount)))"$'\n' \
 	"a cancelled job reserves nothing"
 
-# --- only root and SlurmUser can read the journal. alice may not reach
-# the build tree (a checkout under /root is 0700): she runs a copy.
+# --- users ask slurmctld, which answers with their own projects (MUNGE
+# says who asks). alice may not reach the build tree (a checkout under
+# /root is 0700): users run a copy.
 bin=$AIF_SCRATCH/bin
 aifctl_copy "$bin"
-as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" balance
-is "$AS_RC" 2 "as alice, aifctl balance exits 2"
-is "$AS_ERR" "aifctl: balances come from the journal under StateSaveLocation, which only root and SlurmUser can read; ask your centre" \
-	"and says who can see balances"
-is "$AS_OUT" "" "and prints nothing on stdout"
+user_balance() {	# user_balance USER [ARGS]
+	local user=$1
+	shift
+	as_user "$user" env LD_LIBRARY_PATH="$bin" "$bin/aifctl" balance "$@"
+}
+port=$(sed -n 's/.*"balance_port": \([0-9]*\).*/\1/p' "$AIF_CLUSTER_DIR/etc/aifactory.json")
+like "$(cat "$AIF_CLUSTER_DIR/log/slurmctld.log")" \
+	"answering members' balance queries on port $port" "slurmctld answers balance queries"
+run "$aifctl" balance
+root_view=$AS_OUT
+user_balance aif-alice
+is "$AS_RC" 0 "alice asks for her balance: exit 0" || diag "$AS_ERR"
+is "$AS_OUT" "$(printf '%s\n' "$root_view" | sed '/^bobs/d')" \
+	"she sees her own project, as root sees it, and not bob's"
+user_balance aif-alice -A aif-alice
+is "$AS_OUT" "$(printf '%s\n' "$root_view" | sed '/^bobs/d')" "-A her project: the same"
+user_balance aif-alice -A bobs
+is "$AS_RC/$AS_OUT" "2/" "-A another's project: exit 2, nothing shown"
+is "$AS_ERR" "aifctl: no project bobs that you are a member of" "and why"
+user_balance aif-alice -A nosuch
+is "$AS_ERR" "aifctl: no project nosuch that you are a member of" \
+	"a project that does not exist reads the same: no one learns what others have"
+user_balance aif-bob
+is "$AS_OUT" "$header
+$bob" "bob sees his"
+user_balance aif-carol
+is "$AS_RC/$AS_ERR" "2/aifctl: you are a member of no project" "carol is in none"
+user_balance aif-erin
+is "$AS_OUT" "$root_view" "erin, an operator in the policy, sees every project"
+
+# A request that is not a MUNGE credential is refused; the server goes on.
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'not a credential\n' >&3
+answer=$(cat <&3)
+exec 3<&-
+like "$answer" "^error credential refused: " "a forged request is refused"
+user_balance aif-bob
+is "$AS_RC" 0 "and the next query is answered"
 done_testing

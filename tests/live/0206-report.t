@@ -123,7 +123,7 @@ bin=$AIF_SCRATCH/bin
 aifctl_copy "$bin"
 as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" report
 is "$AS_RC" 2 "as alice, aifctl report exits 2"
-is "$AS_ERR" "aifctl: balances come from the journal under StateSaveLocation, which only root and SlurmUser can read; ask your centre" \
-	"and says who can read the journal, as balance does"
+is "$AS_ERR" "aifctl: $AIF_CLUSTER_DIR/state/aifactory: only root and SlurmUser can read the journal" \
+	"and says who can read the journal"
 is "$AS_OUT" "" "and prints nothing on stdout"
 done_testing

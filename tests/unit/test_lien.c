@@ -16,9 +16,10 @@
 
 static const char policy_text[] =
 	"{ \"version\": 1,\n"
-	"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0, \"a100\": 0.5 } },\n"
+	"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0, \"a100\": 0.5 },\n"
+	"               \"qos_weights\": { \"premium\": 2.5 } },\n"
 	"  \"classes\": {\n"
-	"    \"strict\": { \"qos\": \"std\" },\n"
+	"    \"strict\": { \"qos\": \"std\", \"allowed_qos\": [\"std\", \"premium\"] },\n"
 	"    \"lenient\": { \"qos\": \"std\", \"exhausted_action\": \"fallback\",\n"
 	"                 \"fallback_qos\": \"scavenger\" },\n"
 	"    \"free\": { \"metered\": false },\n"
@@ -33,19 +34,28 @@ static const char policy_text[] =
 	"      { \"name\": \"g\", \"gpu_hours\": 10, \"valid_from\": \"2026-01-01\",\n"
 	"        \"valid_until\": \"2027-12-31\" } ] } } }\n";
 
-/* Admit a job of project proj asking for gres (per node, one node). */
-static void _admit(struct aif_ledger *l, struct aif_policy *p,
-		   const char *proj, const char *gres, uint32_t minutes,
-		   struct aif_decision *d)
+/* Admit a job of project proj asking for gres (per node, one node), in
+ * qos (NULL: the class's). */
+static void _admit_qos(struct aif_ledger *l, struct aif_policy *p,
+		       const char *proj, const char *gres, uint32_t minutes,
+		       const char *qos, struct aif_decision *d)
 {
 	struct aif_gpu_spec spec = { .tres_per_node = gres, .nodes = 1 };
 	struct aif_request r = { .account = proj, .uid = 0, .nodes = 1,
-				 .time_limit = minutes, .now = NOW };
+				 .time_limit = minutes, .now = NOW,
+				 .qos = qos };
 	char err[AIF_ERR_MAX];
 
 	aif_gpus_normalise(&spec, &r.gpus, err, sizeof(err));
 	aif_decide(p, &r, d);
 	aif_lien_admit(l, p, &r, d);
+}
+
+static void _admit(struct aif_ledger *l, struct aif_policy *p,
+		   const char *proj, const char *gres, uint32_t minutes,
+		   struct aif_decision *d)
+{
+	_admit_qos(l, p, proj, gres, minutes, NULL, d);
 }
 
 int main(void)
@@ -79,6 +89,8 @@ int main(void)
 	is_int(aif_ledger_release(l, &lien, NULL), 0, "the first lien is released");
 	_admit(l, p, "p", "gpu:h100:8", 60, &d);
 	is_int(d.verdict, AIF_RESHAPE, "then 8 GPU-hours fit");
+	aif_lien_from_tag(d.tag, &lien);
+	aif_ledger_release(l, &lien, NULL);
 
 	_admit(l, p, "f", "gpu:a100:1", 60, &d);
 	is_int(d.verdict, AIF_RESHAPE, "no grant, class with a fallback: reshaped");
@@ -98,6 +110,35 @@ int main(void)
 	_admit(l, p, "a", "gpu:b300:1", 60, &d);
 	is_str(d.rule, "budget.rate", "a GPU type with no billing weight is refused");
 	like(d.message, "GPU type b300 has no billing weight", "and says so");
+
+	/* A QOS with a weight: the rate is the GPU's times the QOS's. */
+	_admit_qos(l, p, "p", "gpu:h100:2", 60, "premium", &d);
+	is_int(d.verdict, AIF_ACCEPT, "2 h100 for an hour in QOS premium (x2.5): accepted");
+	is_str(d.tag, "aif:class=strict,project=p,mode=m,lien=g:18000000,rate=h100:2500",
+	       "its lien is 5 GPU-hours, its frozen rate 2.5 a GPU-hour");
+	is_int(aif_lien_from_tag(d.tag, &lien), 0, "that tag reads back");
+	is_int(aif_ledger_release(l, &lien, NULL), 0, "and is released");
+	_admit_qos(l, p, "p", "gpu:h100:4", 120, "premium", &d);
+	is_str(d.rule, "budget.short", "8 h100-hours in premium cost 20: more than the 10 left");
+	like(d.message, "Use -t 01:00:00 or less", "the way out counts the QOS's weight");
+
+	/* A run with no frozen rate (an unmetered class) is charged at
+	 * today's: its GPU type's weight times its QOS's. */
+	{
+		struct aif_job_end je = {
+			.job_id = 1, .account = "u", .state = "COMPLETED",
+			.admin_comment = "aif:class=free,project=u,mode=m",
+			.qos = "premium", .start = NOW, .end = NOW + 3600,
+			.ngpus = 1, .gpus = { { "a100", 2 } },
+		};
+		struct aif_record rec;
+		struct aif_charge charge;
+
+		is_int(aif_settle(l, p, "c:1:1", &je, &rec, &charge, why,
+				  sizeof(why)), AIF_SETTLE_CHARGED,
+		       "an hour of 2 a100 in premium is charged");
+		is_int(charge.total, 5 * H / 2, "at 0.5 x 2.5: 2.5 GPU-hours");
+	}
 
 	is_int(aif_lien_from_tag("ops note", &lien), -1, "no tag at all");
 	aif_ledger_free(l);

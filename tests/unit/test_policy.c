@@ -297,6 +297,7 @@ static void _test_good(void)
 	is_int(r.nwarnings, 0, "aif_load_report_free empties the report");
 
 	is_str(aif_policy_path(p), "good.json", "aif_policy_path");
+	is_int(aif_policy_balance_port(p), 0, "no balance_port: no balance queries");
 	text = _slurp("good.json", &len);
 	aif_sha256_hex(text, len, hex);
 	is_str(aif_policy_hash(p), hex,
@@ -988,6 +989,13 @@ static void _test_classes(void)
 	     "}\n",
 	     "bad.json:5: classes.c.max_gpus_per_job: expected an integer, "
 	     "got the string \"8\"");
+	_bad("a balance_port that is no port",
+	     HEAD
+	     "\t\"balance_port\": 65536,\n"
+	     "\t\"classes\": { \"c\": { } }\n"
+	     "}\n",
+	     "bad.json:3: balance_port: must be an integer from 1 to 65535, "
+	     "got 65536");
 	_bad("an integer json-c saturates",
 	     HEAD
 	     "\t\"classes\": {\n"

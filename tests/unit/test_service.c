@@ -280,7 +280,7 @@ static void test_snapshot(const char *dir, const char *path)
 	   "a snapshot with a line cut short");
 	_clear_logs();
 	is_int(aif_service_start(&hooks), 0, "the service starts");
-	like(error_log, "unusable (snapshot line 2: not a charged, overdraw or run line): replaying the whole journal",
+	like(error_log, "unusable (snapshot line 2: not a charged, overdraw, burn or run line): replaying the whole journal",
 	     "the bad line is named");
 	is_int(_charged(), 3 * AIF_AMOUNT_PER_GPU_HOUR / 2, "the balance is the journal's");
 	aif_service_stop();
