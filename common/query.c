@@ -228,7 +228,9 @@ static int _listen(uint16_t port)
 				  .sin_addr.s_addr = htonl(INADDR_ANY) };
 	int one = 1, zero = 0, fd, err;
 
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a connection gone between poll and accept must not
+	 * hold the thread in accept. */
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0) {
 		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 				  sizeof(zero));
@@ -244,7 +246,8 @@ static int _listen(uint16_t port)
 			return -1;
 		}
 	}
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0)) < 0)
 		return -1;
 	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *) &a4, sizeof(a4)) || listen(fd, 64)) {

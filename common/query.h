@@ -26,7 +26,8 @@
 
 #define AIF_BALANCE_PORT 6830	/* aifctl's guess when it cannot read the policy */
 #define AIF_QUERY_REQUEST_MAX 4096	/* bytes of a request, newline included */
-#define AIF_QUERY_ANSWER_MAX (1 << 20)	/* bytes of an answer */
+#define AIF_QUERY_ANSWER_MAX (16 << 20)	/* bytes of an answer: every
+						 * project of a large centre */
 #define AIF_QUERY_TIMEOUT_MS 2000	/* to read a request, or write an answer */
 
 /*

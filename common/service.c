@@ -19,6 +19,12 @@
 #include "service.h"
 
 #define WATCH_SECONDS 1	/* how often the watcher looks at the stamp */
+/* Records are written and synced in batches: the first of a batch waits
+ * this long for others, so a stream of submissions costs one fdatasync
+ * per batch, not one each (a crash loses at most this much more of what
+ * was never synced: charges come back through SLURM's retry and the
+ * sweep, see docs/ledger.md). */
+#define BATCH_MS 50
 
 struct queued {
 	struct queued *next;
@@ -50,10 +56,12 @@ static struct {
 	char *munge_socket;
 	uint64_t since_snapshot;	/* records written since the last */
 	bool want_snapshot;		/* aif_service_checkpoint() waits */
+	unsigned want_flush;		/* aif_service_flush() callers waiting */
 	uint64_t snapshot_every;
 	uint64_t rotate_bytes;
 	struct queued *head, **tail;	/* records for the journal */
 	size_t queued;
+	struct timespec batch_due;	/* CLOCK_REALTIME: write the queue */
 	uint64_t written;		/* records queued then written */
 	uint64_t enqueued;
 	pthread_cond_t flushed;
@@ -375,6 +383,17 @@ static void *_watch(void *arg)
 		time_t stamp = _stamp(), now = time(NULL);
 
 		if (svc.head) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			if (!svc.stop && !svc.want_snapshot && !svc.want_flush &&
+			    (ts.tv_sec < svc.batch_due.tv_sec ||
+			     (ts.tv_sec == svc.batch_due.tv_sec &&
+			      ts.tv_nsec < svc.batch_due.tv_nsec))) {
+				pthread_cond_timedwait(&svc.wake, &svc.lock,
+						       &svc.batch_due);
+				continue;
+			}
 			pthread_mutex_unlock(&svc.lock);
 			_write_queue();
 			pthread_mutex_lock(&svc.lock);
@@ -529,12 +548,20 @@ int aif_service_reload(void)
 static void _enqueue(struct queued *q)
 {
 	pthread_mutex_lock(&svc.lock);
+	if (!svc.head) {	/* a batch starts: the writer waits for it */
+		clock_gettime(CLOCK_REALTIME, &svc.batch_due);
+		svc.batch_due.tv_nsec += BATCH_MS * 1000000L;
+		if (svc.batch_due.tv_nsec >= 1000000000L) {
+			svc.batch_due.tv_sec++;
+			svc.batch_due.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_signal(&svc.wake);
+	}
 	q->next = NULL;
 	*svc.tail = q;
 	svc.tail = &q->next;
 	svc.queued++;
 	svc.enqueued++;
-	pthread_cond_signal(&svc.wake);
 	pthread_mutex_unlock(&svc.lock);
 }
 
@@ -620,8 +647,11 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 void aif_service_flush(void)
 {
 	pthread_mutex_lock(&svc.lock);
+	svc.want_flush++;	/* no batch waits for more */
+	pthread_cond_signal(&svc.wake);
 	while (svc.running && svc.written < svc.enqueued)
 		pthread_cond_wait(&svc.flushed, &svc.lock);
+	svc.want_flush--;
 	pthread_mutex_unlock(&svc.lock);
 }
 

@@ -419,15 +419,16 @@ aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 	long long today = _day(now);
 	aif_amount_t sum = 0;
 
-	for (size_t i = 0; i < t->burn.cap; i++) {
-		const char *key = t->burn.slots[i].key;
-		long long day;
+	/* One lookup a day: a statement of every project stays linear. */
+	for (long long day = today - AIF_BURN_DAYS + 1; day <= today; day++) {
+		char text[24], key[AIF_NAME_MAX + 24];
+		const struct strmap_slot *s;
+		size_t len;
 
-		if (!key || strcmp(key, project))
-			continue;
-		day = strtoll(key + strlen(key) + 1, NULL, 10);
-		if (day > today - AIF_BURN_DAYS && day <= today &&
-		    aif_amount_add(sum, t->burn.slots[i].value, &sum))
+		snprintf(text, sizeof(text), "%lld", day);
+		len = _pair(project, text, key, sizeof(key));
+		if (len && (s = _lookup(&t->burn, key, len)) &&
+		    aif_amount_add(sum, s->value, &sum))
 			sum = AIF_AMOUNT_MAX;
 	}
 	return sum;
