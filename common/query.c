@@ -83,7 +83,7 @@ static int _write_all(int fd, const char *buf, size_t len)
 		if (_wait(fd, POLLOUT, deadline))
 			return -1;
 		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return -1;
@@ -111,7 +111,7 @@ static int _read_until(int fd, char *buf, size_t max, bool stop_at_newline,
 		if (_wait(fd, POLLIN, deadline))
 			return -1;
 		n = recv(fd, buf + *len, max - 1 - *len, 0);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -1;
@@ -209,8 +209,15 @@ static void *_serve(void *arg)
 
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
-		if ((fd = accept4(q->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		/* Non-blocking, so that every read and write keeps to its
+		 * deadline whatever the peer does. */
+		fd = accept4(q->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				(void) poll(NULL, 0, 100);	/* EMFILE... */
 			continue;
+		}
 		_answer(q, fd);
 		close(fd);
 	}
@@ -332,15 +339,25 @@ static int _connect(const char *host, uint16_t port, char *why, size_t len)
 		return -1;
 	}
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
+		socklen_t elen = sizeof(err);
+
+		/* Non-blocking: a host that is down costs the deadline, not
+		 * the kernel's two minutes, before the next is tried. */
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+			    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		err = errno;
+		if (err == EINPROGRESS &&
+		    !_wait(fd, POLLOUT, _now_ms() + AIF_QUERY_TIMEOUT_MS) &&
+		    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) && !err)
+			break;
+		if (err == EINPROGRESS)
 			err = errno;
-			close(fd);
-			fd = -1;
-		}
+		close(fd);
+		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
@@ -350,7 +367,8 @@ static int _connect(const char *host, uint16_t port, char *why, size_t len)
 }
 
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
-		  const char *project, FILE *out, char *why, size_t len)
+		  uid_t server_uid, const char *project, FILE *out,
+		  char *why, size_t len)
 {
 	char payload[sizeof(PAYLOAD_MAGIC) + PROJECT_MAX], *cred = NULL;
 	char *answer = NULL;
@@ -366,7 +384,12 @@ int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
 	}
 	snprintf(payload, sizeof(payload), "%s%s", PAYLOAD_MAGIC,
 		 project ? project : "-");
-	if (!(ctx = _munge_ctx(munge_socket))) {
+	/* Only slurmctld's user can decode it: whoever else holds the
+	 * port while slurmctld does not learns nothing from it. */
+	if (!(ctx = _munge_ctx(munge_socket)) ||
+	    (server_uid != (uid_t) -1 &&
+	     munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, server_uid) !=
+	     EMUNGE_SUCCESS)) {
 		snprintf(why, len, "cannot set up MUNGE");
 		goto out;
 	}

@@ -56,10 +56,12 @@ uint16_t aif_query_port(const struct aif_query *q);
 
 /*
  * Ask host:port about project (NULL: every project) as the calling user;
- * the statement goes to out. 0, or -1 with why: the server's own error,
- * or why it could not be reached.
+ * the statement goes to out. The credential can be decoded by server_uid
+ * only (SlurmUser; (uid_t) -1: anyone). 0, or -1 with why: the server's
+ * own error, or why it could not be reached.
  */
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
-		  const char *project, FILE *out, char *why, size_t len);
+		  uid_t server_uid, const char *project, FILE *out,
+		  char *why, size_t len);
 
 #endif /* AIF_QUERY_H */

@@ -61,7 +61,7 @@ static struct {
 	uint64_t rotate_bytes;
 	struct queued *head, **tail;	/* records for the journal */
 	size_t queued;
-	struct timespec batch_due;	/* CLOCK_REALTIME: write the queue */
+	struct timespec batch_due;	/* CLOCK_MONOTONIC: write the queue */
 	uint64_t written;		/* records queued then written */
 	uint64_t enqueued;
 	pthread_cond_t flushed;
@@ -83,7 +83,7 @@ static time_t _stamp(void)
 		__atomic_load_n(svc.hooks.conf_stamp, __ATOMIC_RELAXED) : 0;
 }
 
-static void _replay_journal(void);
+static int _replay_journal(void);
 
 static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 		      char *why, size_t len, void *arg)
@@ -147,10 +147,8 @@ static int _load(void)
 	/* The journal's charges need the grants: the first good policy, not
 	 * the start, is when they can be replayed, and before any job can be
 	 * charged under it. */
-	if (p && !svc.replayed) {
-		_replay_journal();
-		svc.replayed = true;
-	}
+	if (p && !svc.replayed)
+		svc.replayed = !_replay_journal();
 
 	pthread_mutex_lock(&svc.lock);
 	old = svc.policy;
@@ -306,7 +304,7 @@ static uint64_t _load_snapshot(struct aif_settle_totals *book,
  * Rebuild the charges and run keys the journal holds: the snapshot, then
  * the records after it (all of them if the two are not one chain).
  */
-static void _replay_journal(void)
+static int _replay_journal(void)
 {
 	struct aif_verify_report report;
 	struct aif_settle_totals *book;
@@ -314,16 +312,25 @@ static void _replay_journal(void)
 	uint64_t seq;
 	int rc;
 
-	if (!svc.journal || !(book = _book_new()))
-		return;
+	if (!svc.journal)
+		return 0;
+	if (!(book = _book_new()))
+		goto oom;
 	seq = _load_snapshot(book, hash);
-	rc = aif_journal_replay(svc.journal_dir, seq, seq ? hash : NULL,
-				aif_settle_replay, book, &report);
-	if (rc && seq) {
-		svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) does not replay (%s): replaying the whole journal",
-				(unsigned long long) seq, report.message);
+	rc = -1;
+	if (seq) {
+		rc = aif_journal_replay(svc.journal_dir, seq, hash,
+					aif_settle_replay, book, &report);
+		if (rc)
+			svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) does not replay (%s): replaying the whole journal",
+					(unsigned long long) seq,
+					report.message);
+	}
+	if (rc) {
+		/* From nothing: what a bad snapshot put in must not count. */
+		aif_settle_totals_free(book);
 		if (!(book = _book_new()))
-			return;
+			goto oom;
 		seq = 0;
 		rc = aif_journal_replay(svc.journal_dir, 0, NULL,
 					aif_settle_replay, book, &report);
@@ -348,6 +355,11 @@ static void _replay_journal(void)
 	else
 		svc.book = book;
 	pthread_mutex_unlock(&svc.book_lock);
+	return 0;
+oom:
+	svc.hooks.error("aifactory: out of memory replaying the journal %s: its charges are NOT loaded; the next reconfigure tries again",
+			svc.journal_dir);
+	return -1;
 }
 
 /* Open the journal; it is replayed once a good policy is in force. */
@@ -385,7 +397,7 @@ static void *_watch(void *arg)
 		if (svc.head) {
 			struct timespec ts;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			if (!svc.stop && !svc.want_snapshot && !svc.want_flush &&
 			    (ts.tv_sec < svc.batch_due.tv_sec ||
 			     (ts.tv_sec == svc.batch_due.tv_sec &&
@@ -418,7 +430,7 @@ static void *_watch(void *arg)
 			pthread_mutex_lock(&svc.lock);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += WATCH_SECONDS;
 		pthread_cond_timedwait(&svc.wake, &svc.lock, &until);
 	}
@@ -488,6 +500,17 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 		AIF_SNAPSHOT_EVERY;
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
+	{
+		/* The watcher's waits are timed on a clock that never steps
+		 * back: a batch is never held longer than BATCH_MS. */
+		pthread_condattr_t attr;
+
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_destroy(&svc.wake);
+		pthread_cond_init(&svc.wake, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	pthread_mutex_unlock(&svc.lock);
 
 	_open_journal();
@@ -549,7 +572,7 @@ static void _enqueue(struct queued *q)
 {
 	pthread_mutex_lock(&svc.lock);
 	if (!svc.head) {	/* a batch starts: the writer waits for it */
-		clock_gettime(CLOCK_REALTIME, &svc.batch_due);
+		clock_gettime(CLOCK_MONOTONIC, &svc.batch_due);
 		svc.batch_due.tv_nsec += BATCH_MS * 1000000L;
 		if (svc.batch_due.tv_nsec >= 1000000000L) {
 			svc.batch_due.tv_sec++;
@@ -646,10 +669,13 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 
 void aif_service_flush(void)
 {
+	uint64_t target;
+
 	pthread_mutex_lock(&svc.lock);
+	target = svc.enqueued;	/* what is queued now, not what comes */
 	svc.want_flush++;	/* no batch waits for more */
 	pthread_cond_signal(&svc.wake);
-	while (svc.running && svc.written < svc.enqueued)
+	while (svc.running && svc.written < target)
 		pthread_cond_wait(&svc.flushed, &svc.lock);
 	svc.want_flush--;
 	pthread_mutex_unlock(&svc.lock);

@@ -386,7 +386,10 @@ static int _add_to(struct strmap *m, const char *project, const char *what,
 
 	if (!s)
 		return -1;
-	s->value += amount;
+	if (__builtin_add_overflow(s->value, amount, &s->value)) {
+		errno = ERANGE;	/* no journal gets there: a forged body */
+		return -1;
+	}
 	return 0;
 }
 

@@ -835,7 +835,7 @@ static int _replay(const char *dir, aif_replay_fn fn, void *arg)
  * Hosts in order, primary first ("name" or "name(addr)": the address).
  */
 static size_t _ctld_hosts(char hosts[][256], size_t max, char *socket,
-			  size_t slen)
+			  size_t slen, uid_t *slurm_uid)
 {
 	FILE *f = popen("scontrol show config 2>/dev/null", "re");
 	char *line = NULL, *v;
@@ -857,6 +857,9 @@ static size_t _ctld_hosts(char hosts[][256], size_t max, char *socket,
 				v = open + 1;
 			}
 			snprintf(hosts[n++], 256, "%s", v);
+		} else if (!strncmp(line, "SlurmUser ", 10) &&
+			   (v = strchr(v, '('))) {
+			*slurm_uid = (uid_t) strtoul(v + 1, NULL, 10);
 		} else if (!strncmp(line, "AuthInfo ", 9) &&
 			   (v = strstr(v, "socket="))) {
 			snprintf(socket, slen, "%.*s",
@@ -881,7 +884,9 @@ static int _balance_ask(const char *only, const char *policy_path)
 	struct aif_policy *p = _load(policy_path ? policy_path :
 				     _default_policy(buf, sizeof(buf)), true);
 	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
-	size_t n = _ctld_hosts(hosts, CTLD_HOSTS_MAX, socket, sizeof(socket));
+	uid_t slurm_uid = (uid_t) -1;
+	size_t n = _ctld_hosts(hosts, CTLD_HOSTS_MAX, socket, sizeof(socket),
+			       &slurm_uid);
 
 	if (p && !port) {
 		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
@@ -894,7 +899,7 @@ static int _balance_ask(const char *only, const char *policy_path)
 	/* The primary first; a backup answers only when it is in charge. */
 	for (size_t i = 0; i < n; i++) {
 		if (!aif_query_ask(hosts[i], port, socket[0] ? socket : NULL,
-				   only, stdout, why, sizeof(why)))
+				   slurm_uid, only, stdout, why, sizeof(why)))
 			return 0;
 		if (strncmp(why, "cannot reach", 12))
 			break;	/* it answered: its refusal is the answer */
