@@ -95,9 +95,8 @@ static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 /* Answer balance queries on port (0: not at all), as the policy says. */
 static void _query_follow(uint16_t port)
 {
-	char why[600];
-
 	uint16_t old = aif_query_port(svc.query);
+	char why[600];
 
 	if (old == port)
 		return;
@@ -265,12 +264,11 @@ static void _write_queue(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* A fresh book: totals and their own run keys. */
+/* A fresh book for the replay: totals and their own run keys (the
+ * keys of a book thrown away go with it). */
 static struct aif_settle_totals *_book_new(void)
 {
-	aif_settle_totals_free(svc.book);
 	aif_run_keys_free(svc.book_keys);
-	svc.book = NULL;
 	if (!(svc.book_keys = aif_run_keys_new()))
 		return NULL;
 	return aif_settle_totals_new(svc.book_keys);
@@ -281,23 +279,23 @@ static struct aif_settle_totals *_book_new(void)
 static uint64_t _load_snapshot(struct aif_settle_totals *book,
 			       char hash[AIF_SHA256_HEX_LEN])
 {
-	char *body = NULL, why[AIF_ERR_MAX];
+	char *body = NULL, why[AIF_ERR_MAX] = "";
 	uint64_t seq = 0;
 	size_t len;
 
 	if (aif_snapshot_read(svc.journal_dir, &body, &len, &seq, hash)) {
-		if (errno != ENOENT)
-			svc.hooks.error("aifactory: snapshot in %s unusable (%s): replaying the whole journal",
-					svc.journal_dir, strerror(errno));
-		return 0;
-	}
-	if (aif_settle_totals_load(book, body, len, why, sizeof(why))) {
-		svc.hooks.error("aifactory: snapshot in %s unusable (%s): replaying the whole journal",
-				svc.journal_dir, why);
-		seq = 0;
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	} else {
+		aif_settle_totals_load(book, body, len, why, sizeof(why));
 	}
 	free(body);
-	return seq;
+	if (!why[0])
+		return seq;
+	svc.hooks.error("aifactory: snapshot in %s unusable (%s): replaying the whole journal",
+			svc.journal_dir, why);
+	return 0;
 }
 
 /*

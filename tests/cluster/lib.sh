@@ -282,6 +282,13 @@ wait_job_state() {
 
 # ------------------------------------------------------------- journal
 
+# gph AMOUNT: milli-GPU-seconds >= 0 as GPU-hours (2 decimals, half up),
+# as aifctl prints them.
+gph() {
+	local h=$((($1 * 100 + 1800000) / 3600000))
+	printf '%d.%02d' $((h / 100)) $((h % 100))
+}
+
 # journal_record JOB: the journal's (first) charge record of a job, once
 # the service thread has written it (bounded wait).
 journal_record() {

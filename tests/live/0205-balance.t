@@ -40,10 +40,6 @@ JSON
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 aifctl=$top_builddir/contrib/aifctl
 
-gph() {	# gph AMOUNT: milli-GPU-seconds >= 0 as GPU-hours, half up
-	local h=$((($1 * 100 + 1800000) / 3600000))
-	printf '%d.%02d' $((h / 100)) $((h % 100))
-}
 row() {	# row PROJECT GRANT WINDOW GPU GRANTED CHARGED RESERVED LEFT
 	printf '%-16s %-16s %-22s %-8s %10s %10s %10s %10s' "$@"
 }

@@ -42,10 +42,6 @@ JSON
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 aifctl=$top_builddir/contrib/aifctl
 
-gph() {	# gph AMOUNT: milli-GPU-seconds >= 0 as GPU-hours, half up
-	local h=$((($1 * 100 + 1800000) / 3600000))
-	printf '%d.%02d' $((h / 100)) $((h % 100))
-}
 table() {	# table WIDTH KEY RUNS HOURS [KEY RUNS HOURS...]: the lines
 	local w=$1
 	shift
