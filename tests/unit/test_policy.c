@@ -576,6 +576,42 @@ static void _test_limits_edge(void)
 	aif_load_report_free(&r);
 }
 
+/*
+ * No project lists members and there are no operators: the member index
+ * is empty. It was built from a null array plus 0 (undefined behaviour,
+ * reported by UBSan in tests/0006-sanitized-unit.t).
+ */
+static void _test_no_members(void)
+{
+	const struct aif_project *out[4];
+	struct aif_load_report r;
+	struct aif_policy *p;
+	gid_t gid = 100;
+
+	_write("nomembers.json", HEAD
+	       "\t\"classes\": { \"c\": {} },\n"
+	       "\t\"projects\": {\n"
+	       "\t\t\"p\": {\"class\": \"c\", \"mode\": \"m\"},\n"
+	       "\t\t\"q\": {\"class\": \"c\", \"mode\": \"m\"}\n"
+	       "\t}\n"
+	       "}\n");
+	p = aif_policy_load("nomembers.json", &fake, &r);
+	if (!ok(p != NULL, "no members anywhere: the policy loads")) {
+		printf("# %s\n", _join(r.errors, r.nerrors));
+		aif_load_report_free(&r);
+		return;
+	}
+	is_int((long long) aif_policy_projects_of(p, 1000, &gid, 1, out, 4), 0,
+	       "no members anywhere: a user has no project");
+	ok(!aif_policy_is_operator(p, 1000, &gid, 1),
+	   "no members anywhere: a user is no operator");
+	is_int((long long) r.nwarnings, 2, "no members anywhere: a warning "
+	       "for each project");
+	aif_policy_unref(p);
+	aif_load_report_free(&r);
+	unlink("nomembers.json");
+}
+
 /* ------------------------------------------------------------------ */
 /* Files we refuse to trust                                             */
 
@@ -1908,6 +1944,7 @@ int main(void)
 	_test_good();
 	_test_refcount();
 	_test_limits_edge();
+	_test_no_members();
 	_test_files();
 	_test_syntax();
 	_test_top();
