@@ -37,14 +37,25 @@ static uint64_t _fnv(const char *s, size_t len)
 	return h;
 }
 
-/* The slot holding key (len bytes, may contain NUL), or the free one. */
+/* The length of a stored key "a\0b\0" as _slot() counts it. */
+static size_t _stored_len(const char *k)
+{
+	size_t a = strlen(k);
+
+	return a + 1 + strlen(k + a + 1);
+}
+
+/* The slot holding key (len bytes, may contain NUL), or the free one.
+ * Lengths first: a stored key may be shorter than len, and memcmp must
+ * not read past its end. */
 static struct strmap_slot *_slot(const struct strmap *m, const char *key,
 				 size_t len)
 {
 	size_t i = _fnv(key, len) & (m->cap - 1);
 
 	while (m->slots[i].key &&
-	       (memcmp(m->slots[i].key, key, len) || m->slots[i].key[len]))
+	       (_stored_len(m->slots[i].key) != len ||
+		memcmp(m->slots[i].key, key, len)))
 		i = (i + 1) & (m->cap - 1);
 	return &m->slots[i];
 }
