@@ -3116,6 +3116,13 @@ static void _add_user_names(struct loader *ld, char **users, size_t n,
 	}
 }
 
+/* The lines of the member list recorded at off; NULL when no list
+ * recorded any (ld->lines is NULL then, and NULL + 0 is undefined). */
+static const int *_lines_at(const struct loader *ld, size_t off)
+{
+	return ld->lines ? ld->lines + off : NULL;
+}
+
 /* Members of every project and the operators; the indexes over them. */
 static void _build_members(struct loader *ld)
 {
@@ -3136,7 +3143,7 @@ static void _build_members(struct loader *ld)
 
 		_path_key(kp, "projects", pr->name);
 		_resolve_members(ld, &from, kp, pr->users, pr->nusers,
-				 pr->groups, pr->ngroups, ld->lines + in->lines,
+				 pr->groups, pr->ngroups, _lines_at(ld, in->lines),
 				 &uids, &gids);
 		pr->uids = _ids_finish(ld, &uids, &pr->nuids);
 		pr->gids = _ids_finish(ld, &gids, &pr->ngids);
@@ -3151,7 +3158,7 @@ static void _build_members(struct loader *ld)
 	}
 	_resolve_members(ld, &ld->main, "operators", p->operator_users,
 			 p->noperator_users, p->operator_groups,
-			 p->noperator_groups, ld->lines + ld->operator_lines,
+			 p->noperator_groups, _lines_at(ld, ld->operator_lines),
 			 &uids, &gids);
 	p->operator_uids = _ids_finish(ld, &uids, &p->noperator_uids);
 	p->operator_gids = _ids_finish(ld, &gids, &p->noperator_gids);
