@@ -844,6 +844,16 @@ static void _test_top(void)
 	     "}\n",
 	     "bad.json:1: classes: missing (required)\n"
 	     "bad.json:3: clases: unknown key");
+	/* Found by fuzz_policy: a top-level key went into the message raw
+	 * (a DEL, or an escape sequence for the terminal of aifctl check). */
+	_bad("an unknown top-level key holding control characters",
+	     HEAD
+	     "\t\"\x7froject_dir\": \"x\",\n"
+	     "\t\"\\u001b[2Jclasses\": {},\n"
+	     "\t\"classes\": {\"c\": {}}\n"
+	     "}\n",
+	     "bad.json:3: ?roject_dir: unknown key\n"
+	     "bad.json:4: ?[2Jclasses: unknown key");
 	_bad("project_dir empty",
 	     HEAD
 	     "\t\"project_dir\": \"\",\n"
