@@ -259,6 +259,13 @@ static char _safe_char(char c)
 	return (u < 0x20 || u == 0x7f) ? '?' : c;
 }
 
+/* s made safe in place (see _safe_char()). */
+static void _make_safe(char *s)
+{
+	for (; *s; s++)
+		*s = _safe_char(*s);
+}
+
 /* A value from the file, safe and short enough to echo in a message. */
 static void _quote(const char *s, char *buf, size_t len)
 {
@@ -491,6 +498,11 @@ _vdiag(struct loader *ld, struct diags *d, const struct src *s, int line,
 	x->e.line = line;
 	_copy(x->e.path, sizeof(x->e.path), path);
 	vsnprintf(x->e.reason, sizeof(x->e.reason), fmt, ap);
+	/* Whatever a caller passed raw (a file name from project_dir, a
+	 * key), nothing reaches a log or a terminal as a control byte. */
+	_make_safe(x->e.file);
+	_make_safe(x->e.path);
+	_make_safe(x->e.reason);
 }
 
 /* An error at path, on the line where path is written. */
@@ -2492,7 +2504,11 @@ static bool _load_main(struct loader *ld)
 				    "an object"))
 				projects = val;
 		} else {
-			_err(ld, s, key, "unknown key");
+			char kp[AIF_PATH_MAX];
+
+			/* As the scanner wrote it: its line is found. */
+			_path_key(kp, "", key);
+			_err(ld, s, kp, "unknown key");
 		}
 	}
 	if (!have_classes)
