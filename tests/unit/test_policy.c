@@ -1880,6 +1880,90 @@ out:
 	unlink("own.json");
 }
 
+/*
+ * Every directory on the path to a file the loader trusts must be owned
+ * by root or by the loader's user: the owner of a 0755 directory can
+ * rename the policy away and put there a symlink to an older root-owned
+ * one. 65534 is nobody. Needs root.
+ */
+static void _test_dir_owners(void)
+{
+	char real[PATH_MAX], want[PATH_MAX * 3];
+	const char *tail = "must be owned by root or by the user slurmctld "
+			   "runs as (uid 0)";
+
+	if (geteuid() != 0) {
+		_skip(9, "not root: cannot give directories away");
+		return;
+	}
+	if (!realpath(".", real))
+		snprintf(real, sizeof(real), "?");
+
+	/* The directory holding the policy file. */
+	mkdir("odir", 0755);
+	_copy_fixture("good.json", "odir/p.json");
+	is_str(_load_errors("odir/p.json"), "(loaded)",
+	       "a policy file in root's directory loads");
+	_chown("odir", 65534);
+	snprintf(want, sizeof(want), "odir/p.json: directory odir is owned by "
+		 "uid 65534; every directory on the path to a policy file %s",
+		 tail);
+	is_str(_load_errors("odir/p.json"), want,
+	       "a policy file in a directory of mode 0755 owned by nobody");
+
+	/* The swap: the directory's owner renames the policy away and
+	 * links an older root-owned one in its place. */
+	_copy_fixture("good.json", "old.json");
+	ok(rename("odir/p.json", "odir/p.json.new") == 0 &&
+	   symlink("../old.json", "odir/p.json") == 0,
+	   "nobody's directory: the policy swapped for a link to an older "
+	   "one");
+	is_str(_load_errors("odir/p.json"), want,
+	       "a link to root's old policy, in nobody's directory, is "
+	       "refused");
+
+	/* A directory further up. */
+	mkdir("anc", 0755);
+	mkdir("anc/sub", 0755);
+	_copy_fixture("good.json", "anc/sub/p.json");
+	_chown("anc", 65534);
+	snprintf(want, sizeof(want), "anc/sub/p.json: directory anc is owned "
+		 "by uid 65534; every directory on the path to a policy file "
+		 "%s", tail);
+	is_str(_load_errors("anc/sub/p.json"), want,
+	       "a directory further up owned by nobody");
+	_chown("anc", 0);
+	chmod("anc", 0777);
+	is_str(_load_errors("anc/sub/p.json"), "anc/sub/p.json: directory anc "
+	       "is writable by group or others (mode 0777) and not sticky; "
+	       "refusing to trust the files under it",
+	       "a directory further up writable by others, not sticky");
+	chmod("anc", 01777);
+	is_str(_load_errors("anc/sub/p.json"), "(loaded)",
+	       "a sticky directory further up (as /tmp) is trusted");
+	chmod("anc", 0755);
+
+	/* The directory of a symlink's target. */
+	mkdir("tdir", 0755);
+	_copy_fixture("good.json", "tdir/p.json");
+	_chown("tdir", 65534);
+	ok(symlink("tdir/p.json", "tlink.json") == 0, "symlink tlink.json");
+	snprintf(want, sizeof(want), "tlink.json: directory %s/tdir (of the "
+		 "symlink's target %s/tdir/p.json) is owned by uid 65534; "
+		 "every directory on the path to a policy file %s", real, real,
+		 tail);
+	is_str(_load_errors("tlink.json"), want,
+	       "a symlink to a file in nobody's directory");
+
+	_chown("odir", 0);
+	_chown("tdir", 0);
+	_rmtree("odir");
+	_rmtree("anc");
+	_rmtree("tdir");
+	unlink("old.json");
+	unlink("tlink.json");
+}
+
 static void _test_trust(void)
 {
 	char real[PATH_MAX], want[PATH_MAX * 3];
@@ -1964,6 +2048,7 @@ int main(void)
 	_test_project_dir();
 	_test_limits();
 	_test_owners();
+	_test_dir_owners();
 	_test_trust();
 	_test_format();
 	if (chdir("/") == 0)
