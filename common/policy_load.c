@@ -615,7 +615,12 @@ static void _diags_finish(struct loader *ld, struct diags *d, bool errors,
  *  - neither group nor others may write the directory holding it (the
  *    main file's directory; project_dir, checked once for its files),
  *    since they could replace it there. No exception for sticky
- *    directories: a policy has no business in /tmp.
+ *    directories: a policy has no business in /tmp;
+ *  - every directory on the path to it (as named and as resolved, up to
+ *    "/") is owned by root or by us, and the ones above its own are not
+ *    writable by group or others unless sticky: the owner of any of them
+ *    could rename the policy's directory away and put another in its
+ *    place (an older root-owned policy, behind a symlink).
  *
  * Symlinks are followed, and what they lead to is checked (with fstat on
  * the descriptor we read, so nothing can be swapped between the check
@@ -660,12 +665,104 @@ static char *_dir_of(struct loader *ld, const char *path)
 }
 
 /*
+ * A directory on the path to what s names (see _check_parents()): owned
+ * by root or by us and, unless it is dir itself (checked by the caller),
+ * not writable by group or others without the sticky bit (as /tmp, where
+ * only an entry's owner may rename it). line and kpath say where in the
+ * policy the path came from (project_dir), or 0 and "". Returns false
+ * after recording an error.
+ */
+static bool _check_parent(struct loader *ld, const struct src *s, int line,
+			  const char *kpath, const char *path,
+			  const char *link, const char *what, bool self)
+{
+	char ebuf[128], of[AIF_PATH_MAX + 32] = "";
+	struct stat st;
+
+	if (link)
+		snprintf(of, sizeof(of), " (of the symlink's target %s)", link);
+	if (stat(path, &st)) {
+		_err_line(ld, s, line, kpath, "cannot stat directory %s%s: %s",
+			  path, of, _strerror(errno, ebuf, sizeof(ebuf)));
+		return false;
+	}
+	if (!_trusted_owner(st.st_uid)) {
+		_err_line(ld, s, line, kpath, "directory %s%s is owned by uid "
+			  "%lu; every directory on the path to %s must be "
+			  "owned by root or by the user slurmctld runs as (uid "
+			  "%lu)", path, of, (unsigned long) st.st_uid, what,
+			  (unsigned long) geteuid());
+		return false;
+	}
+	if (self || !(st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    (st.st_mode & S_ISVTX))
+		return true;
+	_err_line(ld, s, line, kpath, "directory %s%s is writable by group or "
+		  "others (mode %04o) and not sticky; refusing to trust the "
+		  "files under it", path, of, (unsigned) (st.st_mode & 07777));
+	return false;
+}
+
+/*
+ * Every directory on the path to dir, as munge checks its key's: dir
+ * itself (its owner; the caller checks its mode), each directory its name
+ * goes through ("a" and "a/b" for "a/b/c"), and each parent of the
+ * directory it resolves to, up to "/". Both, because a symlink on the way
+ * may be replaced by whoever owns the directory holding it. Returns false
+ * after recording an error.
+ */
+static bool _check_parents(struct loader *ld, const struct src *s, int line,
+			   const char *kpath, const char *dir,
+			   const char *link, const char *what)
+{
+	char ebuf[128], *name, *real, *cut;
+	bool ok = false;
+
+	if (!_check_parent(ld, s, line, kpath, dir, link, what, true))
+		return false;
+	if (!(name = _strdup(ld, dir)))
+		return false;
+	real = realpath(dir, NULL);
+	if (!real) {
+		if (errno == ENOMEM)
+			ld->oom = true;
+		_err_line(ld, s, line, kpath, "cannot resolve directory %s: %s",
+			  dir, _strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	for (cut = name + 1; (cut = strchr(cut, '/')); cut++) {
+		*cut = '\0';
+		if (cut[1] && !_check_parent(ld, s, line, kpath, name, link,
+					     what, false))
+			goto out;
+		*cut = '/';
+	}
+	while ((cut = strrchr(real, '/'))) {
+		if (cut == real)
+			cut[1] = '\0';
+		else
+			*cut = '\0';
+		if (!_check_parent(ld, s, line, kpath, real, link, what,
+				   false))
+			goto out;
+		if (cut == real)
+			break;
+	}
+	ok = true;
+out:
+	free(real);
+	free(name);
+	return ok;
+}
+
+/*
  * The directory dir (holding what s names, or the target of s's symlink
- * when link is given) must not be writable by group or others. Returns
+ * when link is given) must not be writable by group or others, and every
+ * directory on the path to it must be safe (_check_parents()). Returns
  * false after recording an error.
  */
 static bool _check_dir(struct loader *ld, const struct src *s,
-		       const char *dir, const char *link)
+		       const char *dir, const char *link, const char *what)
 {
 	char ebuf[128];
 	struct stat st;
@@ -676,7 +773,7 @@ static bool _check_dir(struct loader *ld, const struct src *s,
 		return false;
 	}
 	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
-		return true;
+		return _check_parents(ld, s, 0, "", dir, link, what);
 	if (link)
 		_err_line(ld, s, 0, "", "directory %s (of the symlink's target "
 			  "%s) is writable by group or others (mode %04o); "
@@ -691,7 +788,7 @@ static bool _check_dir(struct loader *ld, const struct src *s,
 
 /* When s (name in dirfd) is a symlink: the directory of its target. */
 static bool _check_link(struct loader *ld, const struct src *s, int dirfd,
-			const char *name)
+			const char *name, const char *what)
 {
 	char ebuf[128], *real, *dir;
 	struct stat st;
@@ -707,7 +804,7 @@ static bool _check_link(struct loader *ld, const struct src *s, int dirfd,
 			  _strerror(errno, ebuf, sizeof(ebuf)));
 		return false;
 	}
-	ok = (dir = _dir_of(ld, real)) && _check_dir(ld, s, dir, real);
+	ok = (dir = _dir_of(ld, real)) && _check_dir(ld, s, dir, real, what);
 	free(dir);
 	free(real);
 	return ok;
@@ -717,7 +814,7 @@ static bool _check_link(struct loader *ld, const struct src *s, int dirfd,
 static bool _check_dir_of(struct loader *ld, const struct src *s)
 {
 	char *dir = _dir_of(ld, s->file);
-	bool ok = dir && _check_dir(ld, s, dir, NULL);
+	bool ok = dir && _check_dir(ld, s, dir, NULL, "a policy file");
 
 	free(dir);
 	return ok;
@@ -813,7 +910,7 @@ static int _read_file(struct loader *ld, struct src *s, int dirfd,
 			  (unsigned) (st.st_mode & 07777));
 		goto out;
 	}
-	if (!_check_link(ld, s, dirfd, name))
+	if (!_check_link(ld, s, dirfd, name, what))
 		goto out;
 	/* project_dir's own checks cover its files. */
 	if (!project && !_check_dir_of(ld, s))
@@ -2617,7 +2714,8 @@ static int _open_project_dir(struct loader *ld, const char *dir)
 		_err_line(ld, s, line, "project_dir", "directory %s is "
 			  "writable by group or others (mode %04o); refusing "
 			  "to trust it", dir, (unsigned) (st.st_mode & 07777));
-	} else {
+	} else if (_check_parents(ld, s, line, "project_dir", dir, NULL,
+				  "a project file")) {
 		return fd;
 	}
 	close(fd);

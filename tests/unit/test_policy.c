@@ -1893,7 +1893,7 @@ static void _test_dir_owners(void)
 			   "runs as (uid 0)";
 
 	if (geteuid() != 0) {
-		_skip(9, "not root: cannot give directories away");
+		_skip(10, "not root: cannot give directories away");
 		return;
 	}
 	if (!realpath(".", real))
@@ -1921,6 +1921,24 @@ static void _test_dir_owners(void)
 	is_str(_load_errors("odir/p.json"), want,
 	       "a link to root's old policy, in nobody's directory, is "
 	       "refused");
+
+	/* project_dir in nobody's directory. */
+	mkdir("odir/pd", 0755);
+	_write("odir/pd/beta.json", BETA);
+	_write("pdo.json", HEAD
+	       "\t\"project_dir\": \"odir/pd\",\n"
+	       "\t\"classes\": {\"c\": {}},\n"
+	       "\t\"projects\": {\n"
+	       "\t\t\"alpha\": {\"class\": \"c\", \"mode\": \"m\", "
+	       "\"users\": [\"alice\"]}\n"
+	       "\t}\n"
+	       "}\n");
+	snprintf(want, sizeof(want), "pdo.json:3: project_dir: directory odir "
+		 "is owned by uid 65534; every directory on the path to a "
+		 "project file %s", tail);
+	is_str(_load_errors("pdo.json"), want,
+	       "a project_dir in a directory owned by nobody");
+	unlink("pdo.json");
 
 	/* A directory further up. */
 	mkdir("anc", 0755);
