@@ -34,6 +34,7 @@ packages=(
 	mariadb-server mariadb-client
 	munge libmunge-dev libjson-c-dev libhwloc-dev hwloc
 	valgrind passwd procps iproute2 hostname util-linux
+	clang libclang-rt-14-dev
 )
 
 export DEBIAN_FRONTEND=noninteractive

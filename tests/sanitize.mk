@@ -18,7 +18,8 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 
 PKGS = json-c munge
-SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+SANITIZERS = address,undefined
+SAN = -fsanitize=$(SANITIZERS) -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 WARN = -Wall -Wextra -Wshadow -Wformat -Wformat-security -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -50,11 +51,11 @@ $(out)/unit/%: $(srcdir)/tests/unit/%.c $(UNIT_OBJ)
 ## targets link libFuzzer's main.
 $(out)/fuzz/obj/%.o: $(srcdir)/common/%.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_ALL) $(SAN),fuzzer-no-link -MMD -MP -c -o $@ $<
+	$(CLANG) $(CFLAGS_ALL) $(SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 $(out)/fuzz/%: $(srcdir)/tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_ALL) -I$(srcdir)/tests/fuzz $(SAN),fuzzer -MMD -MP \
+	$(CLANG) $(CFLAGS_ALL) -I$(srcdir)/tests/fuzz $(SAN) -fsanitize=fuzzer -MMD -MP \
 		-o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 -include $(wildcard $(out)/*/obj/*.d $(out)/*/*.d)
