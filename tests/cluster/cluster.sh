@@ -20,6 +20,10 @@
 #   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by
 #                           root), with @BALANCE_PORT@ replaced by a free port
 #   AIF_POLICY_DIR          its project directory, copied to DIR/etc/aifactory.d
+#   AIF_SLURMCTLD_PRELOAD   a library preloaded into slurmctld: the ASan
+#                           runtime, for plugins built with sanitizers (README,
+#                           Tests); reports go to DIR/log/sanitizer.<pid>
+#                           unless ASAN_OPTIONS/UBSAN_OPTIONS say log_path=
 #
 # Run as root. Only Debian's binaries are used; none of Debian's services or
 # configuration files. Nothing is ever killed by name: only by the pidfiles
@@ -593,7 +597,12 @@ start_slurmdbd() {
 
 # start_slurmctld [-c]: -c on the first start only (no state to recover).
 start_slurmctld() {
-	launch "$LOG/slurmctld.log" /usr/sbin/slurmctld "$@"
+	local preload=()
+	[ -z "${AIF_SLURMCTLD_PRELOAD:-}" ] || preload=(env
+		LD_PRELOAD="$AIF_SLURMCTLD_PRELOAD"
+		ASAN_OPTIONS="detect_leaks=0:log_path=$LOG/sanitizer${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+		UBSAN_OPTIONS="print_stacktrace=1:log_path=$LOG/sanitizer${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}")
+	launch "$LOG/slurmctld.log" "${preload[@]}" /usr/sbin/slurmctld "$@"
 	wait_up 30 slurmctld "$RUN/slurmctld.pid" ctld_answers
 }
 
