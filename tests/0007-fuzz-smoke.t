@@ -34,6 +34,6 @@ for c in "$src"/tests/fuzz/fuzz_*.c; do
 		-c "$work/corpus" "$name"
 	like "$AS_OUT" "^$name: $runs runs in [0-9]+ s, 0 crashes$" \
 		"fuzz_$name: $runs runs over its corpus, no crash" ||
-		diag "$AS_ERR"
+		diag "$AS_OUT" "$AS_ERR"
 done
 done_testing
