@@ -3257,8 +3257,8 @@ static void _build_members(struct loader *ld)
 
 		_path_key(kp, "projects", pr->name);
 		_resolve_members(ld, &from, kp, pr->users, pr->nusers,
-				 pr->groups, pr->ngroups, _lines_at(ld, in->lines),
-				 &uids, &gids);
+				 pr->groups, pr->ngroups,
+				 _lines_at(ld, in->lines), &uids, &gids);
 		pr->uids = _ids_finish(ld, &uids, &pr->nuids);
 		pr->gids = _ids_finish(ld, &gids, &pr->ngids);
 		if (!pr->nuids && !pr->ngids)
@@ -3272,8 +3272,8 @@ static void _build_members(struct loader *ld)
 	}
 	_resolve_members(ld, &ld->main, "operators", p->operator_users,
 			 p->noperator_users, p->operator_groups,
-			 p->noperator_groups, _lines_at(ld, ld->operator_lines),
-			 &uids, &gids);
+			 p->noperator_groups,
+			 _lines_at(ld, ld->operator_lines), &uids, &gids);
 	p->operator_uids = _ids_finish(ld, &uids, &p->noperator_uids);
 	p->operator_gids = _ids_finish(ld, &gids, &p->noperator_gids);
 	if (ld->oom)

@@ -29,8 +29,8 @@
 		}							\
 	} while (0)
 
-static int __attribute__((unused)) _fuzz_rm(const char *path, const struct stat *st, int flag,
-					   struct FTW *ftw)
+static int __attribute__((unused))
+_fuzz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
 }

@@ -5,8 +5,9 @@
  * goes to aif_settle_totals_load() as slurmctld loads it at start.
  *
  * Invariants: a refused body is named by a printable reason; a body that
- * loads saves again and that saved body loads to the same lines (save,
- * load, save; in any order); a snapshot read gives a body of the length it says.
+ * loads saves again, and that saved body loads and saves to the same
+ * lines (in any order); a snapshot read gives a body of the length it
+ * says.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
