@@ -434,6 +434,7 @@ _budget_stop_clusters() {
 # budget, pass its TAP through, count its tests; exit with its status.
 _budget_supervise() {
 	local work fifo child fd line n=0 planned= deadline secs rc=0
+	local started=$EPOCHSECONDS
 	work=$(mktemp -d /tmp/aif-budget.XXXXXX) || bail_out "mktemp failed"
 	fifo=$work/tap
 	mkfifo -m 600 "$fifo" || bail_out "mkfifo failed"
@@ -476,6 +477,8 @@ _budget_supervise() {
 		# Whatever it left behind in its session goes with it.
 		kill -KILL -- "-$child" 2>/dev/null
 		_budget_stop_clusters "$work"
+		# How close a test comes to its budget, for whoever tunes it.
+		diag "${0##*/}: $((EPOCHSECONDS - started)) s (its budget: $secs s)"
 	fi
 	rm -rf -- "$work"
 	exit "$rc"
