@@ -51,7 +51,9 @@
 # child with everything it started, prints squeue, sinfo and the tails of
 # slurmctld's, slurmd's and slurmdbd's logs as TAP diagnostics, stops
 # every cluster the child started (cluster.sh start registers them),
-# and fails the test: "not ok N - time budget of S s spent". Knobs:
+# and fails the test: "not ok N - time budget of S s spent". What a test
+# does before sourcing this file runs twice (here and in the child): keep
+# it to set and export. Knobs:
 #   live_budget SECONDS        in a test: the test may run SECONDS more
 #                              from now (call it right after sourcing
 #                              lib.sh to give a long test a larger budget)
