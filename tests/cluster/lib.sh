@@ -433,9 +433,10 @@ _budget_stop_clusters() {
 }
 
 # _budget_supervise ARG...: run this script again as a child under the
-# budget, pass its TAP through, count its tests; exit with its status.
+# budget, pass its TAP through, count its tests; its status is the
+# child's.
 _budget_supervise() {
-	local work fifo child fd line n=0 planned= deadline secs rc=0
+	local work fifo child fd line n=0 planned='' deadline secs rc=0
 	local started=$EPOCHSECONDS
 	work=$(mktemp -d /tmp/aif-budget.XXXXXX) || bail_out "mktemp failed"
 	fifo=$work/tap
@@ -483,7 +484,7 @@ _budget_supervise() {
 		diag "${0##*/}: $((EPOCHSECONDS - started)) s (its budget: $secs s)"
 	fi
 	rm -rf -- "$work"
-	exit "$rc"
+	return "$rc"
 }
 
 # Only a script that sources this file at its top level is supervised
@@ -491,4 +492,5 @@ _budget_supervise() {
 if [ -z "${AIF_BUDGET_DIR:-}" ] && [ "${AIF_BUDGET:-300}" != 0 ] &&
 	[ "${BASH_SOURCE[1]:-}" = "$0" ] && [ -f "$0" ]; then
 	_budget_supervise "$@"
+	exit
 fi

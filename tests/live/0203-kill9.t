@@ -166,7 +166,7 @@ for i in $(printf '%s\n' "${!id_of[@]}" | sort -n); do
 	id=${id_of[$i]}
 	_verdict "$i"
 	diag "k9-$i: job $id, $VERDICT; SLURM: ${NAME_OF[$id]:-(unknown)} ${STATE_OF[$id]:-} (${REASON_OF[$id]:-}) restarts ${RESTARTS_OF[$id]:-}"
-	[ "$VERDICT" = charged ] && [ "${STATE_OF[$id]}" = COMPLETED ] || continue
+	[[ $VERDICT = charged && ${STATE_OF[$id]} = COMPLETED ]] || continue
 	records=$(_charges "$id" "${START_OF[$id]}")
 	n=$(grep -c . <<<"$records")
 	got=$(grep -o '"elapsed":[0-9]*' <<<"$records" | tr '\n' ' ')
