@@ -436,7 +436,7 @@ _budget_stop_clusters() {
 # budget, pass its TAP through, count its tests; its status is the
 # child's.
 _budget_supervise() {
-	local work fifo child fd line n=0 planned='' deadline secs rc=0
+	local work fifo child fd line partial='' n=0 planned='' deadline secs rc=0
 	local started=$EPOCHSECONDS
 	work=$(mktemp -d /tmp/aif-budget.XXXXXX) || bail_out "mktemp failed"
 	fifo=$work/tap
@@ -459,20 +459,26 @@ _budget_supervise() {
 			rc=1
 			break
 		fi
+		# A line can come in pieces: a time-out keeps what came so far.
 		if IFS= read -r -t 1 -u "$fd" line; then
+			line=$partial$line partial=''
 			printf '%s\n' "$line"
 			case $line in
 			"ok "* | "not ok "*) n=$((n + 1)) ;;
 			1..*) planned=1 ;;
 			esac
-		else
-			[ $? -gt 128 ] || sleep 0.1 # end of file: the child is ending
-			[ -z "$line" ] || printf '%s\n' "$line"
+		elif [ $? -gt 128 ]; then
+			partial+=$line
 			# Done when the child is; something it left running may
 			# still hold the pipe open.
 			_budget_alive "$child" || break
+		else
+			partial+=$line # end of file: the child is ending
+			_budget_alive "$child" || break
+			sleep 0.1
 		fi
 	done
+	[ -z "$partial" ] || printf '%s\n' "$partial"
 	exec {fd}<&-
 	if [ "$rc" = 0 ]; then
 		wait "$child"

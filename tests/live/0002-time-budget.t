@@ -15,6 +15,20 @@ work=$(mktemp -d /tmp/aif-budget-test.XXXXXX) || bail_out "mktemp failed"
 trap 'rm -rf -- "$work"' EXIT
 chmod 755 "$work"
 
+# The budget's supervisor passes TAP through whole, even a line that
+# comes in pieces more than a second apart.
+cat >"$work/pieces.t" <<EOF
+#!/usr/bin/env bash
+. "$top_srcdir/tests/cluster/lib.sh"
+printf 'o'; sleep 1.5; printf 'k 1 - in'; sleep 1.2; printf ' pieces\n'
+_tap_n=1
+ok "whole" true
+done_testing
+EOF
+chmod 755 "$work/pieces.t"
+out=$(env -u AIF_BUDGET_DIR "$work/pieces.t" 2>/dev/null)
+is "$out" $'ok 1 - in pieces\nok 2 - whole\n1..2' "a TAP line written in pieces comes through whole"
+
 # The failing test: a cluster, then an sbatch -W on a job that cannot
 # start for an hour, with 5 s left in its budget.
 cat >"$work/stuck.t" <<EOF
