@@ -24,6 +24,8 @@
 #                           runtime, for plugins built with sanitizers (README,
 #                           Tests); reports go to DIR/log/sanitizer.<pid>
 #                           unless ASAN_OPTIONS/UBSAN_OPTIONS say log_path=
+#   AIF_BUDGET_DIR          set by tests/cluster/lib.sh: DIR is added to the
+#                           file "clusters" in it, for the test's time budget
 #
 # Run as root. Only Debian's binaries are used; none of Debian's services or
 # configuration files. Nothing is ever killed by name: only by the pidfiles
@@ -650,6 +652,10 @@ cmd_start() {
 	exec 3>&1 1>&2
 	[ "$(id -u)" = 0 ] || die "run me as root"
 	make_layout
+	# A test's time budget (tests/cluster/lib.sh) stops what it started.
+	if [ -n "${AIF_BUDGET_DIR:-}" ]; then
+		printf '%s\n' "$DIR" >>"$AIF_BUDGET_DIR/clusters"
+	fi
 	copy_plugins
 	trap 'on_start_exit $?' EXIT
 	say "starting a cluster in $DIR"

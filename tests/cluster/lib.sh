@@ -34,7 +34,34 @@
 #   run CMD [ARG...]           the same, as root
 #   wait_job_state JOB STATES [TIMEOUT]  STATES like "COMPLETED|FAILED";
 #                              default 30 s; sets JOB_STATE
+#   wait_until SECONDS WHAT CMD [ARG...]  run CMD every 0.2 s until it
+#                              succeeds; after SECONDS, "# gave up waiting
+#                              for WHAT" and status 1
 #   job_field JOB FIELD        one field of "scontrol show job -o JOB"
+#   journal_record JOB [TIMEOUT]  the job's first charge record (default 10 s)
+#
+# Every wait is bounded: the helpers take a time-out in seconds (wall
+# clock, scaled by AIF_BUDGET_FACTOR), and the whole test runs under a
+# time budget (see "Time budget" below): a test never waits on a cluster
+# that will not answer, it fails with the cluster's log tails.
+#
+# Time budget. Sourcing this file from a test script runs the script
+# again as a child of this shell (in a session of its own); this shell
+# passes the child's TAP through and, once the budget is spent, kills the
+# child with everything it started, prints squeue, sinfo and the tails of
+# slurmctld's, slurmd's and slurmdbd's logs as TAP diagnostics, stops
+# every cluster the child started (cluster.sh start registers them),
+# and fails the test: "not ok N - time budget of S s spent". What a test
+# does before sourcing this file runs twice (here and in the child): keep
+# it to set and export. Knobs:
+#   live_budget SECONDS        in a test: the test may run SECONDS more
+#                              from now (call it right after sourcing
+#                              lib.sh to give a long test a larger budget)
+#   AIF_BUDGET=SECONDS         environment: the budget of a test that does
+#                              not set one (default 300); 0: no budget
+#   AIF_BUDGET_FACTOR=F        environment: multiply every budget and every
+#                              wait's time-out by F (a slow machine: 2, 1.5)
+#   AIF_LOG_LINES=N            lines of each log shown (default 20 here)
 #
 # The cluster's environment knobs (AIF_PLUGIN_DIR, AIF_JOB_SUBMIT_PLUGINS,
 # AIF_JOBCOMP, AIF_SLURM_EXTRA, AIF_PLUGSTACK, AIF_POLICY) are read by
@@ -266,18 +293,45 @@ job_field() {
 	printf '%s\n' "$line" | sed -E 's| [A-Za-z][A-Za-z0-9_:/]*=.*$||; s| +$||'
 }
 
-wait_job_state() {
-	local job=$1 states=$2 tenths=$((${3:-30} * 10))
-	while :; do
-		JOB_STATE=$(job_field "$job" JobState) || JOB_STATE=
-		[[ $JOB_STATE =~ ^($states)$ ]] && return 0
-		tenths=$((tenths - 1))
-		if [ "$tenths" -le 0 ]; then
-			diag "job $job is '$JOB_STATE', not $states, after ${3:-30} s"
+# _scaled SECONDS: SECONDS x AIF_BUDGET_FACTOR, rounded up.
+_scaled() {
+	local factor=${AIF_BUDGET_FACTOR:-1}
+	if ! [[ $1 =~ ^[0-9]+$ ]]; then
+		diag "a time-out must be whole seconds, not '$1'"
+		return 1
+	fi
+	if ! [[ $factor =~ ^[0-9]+(\.[0-9]+)?$ && $factor =~ [1-9] ]]; then
+		diag "AIF_BUDGET_FACTOR must be a positive number, not '$factor'"
+		return 1
+	fi
+	awk -v s="$1" -v f="$factor" 'BEGIN { t = s * f; printf "%d\n", t == int(t) ? t : int(t) + 1 }'
+}
+
+# wait_until SECONDS WHAT CMD [ARG...]: the one polling loop. The deadline
+# is on the wall clock, so a slow CMD cannot stretch it.
+wait_until() {
+	local secs end what=$2
+	secs=$(_scaled "$1") || return 1
+	end=$((EPOCHSECONDS + secs))
+	shift 2
+	until "$@"; do
+		if [ "$EPOCHSECONDS" -ge "$end" ]; then
+			diag "gave up waiting for $what after $secs s"
 			return 1
 		fi
 		sleep 0.2
 	done
+}
+
+_job_state_is() {
+	JOB_STATE=$(job_field "$1" JobState) || JOB_STATE=
+	[[ $JOB_STATE =~ ^($2)$ ]]
+}
+
+wait_job_state() {
+	wait_until "${3:-30}" "job $1 to be $2" _job_state_is "$1" "$2" && return 0
+	diag "job $1 is '$JOB_STATE', not $2"
+	return 1
 }
 
 # ------------------------------------------------------------- journal
@@ -292,16 +346,157 @@ gph() {
 # journal_record JOB: the journal's (first) charge record of a job, once
 # the service thread has written it (bounded wait).
 journal_record() {
-	local tries=50 line journal=$AIF_CLUSTER_DIR/state/aifactory/journal
-	while [ $tries -gt 0 ]; do
-		line=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" "$journal" 2>/dev/null | head -1)
-		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
-		tries=$((tries - 1)); sleep 0.2
-	done
-	return 1
+	wait_until "${2:-10}" "the charge record of job $1" _journal_charge "$1" ||
+		return 1
+	printf '%s\n' "$JOURNAL_LINE"
+}
+
+_journal_charge() {
+	JOURNAL_LINE=$(grep -F "\"type\":\"charge\",\"run\":\"aif:$1:" \
+		"$AIF_CLUSTER_DIR/state/aifactory/journal" 2>/dev/null | head -1)
+	[ -n "$JOURNAL_LINE" ]
 }
 
 # journal_field LINE KEY: one integer or string value of a record.
 journal_field() {
 	sed -n "s/.*\"$2\":\"\{0,1\}\([^\",]*\).*/\1/p" <<<"$1"
 }
+
+# ----------------------------------------------------------- time budget
+
+# live_budget SECONDS: the test may run SECONDS more from now (scaled by
+# AIF_BUDGET_FACTOR); the supervisor reads the deadline from a file.
+live_budget() {
+	local secs
+	[ -n "${AIF_BUDGET_DIR:-}" ] || return 0 # AIF_BUDGET=0: no budget
+	secs=$(_scaled "$1") || return 1
+	printf '%d %d\n' $((EPOCHSECONDS + secs)) "$secs" >"$AIF_BUDGET_DIR/deadline.new" &&
+		mv -f -- "$AIF_BUDGET_DIR/deadline.new" "$AIF_BUDGET_DIR/deadline"
+}
+
+# A process is gone when /proc has no entry or only a zombie's.
+_budget_alive() {
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# What a cluster looked like when the budget ran out, as diagnostics.
+_budget_cluster_report() {
+	local dir=$1 f
+	[ -f "$dir/etc/slurm.conf" ] || return 0
+	diag "cluster $dir:"
+	diag "\$ squeue" "$(SLURM_CONF=$dir/etc/slurm.conf timeout 10 \
+		squeue -a -o '%.8i %.9P %.12j %.10u %.8T %.10M %.6D %R' 2>&1)"
+	diag "\$ sinfo" "$(SLURM_CONF=$dir/etc/slurm.conf timeout 10 \
+		sinfo -N -o '%N %P %T %E' 2>&1)"
+	for f in "$dir/log/slurmctld.log" "$dir"/log/slurmd-*.log "$dir/log/slurmdbd.log"; do
+		[ -s "$f" ] || continue
+		diag "==> $f <==" "$(tail -n "${AIF_LOG_LINES:-20}" -- "$f")"
+	done
+}
+
+# _budget_spent CHILD BUDGET_DIR TESTS PLANNED SECONDS: the child ran out
+# of time. It is killed first, so that it cannot print or start anything
+# more, then its clusters are shown and stopped.
+_budget_spent() {
+	local child=$1 work=$2 n=$3 planned=$4 secs=$5 dir
+	kill -KILL -- "-$child" 2>/dev/null
+	{ wait "$child"; } 2>/dev/null # no "Killed" from bash
+	printf 'not ok %d - time budget of %s s spent: %s stopped\n' \
+		$((n + 1)) "$secs" "${0##*/}"
+	diag "The test ran out of its time budget (live_budget, AIF_BUDGET," \
+		"AIF_BUDGET_FACTOR) and was killed."
+	[ -s "$work/clusters" ] || diag "It had started no cluster."
+	while IFS= read -r dir; do
+		_budget_cluster_report "$dir"
+	done <"$work/clusters"
+	_budget_stop_clusters "$work"
+	[ -n "$planned" ] || printf '1..%d\n' $((n + 1))
+}
+
+_budget_stop_clusters() {
+	local dir
+	while IFS= read -r dir; do
+		[ -d "$dir" ] || continue
+		if [ "${AIF_KEEP_CLUSTER:-0}" = 1 ]; then
+			diag "cluster kept in $dir (AIF_KEEP_CLUSTER=1)"
+			continue
+		fi
+		if [ -n "$(find "$dir/run" "$dir/db" "$dir/munge" -maxdepth 1 \
+			-name '*.pid' 2>/dev/null)" ]; then
+			"$AIF_CLUSTER_SH" stop "$dir" >/dev/null 2>&1 ||
+				diag "cluster.sh stop $dir failed"
+			diag "cluster stopped; its logs are kept in $dir/log"
+		fi
+	done <"$work/clusters"
+}
+
+# _budget_supervise ARG...: run this script again as a child under the
+# budget, pass its TAP through, count its tests; its status is the
+# child's.
+_budget_supervise() {
+	local work fifo child fd line partial='' n=0 planned='' deadline secs rc=0
+	local started=$EPOCHSECONDS
+	work=$(mktemp -d /tmp/aif-budget.XXXXXX) || bail_out "mktemp failed"
+	fifo=$work/tap
+	mkfifo -m 600 "$fifo" || bail_out "mkfifo failed"
+	: >"$work/clusters"
+	if ! AIF_BUDGET_DIR=$work live_budget "${AIF_BUDGET:-300}"; then
+		rm -rf -- "$work"
+		bail_out "AIF_BUDGET or AIF_BUDGET_FACTOR is not a number of seconds"
+	fi
+	# Its own session: one signal reaches everything it started, except
+	# the cluster's daemons (cluster.sh starts them in sessions of theirs).
+	AIF_BUDGET_DIR=$work setsid "$BASH" "$0" "$@" >"$fifo" &
+	child=$!
+	trap 'kill -TERM -- "-$child" 2>/dev/null' INT TERM HUP
+	exec {fd}<"$fifo"
+	while :; do
+		read -r deadline secs <"$work/deadline"
+		if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
+			_budget_spent "$child" "$work" "$n" "$planned" "$secs"
+			rc=1
+			break
+		fi
+		# A line can come in pieces: a time-out keeps what came so far.
+		if IFS= read -r -t 1 -u "$fd" line; then
+			line=$partial$line partial=''
+			printf '%s\n' "$line"
+			case $line in
+			"ok "* | "not ok "*) n=$((n + 1)) ;;
+			1..*) planned=1 ;;
+			esac
+		elif [ $? -gt 128 ]; then
+			partial+=$line
+			# Done when the child is; something it left running may
+			# still hold the pipe open.
+			_budget_alive "$child" || break
+		else
+			partial+=$line # end of file: the child is ending
+			_budget_alive "$child" || break
+			sleep 0.1
+		fi
+	done
+	[ -z "$partial" ] || printf '%s\n' "$partial"
+	exec {fd}<&-
+	if [ "$rc" = 0 ]; then
+		wait "$child"
+		rc=$?
+		# Whatever it left behind in its session goes with it.
+		kill -KILL -- "-$child" 2>/dev/null
+		_budget_stop_clusters "$work"
+		# How close a test comes to its budget, for whoever tunes it.
+		diag "${0##*/}: $((EPOCHSECONDS - started)) s (its budget: $secs s)"
+	fi
+	rm -rf -- "$work"
+	return "$rc"
+}
+
+# Only a script that sources this file at its top level is supervised
+# (not an interactive shell, nor the supervised child itself).
+if [ -z "${AIF_BUDGET_DIR:-}" ] && [ "${AIF_BUDGET:-300}" != 0 ] &&
+	[ "${BASH_SOURCE[1]:-}" = "$0" ] && [ -f "$0" ]; then
+	_budget_supervise "$@"
+	exit
+fi

@@ -29,14 +29,12 @@ pid_gone() {
 
 # sacct learns of a job asynchronously: poll it.
 sacct_line() {
-	local job=$1 fields=$2 want=$3 tenths=100
-	while :; do
-		SACCT=$(sacct -n -X -P -j "$job" -o "$fields" 2>/dev/null)
-		[[ $SACCT =~ $want ]] && return 0
-		tenths=$((tenths - 1))
-		[ "$tenths" -gt 0 ] || return 1
-		sleep 0.1
-	done
+	wait_until 10 "sacct to show job $1 as $3" _sacct_is "$@"
+}
+
+_sacct_is() {
+	SACCT=$(sacct -n -X -P -j "$1" -o "$2" 2>/dev/null)
+	[[ $SACCT =~ $3 ]]
 }
 
 # --- nodes and partitions

@@ -26,15 +26,14 @@ write_policy() {
 # reconfigure PATTERN: scontrol reconfigure, then wait for a log line
 # matching PATTERN that is newer than the reconfigure.
 reconfigure() {
-	local before tries=100
+	local before
 	before=$(wc -l <"$log")
 	run scontrol reconfigure
-	while [ $tries -gt 0 ]; do
-		tail -n +"$((before + 1))" "$log" | grep -qE "$1" && return 0
-		tries=$((tries - 1)); sleep 0.1
-	done
-	diag "no log line matching: $1"
-	return 1
+	wait_until 10 "a log line matching: $1" _logged_since "$before" "$1"
+}
+
+_logged_since() {
+	tail -n +"$(($1 + 1))" "$log" | grep -qE "$2"
 }
 
 submit4() {	# alice asks for 4 GPUs

@@ -15,13 +15,13 @@ journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 
 elapsed_raw() {
-	local tries=50 v
-	while [ $tries -gt 0 ]; do
-		v=$(sacct -n -X -P -j "$1" -o ElapsedRaw,State 2>/dev/null)
-		[[ $v =~ ^[0-9]+\|COMPLETED ]] && { echo "${v%%|*}"; return 0; }
-		tries=$((tries - 1)); sleep 0.2
-	done
-	return 1
+	wait_until 10 "sacct to show job $1 completed" _sacct_completed "$1" || return 1
+	echo "${SACCT%%|*}"
+}
+
+_sacct_completed() {
+	SACCT=$(sacct -n -X -P -j "$1" -o ElapsedRaw,State 2>/dev/null)
+	[[ $SACCT =~ ^[0-9]+\|COMPLETED ]]
 }
 
 # --- an h100 job: 2 GPUs x elapsed x 1.0
