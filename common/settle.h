@@ -109,6 +109,14 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
 
+/* A charge record holds every grant it was drawn from: 0 when its parts
+ * and overdraw add up to its amount (and for a record replay does not
+ * count: another type, or no project or run), -1 with
+ * why when they do not (`aifctl audit verify` reports it). A record
+ * written without all its parts is replayed with what they lack counted
+ * as the project's overdraw. */
+int aif_settle_check(const struct aif_record *r, char *why, size_t len);
+
 /* A project's burn: what it was charged for the runs that ended in the
  * last AIF_BURN_DAYS days (UTC days, today included). */
 #define AIF_BURN_DAYS 30
