@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -359,6 +360,60 @@ static void test_old_record(const char *dir)
 	aif_policy_unref(p);
 }
 
+/*
+ * Point 13 of issue 8: records name the user even when the policy does
+ * not (a member only through a UNIX group) and SLURM gave no name.
+ */
+static void test_user_name(const char *dir, const char *path)
+{
+	char jdir[160], why[512], text[8192], buf[4096];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+	};
+	struct aif_job_end je = _job(200, 1);
+	struct last charge = { .type = AIF_RECORD_CHARGE };
+	struct last decision = { .type = AIF_RECORD_DECISION };
+	struct aif_request r = { .account = "p", .now = 1800000000 };
+	struct aif_decision d;
+	struct aif_policy *p;
+	struct passwd pw, *me = NULL;
+	int64_t uid = -1;
+
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &me) || !me) {
+		ok(1, "# SKIP no passwd entry for uid %u", (unsigned) geteuid());
+		return;
+	}
+	snprintf(jdir, sizeof(jdir), "%s/names", dir);
+	_policy_many_grants(text, sizeof(text), 0);
+	_write(path, text);
+	is_int(aif_service_start(&hooks), 0, "names: the service starts");
+	je.uid = geteuid();
+	je.user = NULL;		/* no PrologFlags=Alloc: SLURM has no name */
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0,
+	       "a job of a user the policy does not name is charged");
+	r.uid = geteuid();
+	p = aif_service_policy();
+	aif_decide(p, &r, &d);
+	aif_service_decision(&r, &d, p);
+	aif_policy_unref(p);
+	aif_service_flush();
+	aif_service_stop();
+
+	aif_journal_replay(jdir, 0, NULL, _keep_last, &charge, NULL);
+	aif_journal_replay(jdir, 0, NULL, _keep_last, &decision, NULL);
+	is_int(charge.found, 1, "its charge record is in the journal");
+	is_str(aif_record_str(&charge.rec, "user"), me->pw_name,
+	       "the charge record names the user (%s) from the uid", me->pw_name);
+	aif_record_int(&charge.rec, "uid", &uid);
+	is_int(uid, (long long) geteuid(), "and keeps the uid");
+	is_int(decision.found, 1, "the admission decision is in the journal");
+	is_str(aif_record_str(&decision.rec, "user"), me->pw_name,
+	       "the decision record names the user too");
+	struct aif_verify_report rep;
+	ok(aif_journal_verify(jdir, &rep) == 0, "the journal verifies");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/aif-test-settle.XXXXXX", path[96];
@@ -370,6 +425,7 @@ int main(void)
 	test_many_parts(dir, path, 60);	/* the longest names there are */
 	test_worst_case(dir);
 	test_old_record(dir);
+	test_user_name(dir, path);
 	unlink(path);
 	{
 		char cmd[128];
