@@ -231,6 +231,7 @@ static void _write_queue(void)
 
 	for (struct queued *q = list; q; q = next) {
 		next = q->next;
+		aif_record_name_user(&q->rec);	/* NSS: here, off SLURM's locks */
 		if (!svc.journal || aif_journal_append(svc.journal, &q->rec)) {
 			const char *run = aif_record_str(&q->rec, "run");
 

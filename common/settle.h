@@ -109,6 +109,17 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
 
+/*
+ * Fill in the name of the user a record names by "uid" only ("user"
+ * missing or ""): a member through a UNIX group whose job SLURM gave no
+ * name (jobcomp and job_submit hold slurmctld's locks: no NSS there).
+ * Looks the uid up in NSS, through a cache of an hour: call it on the
+ * journal's writer thread, before append hashes the record. 0 with the
+ * record named, or left as it was (no such user, a record the journal
+ * refuses anyway); -1 when it could not hold the name (left as it was).
+ */
+int aif_record_name_user(struct aif_record *rec);
+
 /* A charge record holds every grant it was drawn from: 0 when its parts
  * and overdraw add up to its amount (and for a record replay does not
  * count: another type, or no project or run), -1 with
