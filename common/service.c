@@ -723,8 +723,7 @@ void aif_service_decision(const struct aif_request *r,
 	aif_record_add_int(&q->rec, "time_limit",
 			   d->time_limit ? d->time_limit : r->time_limit);
 	aif_record_add_str(&q->rec, "policy", p ? aif_policy_hash(p) : "");
-	aif_record_add_str(&q->rec, "tag", d->verdict == AIF_REFUSE ? "" :
-			   d->tag);
+	aif_record_add_tag(&q->rec, d->verdict == AIF_REFUSE ? "" : d->tag);
 	/* From the user (an account string echoed back): escaped, last. */
 	aif_record_add_str(&q->rec, "account", r->account ? r->account : "");
 	aif_record_add_str(&q->rec, "message",

@@ -174,6 +174,18 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d);
 
+/* Append a lien's split and rates (",lien=g1:AMOUNT+...,rate=h100:1000")
+ * to the tag in tag: 0, or -1 (E2BIG) leaving tag as it was when the
+ * whole would not fit in len: never a cut lien. */
+int aif_lien_tag(const struct aif_lien *lien, char *tag, size_t len);
+
+/* A tag into a journal record: "tag", then "tag2", "tag3"... of
+ * AIF_TAG_CHUNK bytes each, so that a long lien is not cut at a record's
+ * bound on a string (read them back joined in order). 0, or -1 as
+ * aif_record_add_str(). */
+#define AIF_TAG_CHUNK 480
+int aif_record_add_tag(struct aif_record *rec, const char *tag);
+
 /* The lien a tag carries: project, split (parts, total) and frozen rates
  * (uses[].type and weight_milli). 0 with a lien, 1 with none, -1 with no
  * tag at all. */
