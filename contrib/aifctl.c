@@ -827,6 +827,10 @@ static int _balance_reserved(struct aif_ledger *ledger)
 	while ((len = getline(&line, &lcap, f)) >= 0) {
 		while (len && isspace((unsigned char) line[len - 1]))
 			line[--len] = '\0';	/* squeue pads the field */
+		if (len >= 4000) {
+			rc = -1;	/* cut at the field's width: not a lien */
+			break;
+		}
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
 			struct aif_lien *nl = realloc(liens,
