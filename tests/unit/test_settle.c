@@ -284,6 +284,10 @@ static void test_worst_case(const char *dir)
 	is_int((long long) charge.nparts, AIF_LEDGER_PARTS_MAX, "32 parts");
 	is_int(aif_settle_check(&rec, why, sizeof(why)), 0,
 	       "its record holds every part: they and the overdraw add up to the amount");
+	ok(aif_record_str(&rec, "part1") && !strchr(aif_record_str(&rec, "part1"), '/'),
+	   "to hold them, the record gave up the balances before and after");
+	like(aif_record_str(&rec, "nodes"), AIF_RECORD_CUT,
+	     "and shortened SLURM's long strings, saying so");
 	_audit(dir, &rec, ": OK: 1 records", 0,
 	       "aifctl audit verify finds it whole");
 	snprintf(jdir, sizeof(jdir), "%s/worst", dir);
