@@ -551,7 +551,9 @@ static int _parts(const struct aif_record *r,
 			size_t glen = strcspn(s, "= ");
 			long long amount;
 
-			if (s[glen] != '=' || !glen || glen >= sizeof(grant))
+			/* A name, then a number we wrote: digits, no sign. */
+			if (s[glen] != '=' || !glen || glen >= sizeof(grant) ||
+			    s[glen + 1] < '0' || s[glen + 1] > '9')
 				return -1;
 			memcpy(grant, s, glen);
 			grant[glen] = '\0';

@@ -359,6 +359,16 @@ static void test_old_record(const char *dir)
 	is_int(aif_ledger_balance(ledger, "p", NULL, 0, &sum), 0, "old record: the project is in the ledger");
 	is_int(sum.overdraw, 13 * H,
 	       "as an overdraw of its amount, not as nothing");
+
+	/* A part we never write (a sign, no number) is not replayed. */
+	aif_record_init(&rec, AIF_RECORD_CHARGE);
+	aif_record_add_str(&rec, "run", "aif:2:1800000100");
+	aif_record_add_str(&rec, "project", "p");
+	aif_record_add_int(&rec, "amount", 0);
+	aif_record_add_str(&rec, "part1", "g01=-3600000");
+	is_int(aif_settle_check(&rec, why, sizeof(why)), -1,
+	       "a part with a negative amount fails the check");
+	like(why, "not grant=amount", "and is named");
 	aif_settle_totals_free(t);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
