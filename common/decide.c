@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -373,7 +374,13 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
 		d->verdict = AIF_RESHAPE;
 		d->rule = "reshape";
 	}
-	aif_tag_format(proj, d->tag, sizeof(d->tag));
+	if (aif_tag_format(proj, d->tag, sizeof(d->tag))) {
+		/* Never with names of AIF_NAME_MAX (see aifactory.h): a tag is
+		 * refused whole rather than cut. */
+		_refuse(d, "tag.too_long");
+		_say(d, "the admission tag of project %s does not fit in %d bytes. Please contact your centre.",
+		     proj->name, AIF_TAG_MAX);
+	}
 	return d->verdict;
 }
 
@@ -422,11 +429,19 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 	return d->verdict;
 }
 
-void aif_tag_format(const struct aif_project *proj, char *buf, size_t len)
+int aif_tag_format(const struct aif_project *proj, char *buf, size_t len)
 {
-	snprintf(buf, len, "aif:class=%s,project=%s,mode=%s%s%s",
-		 proj->klass->name, proj->name, proj->mode,
-		 proj->sector[0] ? ",sector=" : "", proj->sector);
+	char tag[AIF_TAG_MAX];
+	int n = snprintf(tag, sizeof(tag), "aif:class=%s,project=%s,mode=%s%s%s",
+			 proj->klass->name, proj->name, proj->mode,
+			 proj->sector[0] ? ",sector=" : "", proj->sector);
+
+	if (n < 0 || (size_t) n >= sizeof(tag) || (size_t) n >= len) {
+		errno = E2BIG;
+		return -1;
+	}
+	memcpy(buf, tag, (size_t) n + 1);
+	return 0;
 }
 
 /* Copy the value of key= from a tag's field list, up to ',' or ';'. */

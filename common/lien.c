@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,32 +24,56 @@
 
 #include "settle.h"
 
-static void __attribute__((format(printf, 3, 4)))
+/* The longest tag there is: the project's fields, 32 parts and 8 rates,
+ * every name AIF_NAME_MAX - 1 bytes, every number 20. */
+#define TAG_NAME (AIF_NAME_MAX - 1)
+#define TAG_WORST (sizeof("aif:class=,project=,mode=,sector=") + 4 * TAG_NAME + \
+		   sizeof(",lien=") + AIF_LEDGER_PARTS_MAX * (TAG_NAME + 22) + \
+		   sizeof(",rate=") + AIF_GPU_TYPES_MAX * (TAG_NAME + 22))
+_Static_assert(TAG_WORST < AIF_TAG_MAX, "AIF_TAG_MAX holds every lien");
+
+/* Append to the tag in buf: false (and buf cut) when it does not fit. */
+static bool __attribute__((format(printf, 3, 4)))
 _append(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
 	va_list ap;
+	int n;
 
 	if (used >= len)
-		return;
+		return false;
 	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
+	n = vsnprintf(buf + used, len - used, fmt, ap);
 	va_end(ap);
+	return n >= 0 && (size_t) n < len - used;
 }
 
-/* ",lien=...,rate=..." for a lien that was reserved. */
-static void _tag_lien(const struct aif_lien *lien, char *tag, size_t len)
+int aif_lien_tag(const struct aif_lien *lien, char *tag, size_t len)
 {
-	_append(tag, len, ",lien=");
-	for (size_t i = 0; i < lien->nparts; i++)
-		_append(tag, len, "%s%s:%lld", i ? "+" : "",
-			lien->parts[i].grant,
-			(long long) lien->parts[i].amount);
-	_append(tag, len, ",rate=");
-	for (size_t i = 0; i < lien->nuses; i++)
-		_append(tag, len, "%s%s:%lld", i ? "+" : "",
-			lien->uses[i].type,
-			(long long) lien->uses[i].weight_milli);
+	char buf[AIF_TAG_MAX];
+	bool fits;
+
+	if (strlen(tag) >= sizeof(buf)) {
+		errno = E2BIG;
+		return -1;
+	}
+	strcpy(buf, tag);
+	fits = _append(buf, sizeof(buf), ",lien=");
+	for (size_t i = 0; fits && i < lien->nparts; i++)
+		fits = _append(buf, sizeof(buf), "%s%s:%lld", i ? "+" : "",
+			       lien->parts[i].grant,
+			       (long long) lien->parts[i].amount);
+	fits = fits && _append(buf, sizeof(buf), ",rate=");
+	for (size_t i = 0; fits && i < lien->nuses; i++)
+		fits = _append(buf, sizeof(buf), "%s%s:%lld", i ? "+" : "",
+			       lien->uses[i].type,
+			       (long long) lien->uses[i].weight_milli);
+	if (!fits || strlen(buf) >= len) {
+		errno = E2BIG;
+		return -1;
+	}
+	strcpy(tag, buf);
+	return 0;
 }
 
 /* The rate of a GPU type under qos in thousandths, or -1 when the type
@@ -153,14 +178,31 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		return -1;
 	}
 	if (lien.verdict == AIF_LIEN_FITS) {
-		_tag_lien(&lien, d->tag, sizeof(d->tag));
+		if (!aif_lien_tag(&lien, d->tag, sizeof(d->tag)))
+			return 0;
+		/* Never with AIF_TAG_MAX (TAG_WORST above): a lien the tag
+		 * cannot carry is given back and the job refused, never cut
+		 * (the rebuild would then reserve less than the job holds). */
+		aif_ledger_release(ledger, &lien, NULL);
+		d->verdict = AIF_REFUSE;
+		d->rule = "budget.tag";
+		snprintf(d->message, sizeof(d->message),
+			 "aifactory: the reservation of this job on project %s is split across %zu grants, more than its tag can carry (%d bytes). Ask your centre, or submit a smaller job.",
+			 d->project->name, lien.nparts, AIF_TAG_MAX);
 		return 0;
 	}
 	if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK) {
+		if (!_append(d->tag, sizeof(d->tag), ",lien=none")) {
+			d->verdict = AIF_REFUSE;
+			d->rule = "budget.tag";
+			snprintf(d->message, sizeof(d->message),
+				 "aifactory: the admission tag of project %s does not fit in %d bytes. Please contact your centre.",
+				 d->project->name, AIF_TAG_MAX);
+			return 0;
+		}
 		snprintf(d->qos, sizeof(d->qos), "%s", c->fallback_qos);
 		d->verdict = AIF_RESHAPE;
 		d->rule = "budget.fallback";
-		_append(d->tag, sizeof(d->tag), ",lien=none");
 		return 0;
 	}
 	d->verdict = AIF_REFUSE;
@@ -234,4 +276,27 @@ int aif_lien_from_tag(const char *comment, struct aif_lien *out)
 	}
 	out->nuses = n;
 	return out->nparts ? 0 : 1;
+}
+
+int aif_record_add_tag(struct aif_record *rec, const char *tag)
+{
+	size_t len = strlen(tag), at = 0;
+	unsigned field = 1;
+	int rc = 0;
+
+	do {
+		char key[16], chunk[AIF_TAG_CHUNK + 1];
+		size_t n = len - at < AIF_TAG_CHUNK ? len - at : AIF_TAG_CHUNK;
+
+		memcpy(chunk, tag + at, n);
+		chunk[n] = '\0';
+		if (field == 1)
+			snprintf(key, sizeof(key), "tag");
+		else
+			snprintf(key, sizeof(key), "tag%u", field);
+		rc |= aif_record_add_str(rec, key, chunk);
+		at += n;
+		field++;
+	} while (at < len);
+	return rc ? -1 : 0;
 }

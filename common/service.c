@@ -231,6 +231,7 @@ static void _write_queue(void)
 
 	for (struct queued *q = list; q; q = next) {
 		next = q->next;
+		aif_record_name_user(&q->rec);	/* NSS: here, off SLURM's locks */
 		if (!svc.journal || aif_journal_append(svc.journal, &q->rec)) {
 			const char *run = aif_record_str(&q->rec, "run");
 
@@ -722,8 +723,7 @@ void aif_service_decision(const struct aif_request *r,
 	aif_record_add_int(&q->rec, "time_limit",
 			   d->time_limit ? d->time_limit : r->time_limit);
 	aif_record_add_str(&q->rec, "policy", p ? aif_policy_hash(p) : "");
-	aif_record_add_str(&q->rec, "tag", d->verdict == AIF_REFUSE ? "" :
-			   d->tag);
+	aif_record_add_tag(&q->rec, d->verdict == AIF_REFUSE ? "" : d->tag);
 	/* From the user (an account string echoed back): escaped, last. */
 	aif_record_add_str(&q->rec, "account", r->account ? r->account : "");
 	aif_record_add_str(&q->rec, "message",

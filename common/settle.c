@@ -5,6 +5,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,28 +241,138 @@ static void _gpu_list(const struct aif_job_end *je, char *buf, size_t len)
 }
 
 /*
- * One field a grant: "part1":"grant=amount/before/after". Each is far
- * below the record's bound on a string, so none is ever cut (a cut number
- * would be replayed wrong). A charge drawn from more grants than this is
- * still made in the ledger, but its record is refused by the journal and
- * the caller logs it as an error.
+ * The grants a charge was drawn from, in fields "part1", "part2"...: each
+ * holds as many items "grant=amount/before/after" (space-separated: a
+ * grant's name holds no space) as fit in AIF_RECORD_STR_MAX, so that none
+ * is ever cut (a cut number would be replayed wrong). compact leaves out
+ * the balances before and after ("grant=amount"): what replay needs, and
+ * what always fits in a line with every other field of a charge (32 parts
+ * of the longest names and amounts: tests/unit/test_settle.c). -1 if a
+ * field was refused or cut: the caller builds the record again, smaller.
  */
-#define AIF_SETTLE_PARTS_MAX 12
-
-static int _add_parts(struct aif_record *rec, const struct aif_charge *c)
+static int _add_parts(struct aif_record *rec, const struct aif_charge *c,
+		      bool compact)
 {
-	char key[16], text[AIF_NAME_MAX + 72];
+	char key[16], text[AIF_RECORD_STR_MAX + 1], item[AIF_NAME_MAX + 72];
+	size_t used = 0, field = 0;
 
-	for (size_t i = 0; i < c->nparts; i++) {
-		snprintf(key, sizeof(key), "part%zu", i + 1);
-		snprintf(text, sizeof(text), "%s=%lld/%lld/%lld",
-			 c->parts[i].grant, (long long) c->parts[i].amount,
-			 (long long) c->parts[i].before,
-			 (long long) c->parts[i].after);
-		if (aif_record_add_str(rec, key, text))
-			return -1;
+	for (size_t i = 0; i <= c->nparts; i++) {
+		size_t n = 0;
+
+		if (i < c->nparts)
+			n = (size_t) snprintf(item, sizeof(item),
+					      compact ? "%s=%lld" :
+					      "%s=%lld/%lld/%lld",
+					      c->parts[i].grant,
+					      (long long) c->parts[i].amount,
+					      (long long) c->parts[i].before,
+					      (long long) c->parts[i].after);
+		/* The field is full, or this was the last item: add it. */
+		if (used && (i == c->nparts ||
+			     used + 1 + n > AIF_RECORD_STR_MAX)) {
+			const char *kept;
+
+			snprintf(key, sizeof(key), "part%zu", ++field);
+			if (aif_record_add_str(rec, key, text) ||
+			    !(kept = aif_record_str(rec, key)) ||
+			    strcmp(kept, text))
+				return -1;
+			used = 0;
+		}
+		if (i < c->nparts)
+			used += (size_t) snprintf(text + used,
+						  sizeof(text) - used, "%s%s",
+						  used ? " " : "", item);
 	}
 	return 0;
+}
+
+/* s, or its first max bytes (whole UTF-8 characters) and AIF_RECORD_CUT:
+ * SLURM's own strings, shortened when a charge's parts need the room. */
+static const char *_short(const char *s, size_t max, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!s || strlen(s) <= max || max + sizeof(AIF_RECORD_CUT) > len)
+		return s ? s : "";
+	n = max;
+	while (n && ((unsigned char) s[n] & 0xc0) == 0x80)
+		n--;
+	snprintf(buf, len, "%.*s%s", (int) n, s, AIF_RECORD_CUT);
+	return buf;
+}
+
+/*
+ * How much a charge record gives up to hold every part, tried in order:
+ * nothing; SLURM's strings (partition, QOS, nodes, GPUs, the job's name)
+ * shortened; then the parts' balances before and after too; then those
+ * strings left empty. Never the amounts.
+ */
+enum { FIT_LEVELS = 4, FIT_SHORT = 48 };
+
+struct fit {
+	bool compact;		/* parts without their balances */
+	size_t strings;		/* SLURM's strings at most this long */
+};
+
+static const struct fit _fits[FIT_LEVELS] = {
+	{ false, SIZE_MAX }, { false, FIT_SHORT }, { true, FIT_SHORT },
+	{ true, 0 },
+};
+
+/* The audit record of a charge, as far as fit gives up room: -1 if a
+ * field was refused or a part could not be held whole. */
+static int _charge_record(struct aif_record *rec, const struct aif_policy *p,
+			  const struct aif_project *proj, const char *run_key,
+			  const struct aif_job_end *je,
+			  const struct aif_charge *charge, bool unknown_rate,
+			  const struct fit *fit)
+{
+	char text[512], buf[FIT_SHORT + sizeof(AIF_RECORD_CUT)];
+	int rc = 0;
+
+	aif_record_init(rec, AIF_RECORD_CHARGE);
+	rc |= aif_record_add_str(rec, "run", run_key);
+	rc |= aif_record_add_int(rec, "job", je->job_id);
+	/* No NSS here (jobcomp holds slurmctld's locks): the uid always, the
+	 * name when SLURM or the policy has it (else the writer's thread
+	 * fills it in: aif_record_name_user()). */
+	rc |= aif_record_add_str(rec, "user", _or(je->user,
+				 _or(aif_policy_user_name(p, je->uid), "")));
+	rc |= aif_record_add_int(rec, "uid", je->uid);
+	rc |= aif_record_add_str(rec, "project", proj->name);
+	rc |= aif_record_add_str(rec, "class", proj->klass->name);
+	rc |= aif_record_add_str(rec, "mode", proj->mode);
+	rc |= aif_record_add_str(rec, "sector", proj->sector);
+	rc |= aif_record_add_str(rec, "state", _or(je->state, "?"));
+	rc |= aif_record_add_str(rec, "partition",
+				 _short(je->partition, fit->strings, buf,
+					sizeof(buf)));
+	rc |= aif_record_add_str(rec, "qos",
+				 _short(je->qos, fit->strings, buf, sizeof(buf)));
+	rc |= aif_record_add_str(rec, "nodes",
+				 _short(je->nodes, fit->strings, buf,
+					sizeof(buf)));
+	rc |= aif_record_add_int(rec, "nnodes", je->nnodes);
+	_gpu_list(je, text, sizeof(text));
+	rc |= aif_record_add_str(rec, "gpus",
+				 _short(text, fit->strings, buf, sizeof(buf)));
+	rc |= aif_record_add_int(rec, "submit", je->submit);
+	rc |= aif_record_add_int(rec, "start", je->start);
+	rc |= aif_record_add_int(rec, "end", je->end);
+	rc |= aif_record_add_int(rec, "elapsed", je->end - je->start);
+	rc |= aif_record_add_int(rec, "restart", je->restart_cnt);
+	rc |= aif_record_add_int(rec, "amount", charge->total);
+	rc |= aif_record_add_int(rec, "overdraw", charge->overdraw);
+	rc |= aif_record_add_int(rec, "overdraw_after", charge->overdraw_after);
+	rc |= aif_record_add_str(rec, "rule", unknown_rate ?
+				 "charge.unknown_rate" : "charge");
+	rc |= aif_record_add_str(rec, "policy", aif_policy_hash(p));
+	rc |= _add_parts(rec, charge, fit->compact);
+	/* The user's, last: cut to what is left of the line. */
+	rc |= aif_record_add_str(rec, "name",
+				 _short(je->name, fit->strings, buf, sizeof(buf)));
+	return rc ? -1 : 0;
 }
 
 enum aif_settle_result aif_settle(struct aif_ledger *ledger,
@@ -273,7 +385,7 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 {
 	struct aif_use uses[AIF_GPU_TYPES_MAX];
 	struct aif_lien frozen;
-	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX], text[512];
+	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX];
 	const struct aif_project *proj;
 	bool unknown_rate = false;
 	int64_t elapsed = je->end - je->start;
@@ -322,40 +434,18 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 		return AIF_SETTLE_ERROR;
 	}
 
+	for (size_t level = 0; level < FIT_LEVELS; level++)
+		if (!_charge_record(rec, p, proj, run_key, je, charge,
+				    unknown_rate, &_fits[level]))
+			return AIF_SETTLE_CHARGED;
+	/* Never with the ledger's 32 parts (see _add_parts): a record that
+	 * says less than the charge is refused rather than written. */
+	snprintf(why, len, "job %u: its charge was drawn from %zu grants and its record cannot hold them all: the record will be refused (%s)",
+		 je->job_id, charge->nparts, strerror(E2BIG));
 	aif_record_init(rec, AIF_RECORD_CHARGE);
-	aif_record_add_str(rec, "run", run_key);
-	aif_record_add_int(rec, "job", je->job_id);
-	/* No NSS here (jobcomp holds slurmctld's locks): the uid always, the
-	 * name when SLURM or the policy has it. */
-	aif_record_add_str(rec, "user", _or(je->user,
-			   _or(aif_policy_user_name(p, je->uid), "")));
-	aif_record_add_int(rec, "uid", je->uid);
-	aif_record_add_str(rec, "project", proj->name);
-	aif_record_add_str(rec, "class", proj->klass->name);
-	aif_record_add_str(rec, "mode", proj->mode);
-	aif_record_add_str(rec, "sector", proj->sector);
-	aif_record_add_str(rec, "state", _or(je->state, "?"));
-	aif_record_add_str(rec, "partition", _or(je->partition, ""));
-	aif_record_add_str(rec, "qos", _or(je->qos, ""));
-	aif_record_add_str(rec, "nodes", _or(je->nodes, ""));
-	aif_record_add_int(rec, "nnodes", je->nnodes);
-	_gpu_list(je, text, sizeof(text));
-	aif_record_add_str(rec, "gpus", text);
-	aif_record_add_int(rec, "submit", je->submit);
-	aif_record_add_int(rec, "start", je->start);
-	aif_record_add_int(rec, "end", je->end);
-	aif_record_add_int(rec, "elapsed", elapsed);
-	aif_record_add_int(rec, "restart", je->restart_cnt);
-	aif_record_add_int(rec, "amount", charge->total);
-	aif_record_add_int(rec, "overdraw", charge->overdraw);
-	aif_record_add_int(rec, "overdraw_after", charge->overdraw_after);
-	aif_record_add_str(rec, "rule", unknown_rate ?
-			   "charge.unknown_rate" : "charge");
-	aif_record_add_str(rec, "policy", aif_policy_hash(p));
-	if (charge->nparts > AIF_SETTLE_PARTS_MAX || _add_parts(rec, charge))
-		snprintf(why, len, "job %u: its charge was drawn from %zu grants, more than a record holds: the record will be refused (%s)",
-			 je->job_id, charge->nparts, strerror(E2BIG));
-	aif_record_add_str(rec, "name", _or(je->name, ""));	/* user's: last */
+	/* A reserved key: the record remembers the error, the journal
+	 * refuses it and the service logs that. */
+	aif_record_add_int(rec, "prev", 0);
 	return AIF_SETTLE_CHARGED;
 }
 
@@ -448,10 +538,129 @@ aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 	return sum;
 }
 
+/*
+ * The parts of a charge record, "part1":"g1=amount[/before/after] g2=...",
+ * "part2"...: their sum and count, or -1 for a part that is not one we
+ * write. fn, when not NULL, is given each grant and amount; -2 when it
+ * fails (with errno).
+ */
+static int _parts(const struct aif_record *r,
+		  int (*fn)(void *arg, const char *grant, int64_t amount),
+		  void *arg, int64_t *sum, size_t *count)
+{
+	*sum = 0;
+	*count = 0;
+	for (unsigned i = 1; i <= AIF_RECORD_FIELDS_MAX; i++) {
+		const char *parts, *s;
+		char key[16];
+
+		snprintf(key, sizeof(key), "part%u", i);
+		if (!(parts = aif_record_str(r, key)))
+			break;
+		for (s = parts; *s; ) {
+			char grant[AIF_NAME_MAX], *end;
+			size_t glen = strcspn(s, "= ");
+			long long amount;
+
+			/* A name, then a number we wrote: digits, no sign. */
+			if (s[glen] != '=' || !glen || glen >= sizeof(grant) ||
+			    s[glen + 1] < '0' || s[glen + 1] > '9')
+				return -1;
+			memcpy(grant, s, glen);
+			grant[glen] = '\0';
+			errno = 0;
+			amount = strtoll(s + glen + 1, &end, 10);
+			if (errno || end == s + glen + 1 ||
+			    (*end && *end != '/' && *end != ' ') ||
+			    __builtin_add_overflow(*sum, amount, sum))
+				return -1;
+			if (fn && fn(arg, grant, amount))
+				return -2;
+			++*count;
+			s = end + strcspn(end, " ");
+			s += strspn(s, " ");
+		}
+	}
+	return 0;
+}
+
+struct replay_arg {
+	struct aif_settle_totals *t;
+	const char *project;
+};
+
+static int _replay_part(void *arg, const char *grant, int64_t amount)
+{
+	struct replay_arg *ra = arg;
+
+	return _add(ra->t, ra->project, grant, amount);
+}
+
+/*
+ * A charge's parts into the totals, and what no part says paid it into
+ * *overdraw: the record's overdraw, and for a record written without all
+ * its parts (before issue 8's fix, a charge drawn from more than 12
+ * grants was journalled with none) what they lack, so that a restart never
+ * counts a charge as less than it was. aif_settle_check() names such a
+ * record.
+ */
+static int _replay_parts(struct aif_settle_totals *t,
+			 const struct aif_record *r, const char *project,
+			 int64_t *overdraw)
+{
+	struct replay_arg ra = { t, project };
+	int64_t amount = 0, sum;
+	size_t n;
+
+	*overdraw = 0;
+	aif_record_int(r, "overdraw", overdraw);
+	switch (_parts(r, _replay_part, &ra, &sum, &n)) {
+	case -2:
+		return -1;
+	case -1:
+		return 0;	/* not ours: verify names it */
+	}
+	if (!aif_record_int(r, "amount", &amount) && amount > sum &&
+	    amount - sum > *overdraw)
+		*overdraw = amount - sum;
+	return 0;
+}
+
+int aif_settle_check(const struct aif_record *r, char *why, size_t len)
+{
+	int64_t amount, overdraw = 0, sum;
+	size_t n;
+
+	why[0] = '\0';
+	/* What replay counts, as it counts it. */
+	if (r->type != AIF_RECORD_CHARGE || !aif_record_str(r, "project") ||
+	    !aif_record_str(r, "run"))
+		return 0;
+	if (aif_record_int(r, "amount", &amount)) {
+		snprintf(why, len, "a charge with no amount");
+		return -1;
+	}
+	aif_record_int(r, "overdraw", &overdraw);
+	if (_parts(r, NULL, NULL, &sum, &n)) {
+		snprintf(why, len, "a charge with a part that is not grant=amount");
+		return -1;
+	}
+	if (__builtin_add_overflow(sum, overdraw, &sum) || sum != amount) {
+		char a[AIF_AMOUNT_STR_MAX], b[AIF_AMOUNT_STR_MAX];
+
+		aif_amount_format(amount, a, sizeof(a));
+		aif_amount_format(sum, b, sizeof(b));
+		snprintf(why, len, "a charge of %s GPU-hours whose %zu parts and overdraw add up to %s%s",
+			 a, n, b, sum < amount ? ": it does not say which grants paid the rest (replay counts that as the project's overdraw)" : "");
+		return -1;
+	}
+	return 0;
+}
+
 int aif_settle_replay(const struct aif_record *r, void *arg)
 {
 	struct aif_settle_totals *t = arg;
-	const char *project, *parts, *run;
+	const char *project, *run;
 	int64_t overdraw = 0;
 
 	if (r->type != AIF_RECORD_CHARGE)
@@ -467,24 +676,9 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 		if (aif_run_keys_add(t->keys, run, (time_t) end))
 			return -1;
 	}
-	/* "part1":"grant=amount/before/after", "part2"... */
-	for (unsigned i = 1; i <= AIF_SETTLE_PARTS_MAX; i++) {
-		char key[16], grant[AIF_NAME_MAX];
-		size_t glen;
-
-		snprintf(key, sizeof(key), "part%u", i);
-		if (!(parts = aif_record_str(r, key)))
-			break;
-		glen = strcspn(parts, "=");
-		if (!parts[glen] || glen >= sizeof(grant))
-			break;
-		memcpy(grant, parts, glen);
-		grant[glen] = '\0';
-		if (_add(t, project, grant, strtoll(parts + glen + 1, NULL, 10)))
-			return -1;
-	}
-	if (!aif_record_int(r, "overdraw", &overdraw) && overdraw &&
-	    _add(t, project, "", overdraw))
+	if (_replay_parts(t, r, project, &overdraw))
+		return -1;
+	if (overdraw && _add(t, project, "", overdraw))
 		return -1;
 	{
 		int64_t end, amount;
@@ -685,5 +879,107 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 		}
 		at += n + 1;
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The user's name in a record                                          */
+
+/*
+ * uid -> name, as NSS said, for the writer's thread: a user who submits
+ * a thousand jobs costs one lookup an hour, and an NSS that hangs (an
+ * LDAP server down) is asked again only after NAMES_RETRY.
+ */
+#define NAMES_MAX 1024
+#define NAMES_KEEP 3600		/* seconds a name is trusted */
+#define NAMES_RETRY 300		/* seconds before a failed lookup again */
+
+static struct {
+	pthread_mutex_t lock;
+	size_t next;		/* the slot the next new uid takes */
+	struct {
+		uid_t uid;
+		time_t at;	/* 0: free slot */
+		char name[AIF_NAME_MAX];	/* "": no such user */
+	} slot[NAMES_MAX];
+} _names = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The name of uid into name (AIF_NAME_MAX), "" if it has none. */
+static void _user_name(uid_t uid, char name[AIF_NAME_MAX])
+{
+	struct passwd pw, *res = NULL;
+	time_t now = time(NULL);
+	char buf[4096];
+	size_t i;
+
+	pthread_mutex_lock(&_names.lock);
+	for (i = 0; i < NAMES_MAX; i++)
+		if (_names.slot[i].at && _names.slot[i].uid == uid)
+			break;
+	if (i < NAMES_MAX && now - _names.slot[i].at <
+	    (_names.slot[i].name[0] ? NAMES_KEEP : NAMES_RETRY)) {
+		memcpy(name, _names.slot[i].name, AIF_NAME_MAX);
+		pthread_mutex_unlock(&_names.lock);
+		return;
+	}
+	pthread_mutex_unlock(&_names.lock);
+
+	name[0] = '\0';
+	if (!getpwuid_r(uid, &pw, buf, sizeof(buf), &res) && res &&
+	    strlen(pw.pw_name) < AIF_NAME_MAX)
+		snprintf(name, AIF_NAME_MAX, "%s", pw.pw_name);
+
+	pthread_mutex_lock(&_names.lock);
+	if (i == NAMES_MAX) {
+		i = _names.next;
+		_names.next = (_names.next + 1) % NAMES_MAX;
+	}
+	_names.slot[i].uid = uid;
+	_names.slot[i].at = now;
+	memcpy(_names.slot[i].name, name, AIF_NAME_MAX);
+	pthread_mutex_unlock(&_names.lock);
+}
+
+int aif_record_name_user(struct aif_record *rec)
+{
+	struct aif_record named;
+	const char *user = aif_record_str(rec, "user");
+	char name[AIF_NAME_MAX];
+	size_t n = aif_record_nfields(rec);
+	int64_t uid;
+
+	/* A record the journal refuses stays as it is (refused). */
+	if (rec->error || (user && user[0]) || aif_record_int(rec, "uid", &uid) ||
+	    uid < 0 || (int64_t) (uid_t) uid != uid)
+		return 0;
+	_user_name((uid_t) uid, name);
+	if (!name[0])
+		return 0;	/* no such user: the uid says it all */
+
+	aif_record_init(&named, rec->type);
+	named.time = rec->time;
+	for (size_t i = 0; i < n; i++) {
+		const char *key, *str, *kept;
+		int64_t num;
+
+		aif_record_field(rec, i, &key, &str, &num);
+		if (!user && !strcmp(key, "uid") &&
+		    aif_record_add_str(&named, "user", name))
+			return -1;
+		if (!str) {
+			if (aif_record_add_int(&named, key, num))
+				return -1;
+			continue;
+		}
+		if (aif_record_add_str(&named, key,
+				       strcmp(key, "user") ? str : name))
+			return -1;
+		/* Only the last field, the user's, may be cut more: never a
+		 * part of a charge. */
+		kept = aif_record_str(&named, key);
+		if (i + 1 < n && strcmp(key, "user") && strcmp(kept, str))
+			return -1;
+	}
+	*rec = named;
 	return 0;
 }

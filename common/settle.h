@@ -109,6 +109,25 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);
 
+/*
+ * Fill in the name of the user a record names by "uid" only ("user"
+ * missing or ""): a member through a UNIX group whose job SLURM gave no
+ * name (jobcomp and job_submit hold slurmctld's locks: no NSS there).
+ * Looks the uid up in NSS, through a cache of an hour: call it on the
+ * journal's writer thread, before append hashes the record. 0 with the
+ * record named, or left as it was (no such user, a record the journal
+ * refuses anyway); -1 when it could not hold the name (left as it was).
+ */
+int aif_record_name_user(struct aif_record *rec);
+
+/* A charge record holds every grant it was drawn from: 0 when its parts
+ * and overdraw add up to its amount (and for a record replay does not
+ * count: another type, or no project or run), -1 with
+ * why when they do not (`aifctl audit verify` reports it). A record
+ * written without all its parts is replayed with what they lack counted
+ * as the project's overdraw. */
+int aif_settle_check(const struct aif_record *r, char *why, size_t len);
+
 /* A project's burn: what it was charged for the runs that ended in the
  * last AIF_BURN_DAYS days (UTC days, today included). */
 #define AIF_BURN_DAYS 30
@@ -154,6 +173,18 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
  */
 int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d);
+
+/* Append a lien's split and rates (",lien=g1:AMOUNT+...,rate=h100:1000")
+ * to the tag in tag: 0, or -1 (E2BIG) leaving tag as it was when the
+ * whole would not fit in len: never a cut lien. */
+int aif_lien_tag(const struct aif_lien *lien, char *tag, size_t len);
+
+/* A tag into a journal record: "tag", then "tag2", "tag3"... of
+ * AIF_TAG_CHUNK bytes each, so that a long lien is not cut at a record's
+ * bound on a string (read them back joined in order). 0, or -1 as
+ * aif_record_add_str(). */
+#define AIF_TAG_CHUNK 480
+int aif_record_add_tag(struct aif_record *rec, const char *tag);
 
 /* The lien a tag carries: project, split (parts, total) and frozen rates
  * (uses[].type and weight_milli). 0 with a lien, 1 with none, -1 with no

@@ -40,6 +40,12 @@ is "$(journal_field "$rec" project)/$(journal_field "$rec" class)/$(journal_fiel
 like "$(journal_field "$rec" part1)" "^playground-2026=$((2 * secs * 1000))/7200000000/$((7200000000 - 2 * secs * 1000))$" \
 	"drawn from grant playground-2026, with the balance before and after"
 is "$(journal_field "$rec" uid)/$(journal_field "$rec" state)" "$(id -u aif-alice)/COMPLETED" "who and how it ended"
+# alice is a member of acme-ai only through the UNIX group aif-acme, and
+# SLURM holds no name for her job (no PrologFlags=Alloc): the records name
+# her all the same (issue 8, point 13).
+is "$(journal_field "$rec" user)" aif-alice "the charge names the user, a member only through her group"
+dec=$(grep -F '"type":"decision"' "$journal" | grep -F "\"uid\":$(id -u aif-alice)," | head -1)
+is "$(journal_field "$dec" user)" aif-alice "so does the admission decision of her job"
 
 # --- an a100 job: charged at 0.5 from the research grant
 as_user aif-carol sbatch --parsable -A lab-genomics --gres=gpu:a100:4 -t 10 --wrap 'sleep 2'
@@ -69,7 +75,7 @@ is "$AS_RC" 0 "aifctl audit verify finds the journal from slurm.conf and its cha
 like "$AS_OUT" "^$AIF_CLUSTER_DIR/state/aifactory: OK: 5 records, seq 1\.\.5, last hash [0-9a-f]{64}$" \
 	"and says how many records it checked: 3 decisions and 2 charges"
 like "$(grep -F '"type":"decision"' "$journal" | head -1)" \
-	"\"verdict\":\"reshape\",\"rule\":\"reshape\",\"uid\":$(id -u aif-alice),\"project\":\"acme-ai\",\"class\":\"startup\",\"gpus\":\"h100:2\"" \
+	"\"verdict\":\"reshape\",\"rule\":\"reshape\",\"user\":\"aif-alice\",\"uid\":$(id -u aif-alice),\"project\":\"acme-ai\",\"class\":\"startup\",\"gpus\":\"h100:2\"" \
 	"each admission decision is in the trail too"
 
 # --- a restart of slurmctld rebuilds the charges from the journal

@@ -5,8 +5,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "settle.h"
 #include "policy_text.h"
 #include "tap.h"
@@ -56,6 +58,116 @@ static void _admit(struct aif_ledger *l, struct aif_policy *p,
 		   struct aif_decision *d)
 {
 	_admit_qos(l, p, proj, gres, minutes, NULL, d);
+}
+
+/*
+ * Issue 8, point 6: a lien split across many grants was cut with the tag
+ * at 1023 bytes (parts and its rate lost). Every lien the ledger can make
+ * (32 parts) of the longest names reads back exactly from its tag.
+ */
+static void test_many_grants(void)
+{
+	char text[16384], name[64], pname[64], grant[64];
+	struct aif_grant_balance b[AIF_LEDGER_PARTS_MAX];
+	struct aif_project_balance sum;
+	struct aif_ledger *l = aif_ledger_new();
+	struct aif_policy *p;
+	struct aif_decision d;
+	struct aif_lien lien;
+	char why[AIF_ERR_MAX], small[300];
+	size_t used, same = 0;
+
+	memset(name, 'n', 63);
+	name[63] = '\0';
+	snprintf(pname, sizeof(pname), "p%.62s", name);
+	used = (size_t) snprintf(text, sizeof(text),
+		"{ \"version\": 1,\n"
+		"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0 } },\n"
+		"  \"classes\": { \"c%.62s\": { } },\n"
+		"  \"projects\": { \"%s\": { \"class\": \"c%.62s\", \"mode\": \"%s\",\n"
+		"    \"sector\": \"%s\", \"users\": [\"root\"], \"grants\": [\n",
+		name, pname, name, name, name);
+	for (int i = 1; i <= AIF_LEDGER_PARTS_MAX; i++)
+		used += (size_t) snprintf(text + used, sizeof(text) - used,
+			"      { \"name\": \"%02d%.61s\", \"gpu_hours\": 1000000,\n"
+			"        \"valid_from\": \"2026-01-01\", \"valid_until\": \"2027-12-%02d\" }%s\n",
+			i, name, i < 28 ? i : 28, i < AIF_LEDGER_PARTS_MAX ? "," : "");
+	snprintf(text + used, sizeof(text) - used, "    ] } } }\n");
+	p = policy_from_text(text, NULL);
+	if (!ok(p && l && !aif_ledger_sync(l, p, why, sizeof(why)),
+		"many grants: a project of 32 grants with the longest names"))
+		goto out;
+	/* Each grant but the last pays 1,000,000 GPU-hours: use them all. */
+	for (int i = 1; i < AIF_LEDGER_PARTS_MAX; i++) {
+		snprintf(grant, sizeof(grant), "%02d%.61s", i, name);
+		aif_ledger_set_charged(l, pname, grant,
+				       999999 * AIF_AMOUNT_PER_GPU_HOUR);
+	}
+	_admit(l, p, pname, "gpu:h100:8", 4 * 60, &d);
+	ok(d.verdict != AIF_REFUSE, "32 GPU-hours over 32 grants: accepted");
+	ok(strlen(d.tag) > 1023, "a tag of %zu bytes, longer than the old cut at 1023",
+	   strlen(d.tag));
+	is_int(aif_lien_from_tag(d.tag, &lien), 0, "the tag reads back");
+	is_int((long long) lien.nparts, AIF_LEDGER_PARTS_MAX, "with all 32 parts");
+	is_int(lien.total, 32 * H, "and the whole of the lien");
+	is_int((long long) lien.nuses, 1, "and its rate");
+	is_str(lien.uses[0].type, "h100", "h100");
+	is_int(lien.uses[0].weight_milli, 1000, "at 1.0");
+	aif_ledger_balance(l, pname, b, AIF_LEDGER_PARTS_MAX, &sum);
+	for (size_t i = 0; i < lien.nparts; i++)
+		for (size_t k = 0; k < AIF_LEDGER_PARTS_MAX; k++)
+			if (!strcmp(b[k].name, lien.parts[i].grant) &&
+			    b[k].reserved == lien.parts[i].amount)
+				same++;
+	is_int((long long) same, AIF_LEDGER_PARTS_MAX,
+	       "each part is what its grant holds in reserve");
+
+	/* In the audit trail, the decision's tag is whole too. */
+	{
+		struct aif_record rec;
+		char joined[AIF_TAG_MAX] = "";
+
+		aif_record_init(&rec, AIF_RECORD_DECISION);
+		is_int(aif_record_add_tag(&rec, d.tag), 0,
+		       "the tag goes into a journal record");
+		for (unsigned i = 1; i < 16; i++) {
+			char key[16];
+			const char *part;
+
+			snprintf(key, sizeof(key), i == 1 ? "tag" : "tag%u", i);
+			if (!(part = aif_record_str(&rec, key)))
+				break;
+			strncat(joined, part, sizeof(joined) - strlen(joined) - 1);
+		}
+		is_str(joined, d.tag, "in pieces that join into the whole tag, uncut");
+	}
+
+	/* The rebuild from the tag reserves what admission reserved. */
+	is_int(aif_ledger_replace_reserved(l, &lien, 1, NULL), 0,
+	       "liens rebuilt from the tag");
+	aif_ledger_balance(l, pname, b, AIF_LEDGER_PARTS_MAX, &sum);
+	same = 0;
+	for (size_t k = 0; k < AIF_LEDGER_PARTS_MAX; k++)
+		same += b[k].reserved == H;
+	is_int((long long) same, AIF_LEDGER_PARTS_MAX, "every grant still holds its part");
+
+	/* Written into a buffer too small for it, a tag is refused whole,
+	 * never cut. */
+	snprintf(small, sizeof(small), "kept");
+	is_int(aif_lien_tag(&lien, small, sizeof(small)), -1,
+	       "a lien's tag that does not fit is refused");
+	is_str(small, "kept", "and nothing of it is written");
+	{
+		const struct aif_project *proj = aif_policy_project(p, pname);
+		char tiny[64] = "kept";
+
+		is_int(aif_tag_format(proj, tiny, sizeof(tiny)), -1,
+		       "so is a project's tag");
+		is_str(tiny, "kept", "nothing of it written either");
+	}
+out:
+	aif_ledger_free(l);
+	aif_policy_unref(p);
 }
 
 int main(void)
@@ -141,6 +253,7 @@ int main(void)
 	}
 
 	is_int(aif_lien_from_tag("ops note", &lien), -1, "no tag at all");
+	test_many_grants();
 	aif_ledger_free(l);
 	aif_policy_unref(p);
 	return done();

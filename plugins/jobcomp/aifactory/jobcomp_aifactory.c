@@ -90,7 +90,7 @@ static void _rebuild_liens(void)
 {
 	slurmctld_lock_t job_read = { .job = READ_LOCK };
 	char **tags = NULL;
-	size_t n = 0, cap = 0, nliens = 0;
+	size_t n = 0, cap = 0, nliens = 0, unreadable = 0;
 	struct aif_lien *liens;
 	aif_amount_t unknown = 0;
 	ListIterator it;
@@ -121,11 +121,18 @@ static void _rebuild_liens(void)
 	/* After it: parse them and set every grant's reserved amount. */
 	liens = xcalloc(n ? n : 1, sizeof(*liens));
 	for (size_t i = 0; i < n; i++) {
-		if (!aif_lien_from_tag(tags[i], &liens[nliens]))
+		int rc = aif_lien_from_tag(tags[i], &liens[nliens]);
+
+		if (!rc)
 			nliens++;
+		else if (rc < 0 && aif_tag_find(tags[i]))
+			unreadable++;	/* a tag we did not write whole */
 		xfree(tags[i]);
 	}
 	xfree(tags);
+	if (unreadable)
+		error("%s: %zu jobs carry an admission tag whose lien cannot be read: their reservations are NOT counted (scontrol show job: AdminComment)",
+		      plugin_type, unreadable);
 	if (aif_ledger_replace_reserved(aif_service_ledger(), liens, nliens,
 					&unknown))
 		error("%s: rebuilding liens failed: %m", plugin_type);
