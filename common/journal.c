@@ -15,8 +15,11 @@
  *    U+202A-202E and U+2066-2069 are escaped. Invalid UTF-8 becomes U+FFFD,
  *    one per bad byte.
  *  - A failed fdatasync cannot be retried safely (the kernel may have
- *    dropped the dirty pages), so it breaks the journal until it is opened
- *    again, which reads the file back and verifies it.
+ *    dropped the dirty pages, and a later fdatasync may not say so), so
+ *    the file is cut back to its last good sync, taking back every record
+ *    appended since (the caller appends them again), and the journal is
+ *    broken until it is opened again, which reads the file back and
+ *    verifies it.
  *  - A last line with no newline is a write cut by a crash only if it is
  *    shorter than AIF_RECORD_MAX (one write(2) never writes more); a longer
  *    one is damage and refuses the open.
@@ -94,6 +97,9 @@ struct aif_journal {
 	uint64_t first_seq;	/* of "journal"; 0 if it has none */
 	uint64_t last_seq;	/* of the chain */
 	char last_hash[AIF_SHA256_HEX_LEN];
+	/* The same as of the last good sync: a failed one goes back to it. */
+	uint64_t synced_size, synced_count, synced_first, synced_seq;
+	char synced_hash[AIF_SHA256_HEX_LEN];
 	char line[AIF_RECORD_MAX];
 };
 
@@ -1763,6 +1769,34 @@ out:
 /* ------------------------------------------------------------------ */
 /* Writing                                                              */
 
+/* What is in the file now is durable. */
+static void _synced(struct aif_journal *j)
+{
+	j->synced_size = j->size;
+	j->synced_count = j->count;
+	j->synced_first = j->first_seq;
+	j->synced_seq = j->last_seq;
+	memcpy(j->synced_hash, j->last_hash, sizeof(j->synced_hash));
+}
+
+/* A sync failed: take back what was appended since the last good one,
+ * so that it is written again rather than trusted; broken either way. */
+static int _unsync(struct aif_journal *j)
+{
+	int err = errno;
+
+	if (j->fd >= 0 && !ftruncate(j->fd, (off_t) j->synced_size)) {
+		j->size = j->synced_size;
+		j->count = j->synced_count;
+		j->first_seq = j->synced_first;
+		j->last_seq = j->synced_seq;
+		memcpy(j->last_hash, j->synced_hash, sizeof(j->last_hash));
+	}
+	j->broken = true;
+	errno = err;
+	return -1;
+}
+
 static int _break(struct aif_journal *j)
 {
 	int err = errno;
@@ -1848,7 +1882,8 @@ int aif_journal_sync(struct aif_journal *j)
 	}
 	/* A failed sync cannot be retried: the pages may be gone. */
 	if (fdatasync(j->fd))
-		return _break(j);
+		return _unsync(j);
+	_synced(j);
 	return 0;
 }
 
@@ -1881,6 +1916,7 @@ static int _create_current(struct aif_journal *j)
 	if (j->fd < 0)
 		return -1;
 	j->size = j->count = j->first_seq = 0;
+	_synced(j);	/* empty; the chain so far is in the renamed file */
 	return fsync(j->dirfd);
 }
 
@@ -1917,7 +1953,8 @@ int aif_journal_rotate(struct aif_journal *j)
 	snprintf(name, sizeof(name), ROTATED "%" PRIu64 "-%" PRIu64,
 		 j->first_seq, j->last_seq);
 	if (fdatasync(j->fd))
-		return _break(j);
+		return _unsync(j);
+	_synced(j);
 	if (_rename_noreplace(j->dirfd, CURRENT, name))
 		return -1;	/* nothing changed */
 	/* From here a failure leaves a rotation that open finishes. */
@@ -2039,6 +2076,7 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
 			}
 		}
 	}
+	_synced(j);	/* read back as it is: the start of what may be cut */
 	rep->records = j->count;
 	rep->last_seq = j->last_seq;
 	memcpy(rep->last_hash, j->last_hash, sizeof(rep->last_hash));

@@ -203,7 +203,11 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
  */
 int aif_journal_append(struct aif_journal *j, struct aif_record *r);
 
-/* Make every record appended so far durable (fdatasync). */
+/* Make every record appended so far durable (fdatasync). If that fails
+ * (-1, errno), the records appended since the last good sync are taken
+ * back (the file is cut back to it: they may never reach the disk, and a
+ * later sync would not say so): append them again after closing and
+ * opening the journal, which refuses appends (EIO) until then. */
 int aif_journal_sync(struct aif_journal *j);
 
 /* Bytes of whole records in the current file ("journal"). */

@@ -25,10 +25,28 @@
  * was never synced: charges come back through SLURM's retry and the
  * sweep, see docs/ledger.md). */
 #define BATCH_MS 50
+/* Records held in memory while the journal cannot take them (about 5 KiB
+ * each, so about 40 MiB at most). Decisions and thresholds may fill half
+ * of it; past that they are dropped and counted, so that charges always
+ * find room; a charge past the whole is not made (the run is left for
+ * SLURM's retry and jobcomp's sweep) rather than made without a record. */
+#define QUEUE_MAX 8192
+/* Job ends that wait for the ledger to be rebuilt. */
+#define DEFER_MAX 16384
+#define DEFER_STR_MAX 4096	/* bytes kept of each of a job end's strings */
 
 struct queued {
 	struct queued *next;
+	bool refused;		/* the journal refused the record itself */
 	struct aif_record rec;
+};
+
+/* A job end that came while the ledger was not rebuilt: a copy. */
+struct deferred {
+	struct deferred *next;
+	struct aif_job_end je;
+	char key[AIF_RUN_KEY_MAX];
+	char *str[8];		/* the strings je points to */
 };
 
 static struct {
@@ -46,6 +64,20 @@ static struct {
 	struct aif_journal *journal;	/* NULL: charges are not persisted */
 	struct aif_run_keys *run_keys;	/* runs charged */
 	bool replayed;			/* the journal's charges are in */
+	bool partial;			/* what could be read of a journal that
+					 * does not open is in */
+	bool closed;			/* budgets closed (svc.ledger says why) */
+	char down_why[AIF_LEDGER_CLOSED_MAX];	/* why the journal is shut */
+	unsigned retry_seconds;
+	struct timespec retry_due;	/* CLOCK_MONOTONIC: try it again */
+	uint64_t attempts;		/* the writer's tries while it is shut */
+	uint64_t flush_gen, flush_served;	/* a flush asks for one try */
+	bool stop_tried;
+	struct deferred *deferred;	/* job ends waiting for the rebuild */
+	size_t ndeferred;
+	uint64_t dropped;		/* records dropped, queue full */
+	uint64_t dropped_told;		/* of which a record says so */
+	size_t queue_max;
 	/* The writer thread's own: what the journal holds, for snapshots.
 	 * Fed only once the replay is in (book != NULL), left NULL if the
 	 * replay failed, so that no snapshot can hide what it missed. */
@@ -83,7 +115,8 @@ static time_t _stamp(void)
 		__atomic_load_n(svc.hooks.conf_stamp, __ATOMIC_RELAXED) : 0;
 }
 
-static int _replay_journal(void);
+static int _replay_journal(char *why, size_t len);
+static void _recover(struct aif_policy *p);
 
 static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 		      char *why, size_t len, void *arg)
@@ -145,9 +178,9 @@ static int _load(void)
 	}
 	/* The journal's charges need the grants: the first good policy, not
 	 * the start, is when they can be replayed, and before any job can be
-	 * charged under it. */
-	if (p && !svc.replayed)
-		svc.replayed = !_replay_journal();
+	 * charged under it. A reconfigure also tries a journal that did not
+	 * open again. */
+	_recover(p ? p : svc.policy);
 
 	pthread_mutex_lock(&svc.lock);
 	old = svc.policy;
@@ -213,53 +246,196 @@ static void _snapshot(void)
 	free(body);
 }
 
-/* Write what is queued, then sync once. Called on the service thread. */
+/* A record the journal itself refuses (too big, a bad field): writing
+ * it again would fail again. Anything else is the journal's failure. */
+static bool _record_fault(const struct aif_record *rec, int err)
+{
+	return rec->error || err == EINVAL || err == E2BIG || err == EEXIST;
+}
+
+/* list without the records the journal refused (freed): they were said. */
+static struct queued *_without_refused(struct queued *list)
+{
+	struct queued **at = &list, *q;
+
+	while ((q = *at)) {
+		if (q->refused) {
+			*at = q->next;
+			free(q);
+		} else {
+			at = &q->next;
+		}
+	}
+	return list;
+}
+
+/* Put list (in order) back at the head of the queue. */
+static void _requeue(struct queued *list)
+{
+	struct queued *last;
+	size_t n = 0;
+
+	if (!list)
+		return;
+	for (last = list, n = 1; last->next; last = last->next)
+		n++;
+	pthread_mutex_lock(&svc.lock);
+	last->next = svc.head;
+	if (!svc.head)
+		svc.tail = &last->next;
+	svc.head = list;
+	svc.queued += n;
+	pthread_mutex_unlock(&svc.lock);
+}
+
+static void _retry_later(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
+	svc.retry_due.tv_sec += svc.retry_seconds;
+}
+
+/* The journal failed under the writer: close it (it is opened and
+ * verified again on the next try) and keep what it did not take. */
+static void _shut_journal(const char *what, int err)
+{
+	snprintf(svc.down_why, sizeof(svc.down_why), "%s: %s", what,
+		 strerror(err));
+	aif_journal_close(svc.journal);
+	pthread_mutex_lock(&svc.lock);
+	svc.journal = NULL;
+	pthread_mutex_unlock(&svc.lock);
+	_retry_later();
+}
+
+/* Say, once per batch of them, that records were dropped; the next
+ * record written after it carries the count (an auditor sees it). */
+static void _tell_dropped(void)
+{
+	struct queued *q;
+	uint64_t n;
+
+	pthread_mutex_lock(&svc.lock);
+	n = svc.dropped - svc.dropped_told;
+	pthread_mutex_unlock(&svc.lock);
+	if (!n || !svc.journal || !(q = malloc(sizeof(*q))))
+		return;
+	aif_record_init(&q->rec, AIF_RECORD_DECISION);
+	aif_record_add_str(&q->rec, "verdict", "dropped");
+	aif_record_add_str(&q->rec, "rule", "journal.queue_full");
+	aif_record_add_int(&q->rec, "count", (int64_t) n);
+	aif_record_add_str(&q->rec, "why", svc.down_why);
+	if (aif_journal_append(svc.journal, &q->rec) == 0) {
+		pthread_mutex_lock(&svc.lock);
+		svc.dropped_told += n;
+		pthread_mutex_unlock(&svc.lock);
+	}
+	free(q);
+}
+
+/*
+ * Write what is queued, then sync once; only synced records reach the
+ * book (what snapshots say the journal holds). A record the journal does
+ * not take, or one of a batch whose sync failed, goes back to the head
+ * of the queue and the journal is closed, to be opened (and verified)
+ * again on the next try: nothing is dropped. Called on the service
+ * thread, with load_lock held (the journal is the writer's).
+ */
 static void _write_queue(void)
 {
-	struct queued *list, *next;
+	struct queued *list, *q, *next;
 	size_t n = 0;
+	int err = 0;
 
 	pthread_mutex_lock(&svc.lock);
 	list = svc.head;
 	svc.head = NULL;
 	svc.tail = &svc.head;
-	n = svc.queued;
 	svc.queued = 0;
 	pthread_mutex_unlock(&svc.lock);
 	if (!list)
 		return;
+	if (!svc.journal_dir) {
+		/* No journal by design (tests): nothing to keep. */
+		for (q = list; q; q = next) {
+			next = q->next;
+			free(q);
+			n++;
+		}
+		list = NULL;
+		goto done;
+	}
+	if (!svc.journal) {
+		_requeue(list);
+		return;
+	}
+	_tell_dropped();
 
-	for (struct queued *q = list; q; q = next) {
-		next = q->next;
-		if (!svc.journal || aif_journal_append(svc.journal, &q->rec)) {
+	/* Append in order; the first failure of the journal stops it. */
+	for (q = list; q; q = q->next) {
+		if (!aif_journal_append(svc.journal, &q->rec)) {
+			n++;
+			continue;
+		}
+		err = errno;
+		if (!_record_fault(&q->rec, err))
+			break;
+		{
 			const char *run = aif_record_str(&q->rec, "run");
 
-			svc.hooks.error("aifactory: journal: %s record %s NOT written: %s",
+			svc.hooks.error("aifactory: journal: %s record %s refused: %s; it is NOT in the journal",
 					aif_record_type_name(q->rec.type),
-					run ? run : "", svc.journal ?
-					strerror(errno) : "no journal is open");
-		} else {
+					run ? run : "", strerror(err));
+			q->refused = true;
+			err = 0;
+		}
+	}
+	if (n && aif_journal_sync(svc.journal)) {
+		/* Not durable: the journal took them back (journal.h). */
+		err = errno;
+		svc.hooks.error("aifactory: journal: sync of %zu records failed: %s; they are kept and written again",
+				n, strerror(err));
+		_shut_journal("sync failed", err);
+		_requeue(_without_refused(list));
+		return;
+	}
+	/* The first n good ones are on disk. */
+	for (q = list; q && (n || q->refused); q = next) {
+		next = q->next;
+		if (!q->refused) {
 			_book(&q->rec);
+			n--;
 		}
 		free(q);
+		list = next;
 	}
-	if (svc.journal && aif_journal_sync(svc.journal))
-		svc.hooks.error("aifactory: journal: sync failed: %s; the last %zu records may be lost on a crash",
-				strerror(errno), n);
-	else if (svc.since_snapshot >= svc.snapshot_every)
+	n = 0;
+	if (list) {
+		size_t left = 0;
+
+		for (q = list; q; q = q->next)
+			left++;
+		svc.hooks.error("aifactory: journal: append failed: %s; %zu records are kept in memory and written again when it reopens (tried every %u s and on scontrol reconfigure)",
+				strerror(err), left, svc.retry_seconds);
+		_shut_journal("append failed", err);
+		_requeue(list);
+		goto done;
+	}
+	if (svc.since_snapshot >= svc.snapshot_every)
 		_snapshot();
 	/* A new file past the size; its first record carries the chain on. */
-	if (svc.journal && aif_journal_size(svc.journal) >= svc.rotate_bytes) {
-		if (aif_journal_rotate(svc.journal))
+	if (aif_journal_size(svc.journal) >= svc.rotate_bytes) {
+		if (aif_journal_rotate(svc.journal)) {
 			svc.hooks.error("aifactory: journal: rotation failed: %s",
 					strerror(errno));
-		else
+			_shut_journal("rotation failed", errno);
+		} else {
 			svc.hooks.info("aifactory: journal rotated in %s",
 				       svc.journal_dir);
+		}
 	}
-
+done:
 	pthread_mutex_lock(&svc.lock);
-	svc.written += n;
+	svc.written = svc.enqueued - svc.queued;
 	pthread_cond_broadcast(&svc.flushed);
 	pthread_mutex_unlock(&svc.lock);
 }
@@ -300,17 +476,22 @@ static uint64_t _load_snapshot(struct aif_settle_totals *book,
 
 /*
  * Rebuild the charges and run keys the journal holds: the snapshot, then
- * the records after it (all of them if the two are not one chain).
+ * the records after it. A snapshot whose seq and hash are not in the
+ * chain is not believed (the whole journal is replayed); a good one is
+ * kept even when the journal after it is damaged, with the records
+ * before the damage: the ledger then says what is known, and -1 (why
+ * names the first bad record) keeps budgets closed.
  */
-static int _replay_journal(void)
+static int _replay_journal(char *why, size_t len)
 {
 	struct aif_verify_report report;
 	struct aif_settle_totals *book;
-	char why[AIF_ERR_MAX], hash[AIF_SHA256_HEX_LEN];
+	char err[AIF_ERR_MAX], hash[AIF_SHA256_HEX_LEN];
 	uint64_t seq;
 	int rc;
 
-	if (!svc.journal)
+	why[0] = '\0';
+	if (!svc.journal_dir)
 		return 0;
 	if (!(book = _book_new()))
 		goto oom;
@@ -319,10 +500,18 @@ static int _replay_journal(void)
 	if (seq) {
 		rc = aif_journal_replay(svc.journal_dir, seq, hash,
 					aif_settle_replay, book, &report);
-		if (rc)
+		if (rc && (report.problem == AIF_CHAIN_SHORT ||
+			   report.problem == AIF_CHAIN_ANCHOR ||
+			   report.problem == AIF_CHAIN_STOPPED)) {
 			svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) does not replay (%s): replaying the whole journal",
 					(unsigned long long) seq,
 					report.message);
+		} else if (rc) {
+			svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) is damaged: %s; the snapshot and the records before the damage are in the ledger",
+					(unsigned long long) seq,
+					report.message);
+			goto apply;
+		}
 	}
 	if (rc) {
 		/* From nothing: what a bad snapshot put in must not count. */
@@ -333,11 +522,15 @@ static int _replay_journal(void)
 		rc = aif_journal_replay(svc.journal_dir, 0, NULL,
 					aif_settle_replay, book, &report);
 	}
-	if (rc)
+apply:
+	if (rc) {
+		snprintf(why, len, "%.500s", report.message[0] ?
+			 report.message : strerror(errno));
 		svc.hooks.error("aifactory: journal replay stopped: %s; no snapshot is written until it is repaired",
-				report.message);
-	if (aif_settle_replay_apply(book, svc.ledger, why, sizeof(why)))
-		svc.hooks.error("aifactory: %s", why);
+				why);
+	}
+	if (aif_settle_replay_apply(book, svc.ledger, err, sizeof(err)))
+		svc.hooks.error("aifactory: %s", err);
 	pthread_mutex_lock(&svc.lock);
 	if (aif_run_keys_merge(svc.run_keys, svc.book_keys))
 		svc.hooks.error("aifactory: out of memory remembering the runs charged: a repeated end may be charged again");
@@ -353,30 +546,172 @@ static int _replay_journal(void)
 	else
 		svc.book = book;
 	pthread_mutex_unlock(&svc.book_lock);
-	return 0;
+	return rc ? -1 : 0;
 oom:
+	snprintf(why, len, "out of memory replaying the journal");
 	svc.hooks.error("aifactory: out of memory replaying the journal %s: its charges are NOT loaded; the next reconfigure tries again",
 			svc.journal_dir);
 	return -1;
 }
 
-/* Open the journal; it is replayed once a good policy is in force. */
-static void _open_journal(void)
+/* Open the journal (the writer's; load_lock held). 0, or -1 with
+ * svc.down_why saying why as audit verify would. */
+static int _open_journal(void)
 {
 	struct aif_verify_report report;
+	struct aif_journal *j;
 
-	if (!svc.journal_dir)
-		return;
-	if (aif_journal_open(svc.journal_dir, &svc.journal, &report)) {
-		svc.hooks.error("aifactory: journal %s cannot be opened: %s; charges are NOT persisted until it is repaired (check it with 'aifctl audit verify')",
-				svc.journal_dir, report.message[0] ?
-				report.message : strerror(errno));
-		svc.journal = NULL;
-		return;
+	if (!svc.journal_dir || svc.journal)
+		return 0;
+	if (aif_journal_open(svc.journal_dir, &j, &report)) {
+		snprintf(svc.down_why, sizeof(svc.down_why),
+			 "journal %.100s cannot be opened: %.500s",
+			 svc.journal_dir, report.message[0] ? report.message :
+			 strerror(errno));
+		svc.hooks.error("aifactory: %s; records wait in memory (at most %zu) until it opens, tried every %u s and on scontrol reconfigure (check it with 'aifctl audit verify')",
+				svc.down_why, svc.queue_max, svc.retry_seconds);
+		_retry_later();
+		return -1;
 	}
 	if (report.torn_bytes)
 		svc.hooks.info("aifactory: journal: a torn last line (%llu bytes, never synced) was cut at open",
 			       (unsigned long long) report.torn_bytes);
+	pthread_mutex_lock(&svc.lock);
+	svc.journal = j;
+	pthread_mutex_unlock(&svc.lock);
+	if (svc.down_why[0])
+		svc.hooks.info("aifactory: journal %s open again (%llu records in its current file); records kept in memory are written now",
+			       svc.journal_dir,
+			       (unsigned long long) report.records);
+	svc.down_why[0] = '\0';
+	return 0;
+}
+
+static void _close_budgets(const char *why)
+{
+	aif_ledger_close_budgets(svc.ledger, why);
+	if (svc.closed)
+		return;
+	svc.closed = true;
+	svc.hooks.error("aifactory: GPU-hour budgets are unavailable: %s; metered classes get their exhausted_action (refuse, or the fallback QOS) and job ends wait until the ledger is rebuilt (docs/ledger.md: when the journal is damaged)",
+			why);
+}
+
+static void _free_deferred(struct deferred *d)
+{
+	for (size_t i = 0; i < sizeof(d->str) / sizeof(d->str[0]); i++)
+		free(d->str[i]);
+	free(d);
+}
+
+static int _charge(const struct aif_job_end *je, const char *key,
+		   struct aif_policy *p, char *why, size_t len);
+
+/* The job ends that waited for the rebuild, charged now (a run the
+ * journal turned out to hold is a repeat). */
+static void _settle_deferred(struct aif_policy *p)
+{
+	struct deferred *list, *next;
+	char why[AIF_ERR_MAX];
+	size_t n = 0;
+
+	pthread_mutex_lock(&svc.lock);
+	list = svc.deferred;
+	svc.deferred = NULL;
+	svc.ndeferred = 0;
+	pthread_mutex_unlock(&svc.lock);
+	for (; list; list = next) {
+		bool seen;
+
+		next = list->next;
+		pthread_mutex_lock(&svc.lock);
+		seen = aif_run_keys_has(svc.run_keys, list->key);
+		pthread_mutex_unlock(&svc.lock);
+		if (!seen && _charge(&list->je, list->key, p, why,
+				     sizeof(why)) < 0)
+			svc.hooks.error("aifactory: %s", why);
+		else if (!seen)
+			n++;
+		_free_deferred(list);
+	}
+	if (n)
+		svc.hooks.info("aifactory: %zu runs that ended while the ledger was not rebuilt are charged",
+			       n);
+}
+
+/*
+ * Bring the journal and the ledger back: open the journal if it is shut,
+ * rebuild the ledger if it is not yet (what can be read of a journal
+ * that does not open goes in, so balances are not 0, but budgets stay
+ * closed). Called with load_lock held, on start, on every load (a
+ * reconfigure) and on the retry timer.
+ */
+static void _recover(struct aif_policy *p)
+{
+	char why[AIF_LEDGER_CLOSED_MAX + 64];
+
+	if (!svc.journal_dir) {
+		pthread_mutex_lock(&svc.lock);
+		svc.replayed = true;
+		pthread_mutex_unlock(&svc.lock);
+		return;
+	}
+	if (_open_journal()) {
+		if (!svc.replayed && p && !svc.partial) {
+			svc.partial = true;
+			_replay_journal(why, sizeof(why));
+		}
+		_close_budgets(svc.down_why);
+		return;
+	}
+	if (svc.replayed || !p)
+		return;
+	if (_replay_journal(why, sizeof(why))) {
+		char text[AIF_LEDGER_CLOSED_MAX];
+
+		snprintf(text, sizeof(text), "journal %.100s does not replay: %.500s",
+			 svc.journal_dir, why);
+		svc.closed = false;	/* say it again, with this reason */
+		_close_budgets(text);
+		_retry_later();
+		return;
+	}
+	pthread_mutex_lock(&svc.lock);
+	svc.replayed = true;
+	pthread_mutex_unlock(&svc.lock);
+	_settle_deferred(p);
+	aif_ledger_open_budgets(svc.ledger);
+	if (svc.closed)
+		svc.hooks.info("aifactory: ledger rebuilt from journal %s: GPU-hour budgets are enforced again",
+			       svc.journal_dir);
+	svc.closed = false;
+}
+
+/* One try of the timer (or of a flush) while the journal is shut or the
+ * ledger not rebuilt; then what waits is written. */
+static void _retry(void)
+{
+	struct aif_policy *p = aif_service_policy();
+
+	pthread_mutex_lock(&svc.load_lock);
+	_retry_later();
+	_recover(p);
+	_write_queue();
+	pthread_mutex_unlock(&svc.load_lock);
+	aif_policy_unref(p);
+	pthread_mutex_lock(&svc.lock);
+	svc.attempts++;
+	pthread_cond_broadcast(&svc.flushed);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+static bool _due(const struct timespec *due)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec > due->tv_sec ||
+		(ts.tv_sec == due->tv_sec && ts.tv_nsec >= due->tv_nsec);
 }
 
 /*
@@ -391,35 +726,46 @@ static void *_watch(void *arg)
 	pthread_mutex_lock(&svc.lock);
 	while (!svc.stop || svc.head) {
 		time_t stamp = _stamp(), now = time(NULL);
+		bool down = svc.journal_dir && (!svc.journal || !svc.replayed);
 
-		if (svc.head) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
+		/* Shut: try again when due, when a flush asks, once at stop. */
+		if (down && (_due(&svc.retry_due) ||
+			     svc.flush_gen != svc.flush_served ||
+			     (svc.stop && !svc.stop_tried))) {
+			svc.flush_served = svc.flush_gen;
+			svc.stop_tried = svc.stop;
+			pthread_mutex_unlock(&svc.lock);
+			_retry();
+			pthread_mutex_lock(&svc.lock);
+			continue;
+		}
+		if (svc.head && (svc.journal || !svc.journal_dir)) {
 			if (!svc.stop && !svc.want_snapshot && !svc.want_flush &&
-			    (ts.tv_sec < svc.batch_due.tv_sec ||
-			     (ts.tv_sec == svc.batch_due.tv_sec &&
-			      ts.tv_nsec < svc.batch_due.tv_nsec))) {
+			    !_due(&svc.batch_due)) {
 				pthread_cond_timedwait(&svc.wake, &svc.lock,
 						       &svc.batch_due);
 				continue;
 			}
 			pthread_mutex_unlock(&svc.lock);
+			pthread_mutex_lock(&svc.load_lock);
 			_write_queue();
+			pthread_mutex_unlock(&svc.load_lock);
 			pthread_mutex_lock(&svc.lock);
 			continue;
 		}
 		if (svc.want_snapshot) {
 			pthread_mutex_unlock(&svc.lock);
+			pthread_mutex_lock(&svc.load_lock);
 			if (svc.since_snapshot)
 				_snapshot();
+			pthread_mutex_unlock(&svc.load_lock);
 			pthread_mutex_lock(&svc.lock);
 			svc.want_snapshot = false;
 			pthread_cond_broadcast(&svc.flushed);
 			continue;
 		}
 		if (svc.stop)
-			break;
+			break;	/* what the journal did not take: see stop */
 
 		if (stamp >= svc.loaded_at && now > stamp) {
 			svc.loaded_at = now;
@@ -430,10 +776,52 @@ static void *_watch(void *arg)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += WATCH_SECONDS;
+		if (down && (svc.retry_due.tv_sec < until.tv_sec ||
+			     (svc.retry_due.tv_sec == until.tv_sec &&
+			      svc.retry_due.tv_nsec < until.tv_nsec)))
+			until = svc.retry_due;
 		pthread_cond_timedwait(&svc.wake, &svc.lock, &until);
 	}
 	pthread_mutex_unlock(&svc.lock);
 	return NULL;
+}
+
+/* Records and job ends the journal never took, at the last stop: each
+ * is named at error level (a run not journalled is charged again by
+ * SLURM's retry or the sweep after the restart: it is in no snapshot). */
+static void _drop_all(void)
+{
+	struct queued *q, *next;
+	struct deferred *d, *dn;
+	size_t decisions = 0;
+
+	for (q = svc.head; q; q = next) {
+		const char *run = aif_record_str(&q->rec, "run");
+
+		next = q->next;
+		if (q->rec.type == AIF_RECORD_DECISION)
+			decisions++;
+		else if (svc.journal_dir)
+			svc.hooks.error("aifactory: stopping with the journal shut (%s): %s record of run %s NOT written",
+					svc.down_why,
+					aif_record_type_name(q->rec.type),
+					run ? run : "?");
+		free(q);
+	}
+	if (decisions && svc.journal_dir)
+		svc.hooks.error("aifactory: stopping with the journal shut (%s): %zu decision records NOT written",
+				svc.down_why, decisions);
+	for (d = svc.deferred; d; d = dn) {
+		dn = d->next;
+		svc.hooks.error("aifactory: stopping before the ledger was rebuilt: run %s NOT charged (SLURM's retry or jobcomp's sweep charges it after the restart)",
+				d->key);
+		_free_deferred(d);
+	}
+	svc.head = NULL;
+	svc.tail = &svc.head;
+	svc.queued = 0;
+	svc.deferred = NULL;
+	svc.ndeferred = 0;
 }
 
 static void _free_all(void)
@@ -460,7 +848,9 @@ static void _free_all(void)
 	svc.ledger = NULL;
 	svc.run_keys = NULL;
 	svc.path = svc.journal_dir = svc.cluster = NULL;
-	svc.replayed = false;
+	svc.replayed = svc.partial = svc.closed = svc.stop_tried = false;
+	svc.down_why[0] = '\0';
+	svc.dropped = svc.dropped_told = 0;
 }
 
 int aif_service_start(const struct aif_service_hooks *hooks)
@@ -496,6 +886,10 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 		AIF_JOURNAL_ROTATE_BYTES;
 	svc.snapshot_every = hooks->snapshot_every ? hooks->snapshot_every :
 		AIF_SNAPSHOT_EVERY;
+	svc.retry_seconds = hooks->retry_seconds ? hooks->retry_seconds :
+		AIF_JOURNAL_RETRY_SECONDS;
+	svc.queue_max = hooks->queue_max ? hooks->queue_max : QUEUE_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
 	{
@@ -511,8 +905,7 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	}
 	pthread_mutex_unlock(&svc.lock);
 
-	_open_journal();
-	_load();
+	_load();	/* opens the journal and rebuilds the ledger too */
 	if ((rc = pthread_create(&svc.thread, NULL, _watch, NULL)))
 		svc.hooks.error("aifactory: cannot start the policy thread: %s; the policy will not be reloaded on reconfigure",
 				strerror(rc));
@@ -531,11 +924,15 @@ void aif_service_stop(void)
 	svc.stop = true;
 	pthread_cond_signal(&svc.wake);
 	pthread_mutex_unlock(&svc.lock);
-	if (svc.running)
+	if (svc.running) {
 		pthread_join(svc.thread, NULL);	/* it drains the queue first */
-	else
+	} else {
+		pthread_mutex_lock(&svc.load_lock);
 		_write_queue();
+		pthread_mutex_unlock(&svc.load_lock);
+	}
 	svc.running = false;
+	_drop_all();
 	if (svc.since_snapshot)
 		_snapshot();
 	_free_all();
@@ -565,10 +962,33 @@ int aif_service_reload(void)
 	return _load();
 }
 
-/* Queue a record for the journal; the service thread writes it. */
-static void _enqueue(struct queued *q)
+/* Queue a record for the journal; the service thread writes it. A
+ * decision or a threshold past half the bound is dropped and counted
+ * (false): charges keep the other half. */
+static bool _enqueue(struct queued *q)
 {
+	static time_t told;
+	uint64_t dropped;
+
 	pthread_mutex_lock(&svc.lock);
+	if (q->rec.type != AIF_RECORD_CHARGE &&
+	    svc.queued >= svc.queue_max / 2) {
+		enum aif_record_type type = q->rec.type;
+
+		dropped = ++svc.dropped;
+		pthread_mutex_unlock(&svc.lock);
+		free(q);
+		/* Once a second at most: the log must not fill the disk. */
+		if (time(NULL) != told) {
+			told = time(NULL);
+			svc.hooks.error("aifactory: journal queue full (%zu records wait: %s): %s record dropped, %llu dropped in all; a record in the journal counts them once it takes records again",
+					svc.queue_max / 2, svc.down_why[0] ?
+					svc.down_why : "the journal is slow",
+					aif_record_type_name(type),
+					(unsigned long long) dropped);
+		}
+		return false;
+	}
 	if (!svc.head) {	/* a batch starts: the writer waits for it */
 		clock_gettime(CLOCK_MONOTONIC, &svc.batch_due);
 		svc.batch_due.tv_nsec += BATCH_MS * 1000000L;
@@ -584,6 +1004,7 @@ static void _enqueue(struct queued *q)
 	svc.queued++;
 	svc.enqueued++;
 	pthread_mutex_unlock(&svc.lock);
+	return true;
 }
 
 static void _threshold(const struct aif_charge *c, size_t i,
@@ -617,39 +1038,37 @@ static void _release(const struct aif_job_end *je)
 				je->job_id, strerror(errno));
 }
 
-int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
+/*
+ * Charge a run and queue its record. The run key is stored with the
+ * charge, under the same lock as the look-up, so a repeat arriving while
+ * the record waits for the journal is a repeat (the record is retried
+ * until it is on disk, never dropped while slurmctld runs). A charge that
+ * would find no room in the queue is not made: -1, the run is left for
+ * SLURM's retry and jobcomp's sweep.
+ */
+static int _charge(const struct aif_job_end *je, const char *key,
+		   struct aif_policy *p, char *why, size_t len)
 {
-	char key[AIF_RUN_KEY_MAX];
 	struct aif_charge charge;
-	struct aif_policy *p;
-	struct queued *q;
 	enum aif_settle_result res;
-	bool seen;
+	struct queued *q;
+	bool full;
 
-	why[0] = '\0';
-	if (!svc.refs || !(p = aif_service_policy())) {
-		snprintf(why, len, "job %u: no policy is loaded: not charged",
-			 je->job_id);
+	pthread_mutex_lock(&svc.lock);
+	full = svc.queued >= svc.queue_max;
+	pthread_mutex_unlock(&svc.lock);
+	if (full) {
+		snprintf(why, len, "job %u: run %s NOT charged now: the journal's queue is full (%s); SLURM's retry or jobcomp's sweep charges it later",
+			 je->job_id, key, svc.down_why[0] ? svc.down_why :
+			 "the journal is slow");
 		return -1;
 	}
-	aif_run_key(svc.cluster, je, key);
-	pthread_mutex_lock(&svc.lock);
-	seen = aif_run_keys_has(svc.run_keys, key);
-	pthread_mutex_unlock(&svc.lock);
-	if (je->final)
-		_release(je);
-	if (seen) {
-		aif_policy_unref(p);
-		return 1;
-	}
-	if (!(q = malloc(sizeof(*q)))) {
+	if (!(q = calloc(1, sizeof(*q)))) {
 		snprintf(why, len, "job %u: out of memory: not charged",
 			 je->job_id);
-		aif_policy_unref(p);
 		return -1;
 	}
 	res = aif_settle(svc.ledger, p, key, je, &q->rec, &charge, why, len);
-	aif_policy_unref(p);
 	if (res != AIF_SETTLE_CHARGED) {
 		free(q);
 		return res == AIF_SETTLE_ERROR ? -1 : 0;
@@ -665,15 +1084,108 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 	return 0;
 }
 
+/* A copy of s, bounded; NULL stays NULL. false when out of memory. */
+static bool _keep_str(struct deferred *d, size_t i, const char **s)
+{
+	if (!*s)
+		return true;
+	if (!(d->str[i] = strndup(*s, DEFER_STR_MAX)))
+		return false;
+	*s = d->str[i];
+	return true;
+}
+
+/* Keep a job end until the ledger is rebuilt. 0, 1 for a repeat of one
+ * already waiting, -1 with why. */
+static int _defer(const struct aif_job_end *je, const char *key, char *why,
+		  size_t len)
+{
+	struct deferred *d;
+	bool kept;
+
+	pthread_mutex_lock(&svc.lock);
+	for (d = svc.deferred; d; d = d->next)
+		if (!strcmp(d->key, key)) {
+			pthread_mutex_unlock(&svc.lock);
+			return 1;
+		}
+	kept = svc.ndeferred < DEFER_MAX;
+	pthread_mutex_unlock(&svc.lock);
+	if (!kept || !(d = calloc(1, sizeof(*d)))) {
+		snprintf(why, len, "job %u: run %s NOT charged now: the ledger is not rebuilt (%s) and %s; SLURM's retry or jobcomp's sweep charges it later",
+			 je->job_id, key, svc.down_why[0] ? svc.down_why :
+			 "its journal does not replay", kept ?
+			 "out of memory" : "too many runs wait");
+		return -1;
+	}
+	d->je = *je;
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	if (!_keep_str(d, 0, &d->je.user) || !_keep_str(d, 1, &d->je.account) ||
+	    !_keep_str(d, 2, &d->je.admin_comment) ||
+	    !_keep_str(d, 3, &d->je.name) ||
+	    !_keep_str(d, 4, &d->je.partition) ||
+	    !_keep_str(d, 5, &d->je.qos) || !_keep_str(d, 6, &d->je.nodes) ||
+	    !_keep_str(d, 7, &d->je.state)) {
+		_free_deferred(d);
+		snprintf(why, len, "job %u: out of memory: not charged",
+			 je->job_id);
+		return -1;
+	}
+	pthread_mutex_lock(&svc.lock);
+	d->next = svc.deferred;
+	svc.deferred = d;
+	svc.ndeferred++;
+	pthread_mutex_unlock(&svc.lock);
+	snprintf(why, len, "job %u: run %s is charged once the ledger is rebuilt (GPU-hour budgets are unavailable: %s)",
+		 je->job_id, key, svc.down_why[0] ? svc.down_why :
+		 "its journal does not replay");
+	return 0;
+}
+
+int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
+{
+	char key[AIF_RUN_KEY_MAX];
+	struct aif_policy *p;
+	bool seen, waiting;
+	int rc;
+
+	why[0] = '\0';
+	if (!svc.refs || !(p = aif_service_policy())) {
+		snprintf(why, len, "job %u: no policy is loaded: not charged",
+			 je->job_id);
+		return -1;
+	}
+	aif_run_key(svc.cluster, je, key);
+	pthread_mutex_lock(&svc.lock);
+	seen = aif_run_keys_has(svc.run_keys, key);
+	waiting = !svc.replayed;
+	pthread_mutex_unlock(&svc.lock);
+	if (je->final)
+		_release(je);
+	if (seen) {
+		aif_policy_unref(p);
+		return 1;
+	}
+	/* The ledger lacks the journal's charges (and runs): wait for it. */
+	rc = waiting ? _defer(je, key, why, len) : _charge(je, key, p, why, len);
+	aif_policy_unref(p);
+	return rc;
+}
+
 void aif_service_flush(void)
 {
-	uint64_t target;
+	uint64_t target, tries;
 
 	pthread_mutex_lock(&svc.lock);
 	target = svc.enqueued;	/* what is queued now, not what comes */
+	tries = svc.attempts;
 	svc.want_flush++;	/* no batch waits for more */
+	svc.flush_gen++;	/* a shut journal is tried once more */
 	pthread_cond_signal(&svc.wake);
-	while (svc.running && svc.written < target)
+	/* Bounded: a journal still shut after that try is not waited for. */
+	while (svc.running && svc.written < target &&
+	       !(svc.attempts != tries && svc.journal_dir &&
+		 (!svc.journal || !svc.replayed)))
 		pthread_cond_wait(&svc.flushed, &svc.lock);
 	svc.want_flush--;
 	pthread_mutex_unlock(&svc.lock);

@@ -42,6 +42,7 @@
  */
 #define AIF_JOURNAL_ROTATE_BYTES (64ULL << 20)
 #define AIF_SNAPSHOT_EVERY 10000	/* journal records between snapshots */
+#define AIF_JOURNAL_RETRY_SECONDS 10	/* a shut journal is tried again */
 
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
@@ -51,6 +52,11 @@ struct aif_service_hooks {
 					 * size; 0: AIF_JOURNAL_ROTATE_BYTES */
 	uint64_t snapshot_every;	/* records between two snapshots of
 					 * the ledger; 0: AIF_SNAPSHOT_EVERY */
+	unsigned retry_seconds;		/* how often a journal that cannot be
+					 * opened or written is tried again;
+					 * 0: AIF_JOURNAL_RETRY_SECONDS */
+	size_t queue_max;		/* records held while the journal is
+					 * shut; 0: the service's default */
 	uid_t slurm_user;		/* sees every balance, as root does */
 	const char *munge_socket;	/* copied; NULL: munged's default */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
