@@ -41,6 +41,20 @@ struct queued {
 	struct aif_record rec;
 };
 
+/* One user's refusals by one rule in the current window: the first is
+ * journalled whole, the others only counted, then one record says how
+ * many (a user cannot grow the journal by a record per refusal). */
+#define WINDOWS_MAX 1024
+struct refusals {
+	bool used;
+	uid_t uid;
+	const char *rule;	/* static (struct aif_decision) */
+	time_t opened;		/* the first refusal, journalled whole */
+	time_t first, last;	/* of the repeats */
+	uint64_t repeated;
+	char project[AIF_NAME_MAX], klass[AIF_NAME_MAX];
+};
+
 /* A job end that came while the ledger was not rebuilt: a copy. */
 struct deferred {
 	struct deferred *next;
@@ -78,6 +92,8 @@ static struct {
 	uint64_t dropped;		/* records dropped, queue full */
 	uint64_t dropped_told;		/* of which a record says so */
 	size_t queue_max;
+	unsigned refusal_window;
+	struct refusals windows[WINDOWS_MAX];	/* under lock */
 	/* The writer thread's own: what the journal holds, for snapshots.
 	 * Fed only once the replay is in (book != NULL), left NULL if the
 	 * replay failed, so that no snapshot can hide what it missed. */
@@ -117,6 +133,9 @@ static time_t _stamp(void)
 
 static int _replay_journal(char *why, size_t len);
 static void _recover(struct aif_policy *p);
+static void _close_windows(bool all);
+static void _name_damage(const struct aif_verify_report *rep, char *buf,
+			 size_t len);
 
 static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 		      char *why, size_t len, void *arg)
@@ -507,9 +526,11 @@ static int _replay_journal(char *why, size_t len)
 					(unsigned long long) seq,
 					report.message);
 		} else if (rc) {
+			char named[600];
+
+			_name_damage(&report, named, sizeof(named));
 			svc.hooks.error("aifactory: the journal after the snapshot (seq %llu) is damaged: %s; the snapshot and the records before the damage are in the ledger",
-					(unsigned long long) seq,
-					report.message);
+					(unsigned long long) seq, named);
 			goto apply;
 		}
 	}
@@ -524,8 +545,13 @@ static int _replay_journal(char *why, size_t len)
 	}
 apply:
 	if (rc) {
-		snprintf(why, len, "%.500s", report.message[0] ?
-			 report.message : strerror(errno));
+		char named[600];
+
+		if (report.message[0])
+			_name_damage(&report, named, sizeof(named));
+		else
+			snprintf(named, sizeof(named), "%s", strerror(errno));
+		snprintf(why, len, "%.500s", named);
 		svc.hooks.error("aifactory: journal replay stopped: %s; no snapshot is written until it is repaired",
 				why);
 	}
@@ -554,6 +580,39 @@ oom:
 	return -1;
 }
 
+/* The first bad record as aifctl audit verify names it:
+ * "DIR/FILE:LINE: record SEQ: what is wrong". */
+static void _name_damage(const struct aif_verify_report *rep, char *buf,
+			 size_t len)
+{
+	const char *what = rep->message, *at;
+	char prefix[AIF_JOURNAL_NAME_MAX + 64];
+	int n;
+
+	n = rep->line ? snprintf(prefix, sizeof(prefix), "%s:%llu: ",
+				 rep->file, (unsigned long long) rep->line) :
+		snprintf(prefix, sizeof(prefix), "%s: ", rep->file);
+	if (rep->file[0] && n > 0 && !strncmp(what, prefix, (size_t) n))
+		what += n;
+	if (rep->seq && !strncmp(what, "seq ", 4) && (at = strstr(what, ": ")))
+		what = at + 2;
+	if (!rep->file[0] || !strcmp(rep->file, svc.journal_dir)) {
+		snprintf(buf, len, "%.100s: %.400s", svc.journal_dir, what);
+		return;
+	}
+	n = snprintf(buf, len, "%.100s/%s", svc.journal_dir, rep->file);
+	if (rep->line && n > 0 && (size_t) n < len)
+		n += snprintf(buf + n, len - (size_t) n, ":%llu",
+			      (unsigned long long) rep->line);
+	if (n > 0 && (size_t) n < len)
+		n += snprintf(buf + n, len - (size_t) n, ": ");
+	if (rep->seq && n > 0 && (size_t) n < len)
+		n += snprintf(buf + n, len - (size_t) n, "record %llu: ",
+			      (unsigned long long) rep->seq);
+	if (n > 0 && (size_t) n < len)
+		snprintf(buf + n, len - (size_t) n, "%.400s", what);
+}
+
 /* Open the journal (the writer's; load_lock held). 0, or -1 with
  * svc.down_why saying why as audit verify would. */
 static int _open_journal(void)
@@ -564,10 +623,15 @@ static int _open_journal(void)
 	if (!svc.journal_dir || svc.journal)
 		return 0;
 	if (aif_journal_open(svc.journal_dir, &j, &report)) {
+		char named[600];
+
+		if (report.message[0])
+			_name_damage(&report, named, sizeof(named));
+		else
+			snprintf(named, sizeof(named), "%s", strerror(errno));
 		snprintf(svc.down_why, sizeof(svc.down_why),
 			 "journal %.100s cannot be opened: %.500s",
-			 svc.journal_dir, report.message[0] ? report.message :
-			 strerror(errno));
+			 svc.journal_dir, named);
 		svc.hooks.error("aifactory: %s; records wait in memory (at most %zu) until it opens, tried every %u s and on scontrol reconfigure (check it with 'aifctl audit verify')",
 				svc.down_why, svc.queue_max, svc.retry_seconds);
 		_retry_later();
@@ -587,9 +651,10 @@ static int _open_journal(void)
 	return 0;
 }
 
-static void _close_budgets(const char *why)
+/* Users are told the short reason (user); the log says it all (why). */
+static void _close_budgets(const char *user, const char *why)
 {
-	aif_ledger_close_budgets(svc.ledger, why);
+	aif_ledger_close_budgets(svc.ledger, user);
 	if (svc.closed)
 		return;
 	svc.closed = true;
@@ -661,7 +726,7 @@ static void _recover(struct aif_policy *p)
 			svc.partial = true;
 			_replay_journal(why, sizeof(why));
 		}
-		_close_budgets(svc.down_why);
+		_close_budgets("the ledger's journal cannot be opened; the centre's operators are told", svc.down_why);
 		return;
 	}
 	if (svc.replayed || !p)
@@ -672,7 +737,7 @@ static void _recover(struct aif_policy *p)
 		snprintf(text, sizeof(text), "journal %.100s does not replay: %.500s",
 			 svc.journal_dir, why);
 		svc.closed = false;	/* say it again, with this reason */
-		_close_budgets(text);
+		_close_budgets("the ledger's journal cannot be read back whole; the centre's operators are told", text);
 		_retry_later();
 		return;
 	}
@@ -766,6 +831,11 @@ static void *_watch(void *arg)
 		}
 		if (svc.stop)
 			break;	/* what the journal did not take: see stop */
+		pthread_mutex_unlock(&svc.lock);
+		_close_windows(false);
+		pthread_mutex_lock(&svc.lock);
+		if (svc.head)
+			continue;
 
 		if (stamp >= svc.loaded_at && now > stamp) {
 			svc.loaded_at = now;
@@ -889,6 +959,9 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.retry_seconds = hooks->retry_seconds ? hooks->retry_seconds :
 		AIF_JOURNAL_RETRY_SECONDS;
 	svc.queue_max = hooks->queue_max ? hooks->queue_max : QUEUE_MAX;
+	svc.refusal_window = hooks->refusal_window ? hooks->refusal_window :
+		AIF_REFUSAL_WINDOW;
+	memset(svc.windows, 0, sizeof(svc.windows));
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
@@ -921,6 +994,9 @@ void aif_service_stop(void)
 		pthread_mutex_unlock(&svc.lock);
 		return;
 	}
+	pthread_mutex_unlock(&svc.lock);
+	_close_windows(true);	/* every window's repeats, then stop */
+	pthread_mutex_lock(&svc.lock);
 	svc.stop = true;
 	pthread_cond_signal(&svc.wake);
 	pthread_mutex_unlock(&svc.lock);
@@ -1204,16 +1280,130 @@ void aif_service_checkpoint(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
+/* The record of a window's repeats (NULL: none, or out of memory). */
+static struct queued *_window_record(const struct refusals *w)
+{
+	struct queued *q;
+
+	if (!w->repeated || !(q = calloc(1, sizeof(*q))))
+		return NULL;
+	aif_record_init(&q->rec, AIF_RECORD_DECISION);
+	aif_record_add_str(&q->rec, "verdict", "refuse");
+	aif_record_add_str(&q->rec, "rule", w->rule);
+	aif_record_add_int(&q->rec, "uid", w->uid);
+	aif_record_add_str(&q->rec, "project", w->project);
+	aif_record_add_str(&q->rec, "class", w->klass);
+	aif_record_add_int(&q->rec, "repeated", (int64_t) w->repeated);
+	aif_record_add_int(&q->rec, "first", w->first);
+	aif_record_add_int(&q->rec, "last", w->last);
+	aif_record_add_int(&q->rec, "window", svc.refusal_window);
+	return q;
+}
+
+/* Close the windows that are over (all of them with all): their repeats
+ * are queued as one record each. Called on the service thread. */
+static void _close_windows(bool all)
+{
+	struct queued *out = NULL, *q;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&svc.lock);
+	for (size_t i = 0; i < WINDOWS_MAX; i++) {
+		struct refusals *w = &svc.windows[i];
+
+		if (!w->used || (!all && now < w->opened +
+				 (time_t) svc.refusal_window))
+			continue;
+		if ((q = _window_record(w))) {
+			q->next = out;
+			out = q;
+		}
+		w->used = false;
+	}
+	pthread_mutex_unlock(&svc.lock);
+	for (; out; out = q) {
+		q = out->next;
+		_enqueue(out);
+	}
+}
+
+/* A refusal: true if it only counts in its user's and rule's window.
+ * *closed gets the record of a window it ends. Under lock. */
+static bool _counted(const struct aif_request *r, const struct aif_decision *d,
+		     time_t now, struct queued **closed)
+{
+	struct refusals *w = NULL, *free_slot = NULL;
+
+	*closed = NULL;
+	for (size_t i = 0; i < WINDOWS_MAX; i++) {
+		struct refusals *x = &svc.windows[i];
+
+		if (!x->used) {
+			if (!free_slot)
+				free_slot = x;
+		} else if (x->uid == r->uid && !strcmp(x->rule, d->rule)) {
+			w = x;
+			break;
+		}
+	}
+	if (w && now < w->opened + (time_t) svc.refusal_window) {
+		if (!w->repeated++)
+			w->first = now;
+		w->last = now;
+		return true;
+	}
+	if (w)
+		*closed = _window_record(w);
+	else if (!(w = free_slot))
+		return false;	/* full: journalled whole */
+	memset(w, 0, sizeof(*w));
+	w->used = true;
+	w->uid = r->uid;
+	w->rule = d->rule;
+	w->opened = now;
+	snprintf(w->project, sizeof(w->project), "%s",
+		 d->project ? d->project->name : "");
+	snprintf(w->klass, sizeof(w->klass), "%s",
+		 d->klass ? d->klass->name : "");
+	return false;
+}
+
 void aif_service_decision(const struct aif_request *r,
 			  const struct aif_decision *d,
 			  const struct aif_policy *p)
 {
 	static const char *const verdicts[] = { "accept", "reshape", "refuse" };
+	static time_t told;
 	struct queued *q;
 	char gpus[256] = "";
 	size_t used = 0;
 
-	if (!svc.refs || !svc.journal_dir || !(q = malloc(sizeof(*q))))
+	/* Failing closed is an operator's matter: at error level (once a
+	 * second at most, the log must not fill the disk either). */
+	if (d->rule && !strcmp(d->rule, "budget.unavailable") &&
+	    time(NULL) != told) {
+		told = time(NULL);
+		svc.hooks.error("aifactory: uid %u: a job of class %s %s: GPU-hour budgets are unavailable (%s)",
+				(unsigned) r->uid, d->klass ? d->klass->name : "?",
+				d->verdict == AIF_REFUSE ? "refused" :
+				"sent to the fallback QOS", svc.down_why[0] ?
+				svc.down_why : "the journal does not replay");
+	}
+	if (!svc.refs || !svc.journal_dir)
+		return;
+	if (d->verdict == AIF_REFUSE && d->rule) {
+		struct queued *closed;
+		bool counted;
+
+		pthread_mutex_lock(&svc.lock);
+		counted = _counted(r, d, time(NULL), &closed);
+		pthread_mutex_unlock(&svc.lock);
+		if (closed)
+			_enqueue(closed);
+		if (counted)
+			return;
+	}
+	if (!(q = calloc(1, sizeof(*q))))
 		return;
 	for (unsigned i = 0; i < r->gpus.ntypes && used < sizeof(gpus); i++)
 		used += (size_t) snprintf(gpus + used, sizeof(gpus) - used,
@@ -1236,8 +1426,10 @@ void aif_service_decision(const struct aif_request *r,
 	aif_record_add_str(&q->rec, "policy", p ? aif_policy_hash(p) : "");
 	aif_record_add_str(&q->rec, "tag", d->verdict == AIF_REFUSE ? "" :
 			   d->tag);
-	/* From the user (an account string echoed back): escaped, last. */
-	aif_record_add_str(&q->rec, "account", r->account ? r->account : "");
+	/* From the user: kept only when it names a project (anything else
+	 * is a user's string, up to 512 bytes a record for nothing). */
+	aif_record_add_str(&q->rec, "account", r->account && p &&
+			   aif_policy_project(p, r->account) ? r->account : "");
 	aif_record_add_str(&q->rec, "message",
 			   d->verdict == AIF_REFUSE ? d->message : "");
 	_enqueue(q);

@@ -43,6 +43,7 @@
 #define AIF_JOURNAL_ROTATE_BYTES (64ULL << 20)
 #define AIF_SNAPSHOT_EVERY 10000	/* journal records between snapshots */
 #define AIF_JOURNAL_RETRY_SECONDS 10	/* a shut journal is tried again */
+#define AIF_REFUSAL_WINDOW 60	/* seconds: repeated refusals, one record */
 
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
@@ -55,6 +56,9 @@ struct aif_service_hooks {
 	unsigned retry_seconds;		/* how often a journal that cannot be
 					 * opened or written is tried again;
 					 * 0: AIF_JOURNAL_RETRY_SECONDS */
+	unsigned refusal_window;	/* seconds over which one user's
+					 * refusals by one rule make one
+					 * record; 0: AIF_REFUSAL_WINDOW */
 	size_t queue_max;		/* records held while the journal is
 					 * shut; 0: the service's default */
 	uid_t slurm_user;		/* sees every balance, as root does */

@@ -456,7 +456,9 @@ static void test_damaged(const char *dir, const char *path)
 
 	_clear_logs();
 	is_int(aif_service_start(&hooks), 0, "the service starts on a damaged journal");
-	like(error_log, vr.message, "the log names the first bad record as audit verify does");
+	snprintf(why, sizeof(why), "%s/journal:%llu: record %llu: ", jdir,
+		 (unsigned long long) vr.line, (unsigned long long) vr.seq);
+	like(error_log, why, "the log names the first bad record as audit verify does");
 	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR,
 	       "the good snapshot is used: the balance is not 0");
 	_admit(&d);
@@ -583,19 +585,93 @@ static void test_overflow(const char *dir, const char *path)
 	chmod(jdir, 0770);
 	is_int(aif_service_start(&hooks), 0, "it starts on an unsafe directory");
 	_clear_logs();
-	for (int i = 0; i < 6; i++)
-		_admit(&d);
+	for (uid_t uid = 2000; uid < 2006; uid++) {
+		struct aif_policy *p = aif_service_policy();
+		struct aif_request r = { .account = "p", .uid = uid, .nodes = 1 };
+
+		aif_decide(p, &r, &d);
+		aif_service_decision(&r, &d, p);
+		aif_policy_unref(p);
+	}
 	like(error_log, "journal queue full", "an overflow is logged");
 	like(error_log, "1 dropped in all", "and counted (the log says it once a second)");
 	chmod(jdir, 0700);
 	ok(_wait_open(), "the journal opens again");
 	aif_service_flush();
 	aif_service_stop();
-	is_int(_records_of(jdir, NULL, "budget.unavailable"), 4,
-	       "the refusals that found room are journalled");
+	is_int(_records_of(jdir, NULL, d.rule), 4,
+	       "the refusals of six users that found room are journalled");
 	is_int(aif_journal_replay(jdir, 0, NULL, _count, &c, NULL), 0, "the journal replays");
 	is_int(c.n, 1, "one record counts those that found no room");
 	ok(c.sum >= 2, "all of them (the waits for the journal dropped more)");
+}
+
+/* The decision records of uid in the journal in jdir: how many, the sum
+ * of their "repeated" fields, and the longest line's account. */
+struct refusals {
+	int64_t uid;
+	int n, whole;		/* records; of which whole refusals */
+	int64_t repeated;	/* refusals counted in the others */
+	size_t account;
+};
+
+static int _refusal(const struct aif_record *r, void *arg)
+{
+	struct refusals *c = arg;
+	int64_t uid = -1, v = 0;
+	const char *a;
+
+	if (r->type != AIF_RECORD_DECISION || aif_record_int(r, "uid", &uid) ||
+	    uid != c->uid)
+		return 0;
+	c->n++;
+	if (!aif_record_int(r, "repeated", &v))
+		c->repeated += v;
+	else
+		c->whole++;
+	if ((a = aif_record_str(r, "account")) && strlen(a) > c->account)
+		c->account = strlen(a);
+	return 0;
+}
+
+/* Issue 8, point 9: a user refused again and again grows the journal by
+ * a record per rule and window, not one per refusal; an account string
+ * that names no project is not kept. */
+static void test_refusals(const char *dir, const char *path)
+{
+	char jdir[128], account[400];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.refusal_window = 1,
+	};
+	struct aif_request r = { .account = account, .uid = 1234, .nodes = 1,
+				 .time_limit = 60 };
+	struct refusals c = { .uid = 1234 };
+	struct aif_policy *p;
+	struct aif_decision d;
+
+	snprintf(jdir, sizeof(jdir), "%s/refusals", dir);
+	memset(account, 'x', sizeof(account) - 1);
+	account[sizeof(account) - 1] = '\0';
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "refusals: the service starts");
+	p = aif_service_policy();
+	for (int i = 0; i < 500; i++) {
+		r.now = time(NULL);
+		aif_decide(p, &r, &d);
+		aif_service_decision(&r, &d, p);
+	}
+	is_int(d.verdict, AIF_REFUSE, "a user who is in no project is refused");
+	aif_policy_unref(p);
+	sleep(2);	/* the window closes */
+	aif_service_flush();
+	aif_service_stop();
+	is_int(aif_journal_replay(jdir, 0, NULL, _refusal, &c, NULL), 0,
+	       "the journal replays");
+	ok(c.n >= 1 && c.n <= 4, "500 refusals of one user and rule: a few records (%d)", c.n);
+	is_int(c.whole + c.repeated, 500, "that count every refusal");
+	is_int(c.account, 0, "an account string that names no project is not kept");
 }
 
 int main(void)
@@ -644,6 +720,7 @@ int main(void)
 	test_damaged(dir, path);
 	test_full(dir, path);
 	test_overflow(dir, path);
+	test_refusals(dir, path);
 	unlink(path);
 	{
 		char cmd[128];
