@@ -91,6 +91,7 @@ static struct {
 	size_t ndeferred;
 	uint64_t dropped;		/* records dropped, queue full */
 	uint64_t dropped_told;		/* of which a record says so */
+	char dropped_why[AIF_LEDGER_CLOSED_MAX];	/* the last drop's */
 	size_t queue_max;
 	unsigned refusal_window;
 	struct refusals windows[WINDOWS_MAX];	/* under lock */
@@ -326,29 +327,30 @@ static void _shut_journal(const char *what, int err)
 	_retry_later();
 }
 
-/* Say, once per batch of them, that records were dropped; the next
- * record written after it carries the count (an auditor sees it). */
-static void _tell_dropped(void)
+/* Append a record saying how many records were dropped since the last
+ * such record (an auditor sees the loss). The count appended, or 0; it
+ * is told once the batch is synced. */
+static uint64_t _tell_dropped(void)
 {
 	struct queued *q;
+	char why[AIF_LEDGER_CLOSED_MAX];
 	uint64_t n;
 
 	pthread_mutex_lock(&svc.lock);
 	n = svc.dropped - svc.dropped_told;
+	snprintf(why, sizeof(why), "%s", svc.dropped_why);
 	pthread_mutex_unlock(&svc.lock);
 	if (!n || !svc.journal || !(q = malloc(sizeof(*q))))
-		return;
+		return 0;
 	aif_record_init(&q->rec, AIF_RECORD_DECISION);
 	aif_record_add_str(&q->rec, "verdict", "dropped");
 	aif_record_add_str(&q->rec, "rule", "journal.queue_full");
 	aif_record_add_int(&q->rec, "count", (int64_t) n);
-	aif_record_add_str(&q->rec, "why", svc.down_why);
-	if (aif_journal_append(svc.journal, &q->rec) == 0) {
-		pthread_mutex_lock(&svc.lock);
-		svc.dropped_told += n;
-		pthread_mutex_unlock(&svc.lock);
-	}
+	aif_record_add_str(&q->rec, "why", why);
+	if (aif_journal_append(svc.journal, &q->rec))
+		n = 0;
 	free(q);
+	return n;
 }
 
 /*
@@ -362,6 +364,7 @@ static void _tell_dropped(void)
 static void _write_queue(void)
 {
 	struct queued *list, *q, *next;
+	uint64_t told;
 	size_t n = 0;
 	int err = 0;
 
@@ -387,7 +390,7 @@ static void _write_queue(void)
 		_requeue(list);
 		return;
 	}
-	_tell_dropped();
+	told = _tell_dropped();
 
 	/* Append in order; the first failure of the journal stops it. */
 	for (q = list; q; q = q->next) {
@@ -408,7 +411,7 @@ static void _write_queue(void)
 			err = 0;
 		}
 	}
-	if (n && aif_journal_sync(svc.journal)) {
+	if ((n || told) && aif_journal_sync(svc.journal)) {
 		/* Not durable: the journal took them back (journal.h). */
 		err = errno;
 		svc.hooks.error("aifactory: journal: sync of %zu records failed: %s; they are kept and written again",
@@ -417,7 +420,12 @@ static void _write_queue(void)
 		_requeue(_without_refused(list));
 		return;
 	}
-	/* The first n good ones are on disk. */
+	/* The first n good ones are on disk, and the count of the dropped. */
+	if (told) {
+		pthread_mutex_lock(&svc.lock);
+		svc.dropped_told += told;
+		pthread_mutex_unlock(&svc.lock);
+	}
 	for (q = list; q && (n || q->refused); q = next) {
 		next = q->next;
 		if (!q->refused) {
@@ -1052,6 +1060,9 @@ static bool _enqueue(struct queued *q)
 		enum aif_record_type type = q->rec.type;
 
 		dropped = ++svc.dropped;
+		snprintf(svc.dropped_why, sizeof(svc.dropped_why), "%s",
+			 svc.down_why[0] ? svc.down_why :
+			 "the journal is slow");
 		pthread_mutex_unlock(&svc.lock);
 		free(q);
 		/* Once a second at most: the log must not fill the disk. */
