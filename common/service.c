@@ -92,6 +92,8 @@ static struct {
 	uint64_t dropped;		/* records dropped, queue full */
 	uint64_t dropped_told;		/* of which a record says so */
 	char dropped_why[AIF_LEDGER_CLOSED_MAX];	/* the last drop's */
+	uint64_t unsynced_after;	/* a failed sync's batch came after
+					 * this seq; 0: none pending */
 	size_t queue_max;
 	unsigned refusal_window;
 	struct refusals windows[WINDOWS_MAX];	/* under lock */
@@ -364,7 +366,7 @@ static uint64_t _tell_dropped(void)
 static void _write_queue(void)
 {
 	struct queued *list, *q, *next;
-	uint64_t told;
+	uint64_t told, before;
 	size_t n = 0;
 	int err = 0;
 
@@ -390,6 +392,7 @@ static void _write_queue(void)
 		_requeue(list);
 		return;
 	}
+	aif_journal_last(svc.journal, &before, NULL);
 	told = _tell_dropped();
 
 	/* Append in order; the first failure of the journal stops it. */
@@ -412,8 +415,10 @@ static void _write_queue(void)
 		}
 	}
 	if ((n || told) && aif_journal_sync(svc.journal)) {
-		/* Not durable: the journal took them back (journal.h). */
+		/* Not durable: the journal took them back (journal.h). Should
+		 * it not have managed to, reopening finds them: see there. */
 		err = errno;
+		svc.unsynced_after = before + 1 + (told ? 1 : 0);
 		svc.hooks.error("aifactory: journal: sync of %zu records failed: %s; they are kept and written again",
 				n, strerror(err));
 		_shut_journal("sync failed", err);
@@ -650,6 +655,28 @@ static int _open_journal(void)
 			       (unsigned long long) report.torn_bytes);
 	pthread_mutex_lock(&svc.lock);
 	svc.journal = j;
+	/* A failed sync's batch that the file kept (it could not be cut
+	 * back): those records are the queue's first; not written twice. */
+	if (svc.unsynced_after && report.last_seq >= svc.unsynced_after) {
+		uint64_t skip = report.last_seq - (svc.unsynced_after - 1);
+		uint64_t skipped = 0;
+
+		while (skip-- && svc.head) {
+			struct queued *q = svc.head;
+
+			if (!(svc.head = q->next))
+				svc.tail = &svc.head;
+			svc.queued--;
+			free(q);
+			skipped++;
+		}
+		svc.written = svc.enqueued - svc.queued;
+		pthread_mutex_unlock(&svc.lock);
+		svc.hooks.error("aifactory: journal: %llu records of a batch whose sync failed were still in the file at reopen: kept there, not written twice",
+				(unsigned long long) skipped);
+		pthread_mutex_lock(&svc.lock);
+	}
+	svc.unsynced_after = 0;
 	pthread_mutex_unlock(&svc.lock);
 	if (svc.down_why[0])
 		svc.hooks.info("aifactory: journal %s open again (%llu records in its current file); records kept in memory are written now",
@@ -928,7 +955,7 @@ static void _free_all(void)
 	svc.path = svc.journal_dir = svc.cluster = NULL;
 	svc.replayed = svc.partial = svc.closed = svc.stop_tried = false;
 	svc.down_why[0] = '\0';
-	svc.dropped = svc.dropped_told = 0;
+	svc.dropped = svc.dropped_told = svc.unsynced_after = 0;
 }
 
 int aif_service_start(const struct aif_service_hooks *hooks)
