@@ -134,6 +134,17 @@ static time_t _stamp(void)
 		__atomic_load_n(svc.hooks.conf_stamp, __ATOMIC_RELAXED) : 0;
 }
 
+/* Why the journal is shut, or dflt when it is not: a copy (the
+ * writer changes it under lock). */
+static const char *_why_down(char buf[AIF_LEDGER_CLOSED_MAX], const char *dflt)
+{
+	pthread_mutex_lock(&svc.lock);
+	snprintf(buf, AIF_LEDGER_CLOSED_MAX, "%s",
+		 svc.down_why[0] ? svc.down_why : dflt);
+	pthread_mutex_unlock(&svc.lock);
+	return buf;
+}
+
 static int _replay_journal(char *why, size_t len);
 static void _recover(struct aif_policy *p);
 static void _close_windows(bool all);
@@ -320,10 +331,10 @@ static void _retry_later(void)
  * verified again on the next try) and keep what it did not take. */
 static void _shut_journal(const char *what, int err)
 {
-	snprintf(svc.down_why, sizeof(svc.down_why), "%s: %s", what,
-		 strerror(err));
 	aif_journal_close(svc.journal);
 	pthread_mutex_lock(&svc.lock);
+	snprintf(svc.down_why, sizeof(svc.down_why), "%s: %s", what,
+		 strerror(err));
 	svc.journal = NULL;
 	pthread_mutex_unlock(&svc.lock);
 	_retry_later();
@@ -642,9 +653,11 @@ static int _open_journal(void)
 			_name_damage(&report, named, sizeof(named));
 		else
 			snprintf(named, sizeof(named), "%s", strerror(errno));
+		pthread_mutex_lock(&svc.lock);
 		snprintf(svc.down_why, sizeof(svc.down_why),
 			 "journal %.100s cannot be opened: %.500s",
 			 svc.journal_dir, named);
+		pthread_mutex_unlock(&svc.lock);
 		svc.hooks.error("aifactory: %s; records wait in memory (at most %zu) until it opens, tried every %u s and on scontrol reconfigure (check it with 'aifctl audit verify')",
 				svc.down_why, svc.queue_max, svc.retry_seconds);
 		_retry_later();
@@ -682,7 +695,9 @@ static int _open_journal(void)
 		svc.hooks.info("aifactory: journal %s open again (%llu records in its current file); records kept in memory are written now",
 			       svc.journal_dir,
 			       (unsigned long long) report.records);
+	pthread_mutex_lock(&svc.lock);
 	svc.down_why[0] = '\0';
+	pthread_mutex_unlock(&svc.lock);
 	return 0;
 }
 
@@ -1085,19 +1100,20 @@ static bool _enqueue(struct queued *q)
 	if (q->rec.type != AIF_RECORD_CHARGE &&
 	    svc.queued >= svc.queue_max / 2) {
 		enum aif_record_type type = q->rec.type;
+		char why[AIF_LEDGER_CLOSED_MAX];
 
 		dropped = ++svc.dropped;
 		snprintf(svc.dropped_why, sizeof(svc.dropped_why), "%s",
 			 svc.down_why[0] ? svc.down_why :
 			 "the journal is slow");
+		memcpy(why, svc.dropped_why, sizeof(why));
 		pthread_mutex_unlock(&svc.lock);
 		free(q);
 		/* Once a second at most: the log must not fill the disk. */
 		if (time(NULL) != told) {
 			told = time(NULL);
 			svc.hooks.error("aifactory: journal queue full (%zu records wait: %s): %s record dropped, %llu dropped in all; a record in the journal counts them once it takes records again",
-					svc.queue_max / 2, svc.down_why[0] ?
-					svc.down_why : "the journal is slow",
+					svc.queue_max / 2, why,
 					aif_record_type_name(type),
 					(unsigned long long) dropped);
 		}
@@ -1172,9 +1188,10 @@ static int _charge(const struct aif_job_end *je, const char *key,
 	full = svc.queued >= svc.queue_max;
 	pthread_mutex_unlock(&svc.lock);
 	if (full) {
+		char down[AIF_LEDGER_CLOSED_MAX];
+
 		snprintf(why, len, "job %u: run %s NOT charged now: the journal's queue is full (%s); SLURM's retry or jobcomp's sweep charges it later",
-			 je->job_id, key, svc.down_why[0] ? svc.down_why :
-			 "the journal is slow");
+			 je->job_id, key, _why_down(down, "the journal is slow"));
 		return -1;
 	}
 	if (!(q = calloc(1, sizeof(*q)))) {
@@ -1214,6 +1231,7 @@ static bool _keep_str(struct deferred *d, size_t i, const char **s)
 static int _defer(const struct aif_job_end *je, const char *key, char *why,
 		  size_t len)
 {
+	char down[AIF_LEDGER_CLOSED_MAX];
 	struct deferred *d;
 	bool kept;
 
@@ -1227,8 +1245,8 @@ static int _defer(const struct aif_job_end *je, const char *key, char *why,
 	pthread_mutex_unlock(&svc.lock);
 	if (!kept || !(d = calloc(1, sizeof(*d)))) {
 		snprintf(why, len, "job %u: run %s NOT charged now: the ledger is not rebuilt (%s) and %s; SLURM's retry or jobcomp's sweep charges it later",
-			 je->job_id, key, svc.down_why[0] ? svc.down_why :
-			 "its journal does not replay", kept ?
+			 je->job_id, key,
+			 _why_down(down, "its journal does not replay"), kept ?
 			 "out of memory" : "too many runs wait");
 		return -1;
 	}
@@ -1251,8 +1269,7 @@ static int _defer(const struct aif_job_end *je, const char *key, char *why,
 	svc.ndeferred++;
 	pthread_mutex_unlock(&svc.lock);
 	snprintf(why, len, "job %u: run %s is charged once the ledger is rebuilt (GPU-hour budgets are unavailable: %s)",
-		 je->job_id, key, svc.down_why[0] ? svc.down_why :
-		 "its journal does not replay");
+		 je->job_id, key, _why_down(down, "its journal does not replay"));
 	return 0;
 }
 
@@ -1420,12 +1437,14 @@ void aif_service_decision(const struct aif_request *r,
 	 * second at most, the log must not fill the disk either). */
 	if (d->rule && !strcmp(d->rule, "budget.unavailable") &&
 	    time(NULL) != told) {
+		char down[AIF_LEDGER_CLOSED_MAX];
+
 		told = time(NULL);
 		svc.hooks.error("aifactory: uid %u: a job of class %s %s: GPU-hour budgets are unavailable (%s)",
 				(unsigned) r->uid, d->klass ? d->klass->name : "?",
 				d->verdict == AIF_REFUSE ? "refused" :
-				"sent to the fallback QOS", svc.down_why[0] ?
-				svc.down_why : "the journal does not replay");
+				"sent to the fallback QOS",
+				_why_down(down, "the journal does not replay"));
 	}
 	if (!svc.refs || !svc.journal_dir)
 		return;
