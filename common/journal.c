@@ -15,8 +15,11 @@
  *    U+202A-202E and U+2066-2069 are escaped. Invalid UTF-8 becomes U+FFFD,
  *    one per bad byte.
  *  - A failed fdatasync cannot be retried safely (the kernel may have
- *    dropped the dirty pages), so it breaks the journal until it is opened
- *    again, which reads the file back and verifies it.
+ *    dropped the dirty pages, and a later fdatasync may not say so), so
+ *    the file is cut back to its last good sync, taking back every record
+ *    appended since (the caller appends them again), and the journal is
+ *    broken until it is opened again, which reads the file back and
+ *    verifies it.
  *  - A last line with no newline is a write cut by a crash only if it is
  *    shorter than AIF_RECORD_MAX (one write(2) never writes more); a longer
  *    one is damage and refuses the open.
@@ -54,6 +57,9 @@
 #define SNAPSHOT "snapshot"
 #define SNAPSHOT_TMP "snapshot.tmp"
 #define LOCK "lock"
+#define ARCHIVED "archived"
+#define ARCHIVED_TMP "archived.tmp"
+#define ARCHIVED_MAGIC "aifactory-archived 1 file="
 #define SNAPSHOT_MAGIC "aifactory-snapshot 1 seq="
 #define SNAPSHOT_HEAD_MAX 256	/* the header is 213 bytes at most */
 #define READ_BUF (64 * 1024)
@@ -94,6 +100,9 @@ struct aif_journal {
 	uint64_t first_seq;	/* of "journal"; 0 if it has none */
 	uint64_t last_seq;	/* of the chain */
 	char last_hash[AIF_SHA256_HEX_LEN];
+	/* The same as of the last good sync: a failed one goes back to it. */
+	uint64_t synced_size, synced_count, synced_first, synced_seq;
+	char synced_hash[AIF_SHA256_HEX_LEN];
 	char line[AIF_RECORD_MAX];
 };
 
@@ -1458,6 +1467,211 @@ static int _list_rotated(int dirfd, struct rotated **out, size_t *n,
 }
 
 /* ------------------------------------------------------------------ */
+/* Archived files                                                       */
+
+/*
+ * The marker "archived": the rotated files up to seq were moved to an
+ * archive, file being the last of them and hash the hash of its last
+ * record. One line:
+ *   aifactory-archived 1 file=<name> seq=<seq> hash=<64 hex>
+ * 0 with *seq 0 when there is none; -1 after a report.
+ */
+static int _archived_read(int dirfd, enum trust trust,
+			  char file[AIF_JOURNAL_NAME_MAX], uint64_t *seq,
+			  char hash[AIF_SHA256_HEX_LEN],
+			  struct aif_verify_report *rep)
+{
+	char buf[256], *end, *sp;
+	bool missing = false;
+	uint64_t first, last;
+	ssize_t n;
+	int fd;
+
+	*seq = 0;
+	fd = _open_read(dirfd, ARCHIVED, trust, rep, &missing);
+	if (fd < 0)
+		return missing ? 0 : -1;
+	n = _read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return _say_errno(rep, errno, ARCHIVED, "cannot read");
+	buf[n] = '\0';
+	if (strncmp(buf, ARCHIVED_MAGIC, LIT(ARCHIVED_MAGIC)) ||
+	    !(sp = strchr(buf + LIT(ARCHIVED_MAGIC), ' ')))
+		goto bad;
+	*sp = '\0';
+	if (!_rotated_name(buf + LIT(ARCHIVED_MAGIC), &first, &last))
+		goto bad;
+	_copy(file, AIF_JOURNAL_NAME_MAX, buf + LIT(ARCHIVED_MAGIC));
+	if (strncmp(sp + 1, "seq=", 4))
+		goto bad;
+	errno = 0;
+	*seq = strtoull(sp + 5, &end, 10);
+	if (errno || *seq != last || strncmp(end, " hash=", 6) ||
+	    strlen(end + 6) != 65 || strcmp(end + 6 + 64, "\n"))
+		goto bad;
+	memcpy(hash, end + 6, 64);
+	hash[64] = '\0';
+	if (!_is_hex64(hash))
+		goto bad;
+	return 0;
+bad:
+	*seq = 0;
+	return _say(rep, AIF_CHAIN_SYNTAX, EBADMSG, ARCHIVED, 1, 0,
+		    "not an archive marker (\"" ARCHIVED_MAGIC "<file> "
+		    "seq=<seq> hash=<64 hex>\")");
+}
+
+/* Drop the rotated files the marker says were archived (a copy left by
+ * an archiving cut short is not read again). */
+static void _skip_archived(struct rotated *files, size_t *n, uint64_t seq)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++)
+		if (files[i].last > seq)
+			files[k++] = files[i];
+	*n = k;
+}
+
+static int _snapshot_load(int dirfd, enum trust trust, char **body,
+			  size_t *lenp,
+			  uint64_t *seqp, char hash[AIF_SHA256_HEX_LEN]);
+
+/* Copy name from dirfd to destfd (through name.tmp, synced, renamed). A
+ * copy already there of the same size is kept. 0, or -1 after a report. */
+static int _copy_file(int dirfd, int destfd, const char *name,
+		      struct aif_verify_report *rep)
+{
+	char tmp[AIF_JOURNAL_NAME_MAX + 8], buf[READ_BUF];
+	struct stat st, dst;
+	int in, out = -1, err;
+	ssize_t n;
+
+	if ((in = _open_read(dirfd, name, TRUST_NONE, rep, NULL)) < 0)
+		return -1;
+	if (fstat(in, &st))
+		goto io;
+	if (!fstatat(destfd, name, &dst, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISREG(dst.st_mode) && dst.st_size == st.st_size) {
+		close(in);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	unlinkat(destfd, tmp, 0);
+	out = openat(destfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		     O_CLOEXEC, 0600);
+	if (out < 0)
+		goto io;
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || _write_all(out, buf, (size_t) n))
+			goto io;
+	}
+	if (fsync(out) || close(out))
+		goto io_closed;
+	out = -1;
+	if (renameat(destfd, tmp, destfd, name) || fsync(destfd))
+		goto io_closed;
+	close(in);
+	return 0;
+io:
+	if (out >= 0)
+		close(out);
+io_closed:
+	err = errno;
+	close(in);
+	return _say_errno(rep, err, name, "cannot copy to the archive");
+}
+
+int aif_journal_archive(const char *dir, const char *dest, size_t *moved,
+			struct aif_verify_report *report)
+{
+	struct aif_verify_report drep;
+	char hash[AIF_SHA256_HEX_LEN], line[256];
+	struct rotated *files = NULL;
+	size_t nfiles = 0, take = 0, len;
+	int dirfd = -1, destfd = -1, fd, rc = -1, err;
+	uint64_t snap_seq;
+
+	if (!report || !moved) {
+		errno = EINVAL;
+		return -1;
+	}
+	*moved = 0;
+	if (aif_journal_verify(dir, report))
+		return -1;	/* never archive a broken chain */
+	if ((dirfd = _open_dir(dir, false, TRUST_WRITE, report)) < 0)
+		return -1;
+	if (_snapshot_load(dirfd, TRUST_WRITE, NULL, &len, &snap_seq, hash)) {
+		_say(report, AIF_CHAIN_IO, errno == ENOENT ? ENOENT : EBADMSG,
+		     SNAPSHOT, 0, 0, "no good snapshot: only rotated files "
+		     "a snapshot covers are archived (the ledger must never "
+		     "need them again)");
+		goto out;
+	}
+	if (_list_rotated(dirfd, &files, &nfiles, report))
+		goto out;
+	_skip_archived(files, &nfiles, report->archived_seq);
+	/* Never the newest rotated file (open may need it), never one the
+	 * snapshot's own record is in. */
+	while (take + 1 < nfiles && files[take].last < snap_seq)
+		take++;
+	if (!take) {
+		rc = 0;
+		goto out;
+	}
+	if ((destfd = _open_dir(dest, true, TRUST_WRITE, report)) < 0)
+		goto out;
+	for (size_t i = 0; i < take; i++)
+		if (_copy_file(dirfd, destfd, files[i].name, report))
+			goto out;
+	/* The archive must be one chain from seq 1 to what it now holds. */
+	if (aif_journal_verify(dest, &drep) ||
+	    drep.last_seq != files[take - 1].last) {
+		_say(report, AIF_CHAIN_FILE, EBADMSG, dest, 0, 0, "the archive "
+		     "is not one chain up to seq %" PRIu64 " (%s): archive "
+		     "into the same directory every time; nothing was "
+		     "removed", files[take - 1].last, drep.message);
+		goto out;
+	}
+	snprintf(line, sizeof(line), ARCHIVED_MAGIC "%s seq=%" PRIu64
+		 " hash=%s\n", files[take - 1].name, drep.last_seq,
+		 drep.last_hash);
+	unlinkat(dirfd, ARCHIVED_TMP, 0);
+	fd = openat(dirfd, ARCHIVED_TMP, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || _write_all(fd, line, strlen(line)) || fsync(fd)) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		_say_errno(report, err, ARCHIVED_TMP, "cannot write");
+		goto out;
+	}
+	close(fd);
+	if (renameat(dirfd, ARCHIVED_TMP, dirfd, ARCHIVED) || fsync(dirfd)) {
+		_say_errno(report, errno, ARCHIVED, "cannot write");
+		goto out;
+	}
+	/* The marker is durable: the copies left here are skipped. */
+	for (size_t i = 0; i < take; i++)
+		if (unlinkat(dirfd, files[i].name, 0) == 0)
+			(*moved)++;
+	fsync(dirfd);
+	rc = aif_journal_verify(dir, report);
+out:
+	err = errno;
+	free(files);
+	if (destfd >= 0)
+		close(destfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	errno = err;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Snapshot                                                             */
 
 /*
@@ -1657,9 +1871,21 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 	if ((dirfd = _open_dir(dir, false, TRUST_NONE, report)) < 0)
 		return -1;
 	if (!(w = _walk_new(WALK_VERIFY, TRUST_NONE, report)) ||
-	    _list_rotated(dirfd, &files, &nfiles, report))
+	    _list_rotated(dirfd, &files, &nfiles, report) ||
+	    _archived_read(dirfd, TRUST_NONE, report->archived_file,
+			   &report->archived_seq, hash, report))
 		goto out;
-	_walk_from_start(w);
+	if (report->archived_seq) {
+		/* The chain goes on from the archive's last record. */
+		_skip_archived(files, &nfiles, report->archived_seq);
+		w->started = true;
+		w->seq = report->archived_seq;
+		memcpy(w->hash, hash, sizeof(w->hash));
+		_copy(w->prev_file, sizeof(w->prev_file),
+		      report->archived_file);
+	} else {
+		_walk_from_start(w);
+	}
 	if (!_snapshot_load(dirfd, TRUST_NONE, NULL, &len, &seq, hash)) {
 		w->snap = true;
 		w->snap_seq = seq;
@@ -1673,7 +1899,7 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 			goto out;
 	if (_walk_file(w, dirfd, CURRENT, 0, 0, &missing) && !missing)
 		goto out;
-	if (missing && !nfiles) {
+	if (missing && !nfiles && !report->archived_seq) {
 		_say(report, AIF_CHAIN_IO, ENOENT, dir, 0, 0, "no journal "
 		     "here");
 		goto out;
@@ -1690,7 +1916,14 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 	}
 	if (w->snap)
 		report->snapshot = 1;
-	if (report->records)
+	if (report->records && report->archived_seq)
+		snprintf(report->message, sizeof(report->message), "%" PRIu64
+			 " records, seq %" PRIu64 " to %" PRIu64 ": the chain "
+			 "is whole; seq 1 to %" PRIu64 " are archived (up to "
+			 "%s)", report->records, report->archived_seq + 1,
+			 report->last_seq, report->archived_seq,
+			 report->archived_file);
+	else if (report->records)
 		snprintf(report->message, sizeof(report->message), "%" PRIu64
 			 " records, seq 1 to %" PRIu64 ": the chain is whole",
 			 report->records, report->last_seq);
@@ -1713,6 +1946,7 @@ int aif_journal_replay(const char *dir, uint64_t after_seq,
 {
 	struct aif_verify_report local;
 	struct aif_verify_report *rep = report ? report : &local;
+	char archived_hash[AIF_SHA256_HEX_LEN];
 	struct rotated *files = NULL;
 	struct walk *w = NULL;
 	bool missing = false;
@@ -1726,8 +1960,18 @@ int aif_journal_replay(const char *dir, uint64_t after_seq,
 	if ((dirfd = _open_dir(dir, false, TRUST_READ, rep)) < 0)
 		return -1;
 	if (!(w = _walk_new(WALK_REPLAY, TRUST_READ, rep)) ||
-	    _list_rotated(dirfd, &files, &nfiles, rep))
+	    _list_rotated(dirfd, &files, &nfiles, rep) ||
+	    _archived_read(dirfd, TRUST_READ, rep->archived_file,
+			   &rep->archived_seq, archived_hash, rep))
 		goto out;
+	if (rep->archived_seq > after_seq) {
+		_say(rep, AIF_CHAIN_SHORT, EBADMSG, ARCHIVED, 0, 0, "records "
+		     "1 to %" PRIu64 " were archived (up to %s), and replay "
+		     "starts after seq %" PRIu64 ": restore them to replay",
+		     rep->archived_seq, rep->archived_file, after_seq);
+		goto out;
+	}
+	_skip_archived(files, &nfiles, rep->archived_seq);
 	w->after_seq = after_seq;
 	w->after_hash = after_seq ? after_hash : NULL;
 	w->fn = fn;
@@ -1762,6 +2006,34 @@ out:
 
 /* ------------------------------------------------------------------ */
 /* Writing                                                              */
+
+/* What is in the file now is durable. */
+static void _synced(struct aif_journal *j)
+{
+	j->synced_size = j->size;
+	j->synced_count = j->count;
+	j->synced_first = j->first_seq;
+	j->synced_seq = j->last_seq;
+	memcpy(j->synced_hash, j->last_hash, sizeof(j->synced_hash));
+}
+
+/* A sync failed: take back what was appended since the last good one,
+ * so that it is written again rather than trusted; broken either way. */
+static int _unsync(struct aif_journal *j)
+{
+	int err = errno;
+
+	if (j->fd >= 0 && !ftruncate(j->fd, (off_t) j->synced_size)) {
+		j->size = j->synced_size;
+		j->count = j->synced_count;
+		j->first_seq = j->synced_first;
+		j->last_seq = j->synced_seq;
+		memcpy(j->last_hash, j->synced_hash, sizeof(j->last_hash));
+	}
+	j->broken = true;
+	errno = err;
+	return -1;
+}
 
 static int _break(struct aif_journal *j)
 {
@@ -1848,7 +2120,8 @@ int aif_journal_sync(struct aif_journal *j)
 	}
 	/* A failed sync cannot be retried: the pages may be gone. */
 	if (fdatasync(j->fd))
-		return _break(j);
+		return _unsync(j);
+	_synced(j);
 	return 0;
 }
 
@@ -1881,6 +2154,7 @@ static int _create_current(struct aif_journal *j)
 	if (j->fd < 0)
 		return -1;
 	j->size = j->count = j->first_seq = 0;
+	_synced(j);	/* empty; the chain so far is in the renamed file */
 	return fsync(j->dirfd);
 }
 
@@ -1917,7 +2191,8 @@ int aif_journal_rotate(struct aif_journal *j)
 	snprintf(name, sizeof(name), ROTATED "%" PRIu64 "-%" PRIu64,
 		 j->first_seq, j->last_seq);
 	if (fdatasync(j->fd))
-		return _break(j);
+		return _unsync(j);
+	_synced(j);
 	if (_rename_noreplace(j->dirfd, CURRENT, name))
 		return -1;	/* nothing changed */
 	/* From here a failure leaves a rotation that open finishes. */
@@ -2039,6 +2314,7 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
 			}
 		}
 	}
+	_synced(j);	/* read back as it is: the start of what may be cut */
 	rep->records = j->count;
 	rep->last_seq = j->last_seq;
 	memcpy(rep->last_hash, j->last_hash, sizeof(rep->last_hash));

@@ -164,6 +164,11 @@ struct aif_verify_report {
 	 * chain problem: the ledger then replays from the start). */
 	int snapshot;
 	char message[512];	/* "<file>:<line>: seq N: what is wrong" */
+	/* verify and replay: the records up to archived_seq were moved to
+	 * an archive (aif_journal_archive), the last of them in
+	 * archived_file; 0 and "" if none were. */
+	uint64_t archived_seq;
+	char archived_file[AIF_JOURNAL_NAME_MAX];
 };
 
 /* ------------------------------------------------------------------ */
@@ -203,7 +208,11 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
  */
 int aif_journal_append(struct aif_journal *j, struct aif_record *r);
 
-/* Make every record appended so far durable (fdatasync). */
+/* Make every record appended so far durable (fdatasync). If that fails
+ * (-1, errno), the records appended since the last good sync are taken
+ * back (the file is cut back to it: they may never reach the disk, and a
+ * later sync would not say so): append them again after closing and
+ * opening the journal, which refuses appends (EIO) until then. */
 int aif_journal_sync(struct aif_journal *j);
 
 /* Bytes of whole records in the current file ("journal"). */
@@ -266,6 +275,23 @@ typedef int (*aif_replay_fn)(const struct aif_record *r, void *arg);
 int aif_journal_replay(const char *dir, uint64_t after_seq,
 		       const char *after_hash, aif_replay_fn fn, void *arg,
 		       struct aif_verify_report *report);
+
+/*
+ * Move old rotated files of dir to the archive directory dest (created
+ * 0700 if missing), so that the state directory stops growing. Only a
+ * whole chain is archived, only files wholly before the snapshot's seq
+ * (the ledger never reads them again), never the newest rotated file.
+ * Each is copied and synced, dest is verified to be one chain from seq 1
+ * (archive into the same directory every time), then the marker
+ * "archived" in dir names the last file moved and the hash of its last
+ * record, so that verify and replay of dir carry the chain on from it;
+ * then the originals are removed. *moved: how many (0: nothing to do).
+ * 0, or -1 with report naming what is wrong (nothing is removed then).
+ * Takes no lock: slurmctld only ever appends to "journal" and adds new
+ * rotated files, and may run.
+ */
+int aif_journal_archive(const char *dir, const char *dest, size_t *moved,
+			struct aif_verify_report *report);
 
 /* ------------------------------------------------------------------ */
 /* Snapshot                                                             */

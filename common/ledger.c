@@ -59,6 +59,7 @@ struct aif_ledger {
 	pthread_mutex_t lock;		/* balances and the table pointer */
 	pthread_mutex_t sync_lock;	/* one sync at a time */
 	struct ltable *table;
+	char closed[AIF_LEDGER_CLOSED_MAX];	/* why budgets are closed; "" */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1368,4 +1369,41 @@ int aif_ledger_balance(struct aif_ledger *ledger, const char *project,
 	}
 	pthread_mutex_unlock(&ledger->lock);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Budgets closed (issue 8: never fail open in silence)                 */
+
+void aif_ledger_close_budgets(struct aif_ledger *ledger, const char *why)
+{
+	if (!ledger)
+		return;
+	pthread_mutex_lock(&ledger->lock);
+	snprintf(ledger->closed, sizeof(ledger->closed), "%s",
+		 why && why[0] ? why : "the ledger is not rebuilt");
+	pthread_mutex_unlock(&ledger->lock);
+}
+
+void aif_ledger_open_budgets(struct aif_ledger *ledger)
+{
+	if (!ledger)
+		return;
+	pthread_mutex_lock(&ledger->lock);
+	ledger->closed[0] = '\0';
+	pthread_mutex_unlock(&ledger->lock);
+}
+
+bool aif_ledger_budgets_closed(struct aif_ledger *ledger, char *why,
+			       size_t len)
+{
+	bool closed;
+
+	if (!ledger)
+		return false;
+	pthread_mutex_lock(&ledger->lock);
+	closed = ledger->closed[0] != '\0';
+	if (closed && why && len)
+		snprintf(why, len, "%s", ledger->closed);
+	pthread_mutex_unlock(&ledger->lock);
+	return closed;
 }

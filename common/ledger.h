@@ -279,4 +279,19 @@ int aif_ledger_balance(struct aif_ledger *ledger, const char *project,
 		       struct aif_grant_balance *out, size_t max,
 		       struct aif_project_balance *summary);
 
+/*
+ * Budgets closed: while the ledger may not hold every charge (its journal
+ * could not be read back), a metered class's job must not be admitted
+ * against it. why (copied, cut at AIF_LEDGER_CLOSED_MAX) is for the
+ * user's message and the log. aif_lien_admit() then applies the class's
+ * exhausted_action with the rule "budget.unavailable". A new ledger is
+ * open. Takes the ledger's lock only.
+ */
+#define AIF_LEDGER_CLOSED_MAX 640
+void aif_ledger_close_budgets(struct aif_ledger *ledger, const char *why);
+void aif_ledger_open_budgets(struct aif_ledger *ledger);
+/* true when closed, with the reason in why (may be NULL). */
+bool aif_ledger_budgets_closed(struct aif_ledger *ledger, char *why,
+			       size_t len);
+
 #endif /* AIF_LEDGER_H */

@@ -124,6 +124,23 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 			 d->project->name, c->name);
 		return 0;
 	}
+	/* The ledger may lack charges (its journal cannot be read back):
+	 * no lien is taken against it, the class's exhausted_action
+	 * applies (docs/ledger.md, "When the journal is damaged"). */
+	if (aif_ledger_budgets_closed(ledger, why, sizeof(why))) {
+		d->rule = "budget.unavailable";
+		if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK) {
+			snprintf(d->qos, sizeof(d->qos), "%s", c->fallback_qos);
+			d->verdict = AIF_RESHAPE;
+			_append(d->tag, sizeof(d->tag), ",lien=none");
+			return 0;
+		}
+		d->verdict = AIF_REFUSE;
+		snprintf(d->message, sizeof(d->message),
+			 "aifactory: GPU-hour budgets are unavailable (%.400s), so no job of class %s can be admitted against them now; try again later or ask your centre (classes.%s.exhausted_action is refuse)",
+			 why, c->name, c->name);
+		return 0;
+	}
 	for (unsigned i = 0; i < r->gpus.ntypes; i++) {
 		const struct aif_gpu_count *g = &r->gpus.by_type[i];
 		int64_t w = g->type[0] ? _weight(p, g->type, qos) : 0;

@@ -10,7 +10,10 @@
  *
  * The same thread writes the journal, and a snapshot of the ledger every
  * snapshot_every records, at a checkpoint and at the last stop; a start
- * loads the snapshot and replays only the journal after it.
+ * loads the snapshot and replays only the journal after it. A journal
+ * that cannot be opened, replayed or written is tried again every
+ * retry_seconds and on every reload; until the ledger is rebuilt from
+ * it, budgets are closed (aif_ledger_close_budgets): docs/ledger.md.
  *
  * A policy with a balance_port also starts the members' balance queries
  * (query.h) on a thread of their own; a reload moves or ends them.
@@ -42,6 +45,8 @@
  */
 #define AIF_JOURNAL_ROTATE_BYTES (64ULL << 20)
 #define AIF_SNAPSHOT_EVERY 10000	/* journal records between snapshots */
+#define AIF_JOURNAL_RETRY_SECONDS 10	/* a shut journal is tried again */
+#define AIF_REFUSAL_WINDOW 60	/* seconds: repeated refusals, one record */
 
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
@@ -51,6 +56,14 @@ struct aif_service_hooks {
 					 * size; 0: AIF_JOURNAL_ROTATE_BYTES */
 	uint64_t snapshot_every;	/* records between two snapshots of
 					 * the ledger; 0: AIF_SNAPSHOT_EVERY */
+	unsigned retry_seconds;		/* how often a journal that cannot be
+					 * opened or written is tried again;
+					 * 0: AIF_JOURNAL_RETRY_SECONDS */
+	unsigned refusal_window;	/* seconds over which one user's
+					 * refusals by one rule make one
+					 * record; 0: AIF_REFUSAL_WINDOW */
+	size_t queue_max;		/* records held while the journal is
+					 * shut; 0: the service's default */
 	uid_t slurm_user;		/* sees every balance, as root does */
 	const char *munge_socket;	/* copied; NULL: munged's default */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
@@ -88,15 +101,23 @@ int aif_service_reload(void);
  * A job's run has ended: charge it once (a repeated end of the same run,
  * after a crash or a requeue of a finished job, is ignored) and queue its
  * audit record, and any threshold crossed, for the journal. No I/O: the
- * service's thread writes and syncs the journal. Returns 0 when charged
- * or nothing was due, 1 for a repeat, -1 with why on an error.
+ * service's thread writes and syncs the journal, and keeps a record it
+ * could not write until it can (a repeat meanwhile is a repeat). While
+ * the ledger is not rebuilt from its journal, the end is kept (copied,
+ * bounded) and charged once it is: 0 with why saying so. Returns 0 when
+ * charged or nothing was due, 1 for a repeat, -1 with why on an error
+ * (the run is then not charged: the journal's queue is full, out of
+ * memory, no policy).
  */
 int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len);
 
 /*
  * Queue the audit record of an admission decision (accept, reshape,
  * refuse, fallback): who, project and class, what was asked, the rule,
- * the message of a refusal, the lien, the policy's hash. No I/O.
+ * the message of a refusal, the lien, the policy's hash, and the account
+ * when it names a project. A user's refusals by one rule within
+ * refusal_window make one whole record and one that counts the others.
+ * No I/O.
  */
 void aif_service_decision(const struct aif_request *r,
 			  const struct aif_decision *d,
@@ -114,7 +135,8 @@ void aif_service_decision(const struct aif_request *r,
 int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 			  FILE *out, char *why, size_t len);
 
-/* Wait until every record queued so far is on disk (tests, shutdown). */
+/* Wait until every record queued so far is on disk (tests, shutdown);
+ * while the journal is shut, until one more try to open it is over. */
 void aif_service_flush(void);
 
 /* Write every record queued so far, then a snapshot of the ledger if any

@@ -44,6 +44,7 @@ static const char usage_text[] =
 	"                      [--gpus-per-node=[TYPE:]N] [--gpus-per-task=[TYPE:]N]\n"
 	"                      [--gpus-per-socket=[TYPE:]N]\n"
 	"       aifctl audit verify [DIR]\n"
+	"       aifctl audit archive [DIR] --to ARCHIVE\n"
 	"       aifctl balance [-A PROJECT] [--policy FILE] [--journal DIR]\n"
 	"       aifctl report [--by class|project|sector|mode]\n"
 	"                     [--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
@@ -773,7 +774,13 @@ static int _audit_verify(int argc, char **argv)
 	}
 	if (_audit_charges(dir))
 		return 1;
-	if (rep.records)
+	if (rep.records && rep.archived_seq)
+		printf("%s: OK: %" PRIu64 " records, seq %" PRIu64 "..%" PRIu64
+		       ", last hash %s; seq 1..%" PRIu64 " archived (up to %s:"
+		       " verify the archive with aifctl audit verify ARCHIVE)\n",
+		       dir, rep.records, rep.archived_seq + 1, rep.last_seq,
+		       rep.last_hash, rep.archived_seq, rep.archived_file);
+	else if (rep.records)
 		printf("%s: OK: %" PRIu64 " records, seq 1..%" PRIu64
 		       ", last hash %s\n", dir, rep.records, rep.last_seq,
 		       rep.last_hash);
@@ -791,12 +798,64 @@ static int _audit_verify(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * audit archive [DIR] --to ARCHIVE: move the rotated files the snapshot
+ * covers into ARCHIVE (aif_journal_archive). 0 done (or nothing to do),
+ * 1 the chain or the archive is not whole, 2 usage or I/O.
+ */
+static int _audit_archive(int argc, char **argv)
+{
+	char buf[PATH_MAX], from[PATH_MAX + 96];
+	struct aif_verify_report rep;
+	const char *dir = NULL, *dest = NULL;
+	size_t moved = 0, n;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return _usage(stdout);
+		if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			dest = argv[++i];
+		else if (!strncmp(argv[i], "--to=", 5))
+			dest = argv[i] + 5;
+		else if (argv[i][0] != '-' && !dir && argv[i][0])
+			dir = argv[i];
+		else
+			return _usage(stderr);
+	}
+	if (!dest || !dest[0])
+		return _usage(stderr);
+	if (dir) {
+		snprintf(buf, sizeof(buf), "%s", dir);
+	} else if (_default_journal_dir(buf, sizeof(buf), from,
+					sizeof(from))) {
+		return 2;
+	}
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	if (aif_journal_archive(buf, dest, &moved, &rep)) {
+		fprintf(stderr, "aifctl: audit archive: %s: %s; nothing was removed\n",
+			buf, rep.message[0] ? rep.message : strerror(errno));
+		return rep.problem == AIF_CHAIN_IO ||
+			rep.problem == AIF_CHAIN_UNSAFE ? 2 : 1;
+	}
+	if (!moved)
+		printf("%s: nothing to archive (only rotated files wholly before the snapshot are, never the newest)\n",
+		       buf);
+	else
+		printf("%s: %zu files archived to %s; %s\n", buf, moved, dest,
+		       rep.message);
+	return 0;
+}
+
 static int _audit(int argc, char **argv)
 {
 	if (argc < 2)
 		return _usage(stderr);
 	if (!strcmp(argv[1], "verify"))
 		return _audit_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "archive"))
+		return _audit_archive(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return _usage(stdout);
 	fprintf(stderr, "aifctl: unknown audit command '%s'\n\n", argv[1]);

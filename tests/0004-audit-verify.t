@@ -183,4 +183,27 @@ is "$AS_RC" 2 "an unreadable journal file exits 2"
 is "$AS_ERR" "aifctl: $d/journal.9-16: cannot open: Permission denied
   the journal is SlurmUser's and mode 0600: run as root$owner (the owner of $d/journal.9-16, mode 0000)" \
 	"an unreadable journal file: names it"
+# aifctl audit archive (issue 8, point 9): the rotated files a snapshot
+# covers move to an archive; both verify, and the chain runs across them.
+arch=$work/arch
+AIF_WRITER_SNAPSHOT=1 "$writer" "$arch" 30 8 >/dev/null
+last_hash=$(tail -n 1 "$arch/journal" | sed 's/.*"hash":"\([0-9a-f]*\)"}$/\1/')
+run "$aifctl" audit archive "$arch"
+is "$AS_RC" 2 "archive: without --to exits 2"
+run "$aifctl" audit archive "$arch" --to "$work/archive"
+is "$AS_RC" 0 "archive: exits 0" || diag "$AS_ERR"
+is "$AS_OUT" "$arch: 2 files archived to $work/archive; 14 records, seq 17 to 30: the chain is whole; seq 1 to 16 are archived (up to journal.9-16)" \
+	"archive: says what moved and what is left"
+ok "archive: the files are in the archive, not in the state directory" \
+	test -f "$work/archive/journal.1-8" -a ! -e "$arch/journal.1-8" -a -f "$arch/journal.17-24"
+run "$aifctl" audit verify "$arch"
+is "$AS_RC" 0 "archive: the state directory still verifies"
+is "$AS_OUT" "$arch: OK: 14 records, seq 17..30, last hash $last_hash; seq 1..16 archived (up to journal.9-16: verify the archive with aifctl audit verify ARCHIVE)" \
+	"archive: verify says where the chain starts"
+run "$aifctl" audit verify "$work/archive"
+is "$AS_RC" 0 "archive: the archive verifies on its own"
+like "$AS_OUT" "OK: 16 records, seq 1..16" "archive: seq 1 to 16 (the newest rotated file stays)"
+run "$aifctl" audit archive "$arch" --to "$work/archive"
+is "$AS_OUT" "$arch: nothing to archive (only rotated files wholly before the snapshot are, never the newest)" \
+	"archive: again, nothing to do"
 done_testing

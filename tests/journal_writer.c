@@ -10,6 +10,9 @@
  * counts towards N. Record seq s is a charge of job 1000+s, amount
  * 3600000*s (s GPU-hours), stamped 2026-11-21T18:55:14Z + s seconds.
  *
+ * With AIF_WRITER_SNAPSHOT=1 in the environment, a snapshot (an empty
+ * ledger) is written at the chain's last record.
+ *
  * Exit 0, or 1 with a message on stderr.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
@@ -77,7 +80,10 @@ int main(int argc, char **argv)
 		}
 		aif_journal_last(j, &seq, hash);
 	}
-	if (aif_journal_sync(j) || aif_journal_close(j)) {
+	if (aif_journal_sync(j) || aif_journal_close(j) ||
+	    (getenv("AIF_WRITER_SNAPSHOT") &&
+	     aif_snapshot_write(argv[1], "aifactory-ledger 1\n", 19, seq,
+				hash))) {
 		fprintf(stderr, "journal_writer: %s: %s\n", argv[1],
 			strerror(errno));
 		return 1;

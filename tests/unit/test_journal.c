@@ -1385,6 +1385,82 @@ static void test_permissions(void)
 	   "a file is not a directory");
 }
 
+/* Issue 8, point 9: old rotated files archived away; audit verify of the
+ * state directory still passes, and the archive verifies on its own. */
+static void test_archive(void)
+{
+	const char *dir = path_new("archive"), *dest = path_new("archive-to");
+	const char *other = path_new("archive-other");
+	struct aif_verify_report rep;
+	struct aif_journal *j;
+	struct seen seen = { 0 };
+	char hash[65], line[200];
+	struct stat st;
+	uint64_t seq;
+	size_t moved = 99;
+
+	aif_journal_open(dir, &j, NULL);
+	add_charges(j, 1, 5);
+	aif_journal_rotate(j);		/* journal.1-5, rotate record 6 */
+	add_charges(j, 7, 9);
+	aif_journal_rotate(j);		/* journal.6-9, rotate record 10 */
+	add_charges(j, 11, 12);
+	aif_journal_last(j, &seq, hash);
+	aif_journal_rotate(j);		/* journal.10-12, rotate record 13 */
+	add_charges(j, 14, 15);
+	aif_journal_close(j);
+	is_int(aif_journal_archive(dir, dest, &moved, &rep), -1,
+	       "archive: refused without a snapshot");
+	like(rep.message, "no good snapshot", "archive: saying why");
+	ok(!aif_snapshot_write(dir, "x", 1, seq, hash), "archive: a snapshot at seq 12");
+
+	is_int(aif_journal_archive(dir, dest, &moved, &rep), 0, "archive: done");
+	is_int((long long) moved, 2, "archive: the two files wholly before the snapshot");
+	ok(stat(in(dir, "journal.1-5"), &st) && stat(in(dir, "journal.6-9"), &st) &&
+	   !stat(in(dir, "journal.10-12"), &st), "archive: gone from the state directory");
+	ok(!stat(in(dest, "journal.1-5"), &st) && !stat(in(dest, "journal.6-9"), &st),
+	   "archive: in the archive");
+	verify_ok(dir, 6, "archive: the state directory");
+	aif_journal_verify(dir, &rep);
+	like(rep.message, "seq 1 to 9 are archived (up to journal.6-9)",
+	     "archive: verify says what is archived");
+	verify_ok(dest, 9, "archive: the archive on its own");
+
+	is_int(aif_journal_replay(dir, seq, hash, collect, &seen, NULL), 0,
+	       "archive: replay from the snapshot");
+	ok(in_order(&seen, 13, 3), "archive: gives the records after it");
+	is_int(aif_journal_replay(dir, 0, NULL, collect, &seen, &rep), -1,
+	       "archive: a replay from the start is refused");
+	like(rep.message, "were archived (up to journal.6-9), and replay starts after seq 0: restore them", "archive: saying so");
+	ok(!aif_journal_open(dir, &j, NULL) && !add_charges(j, 16, 16) &&
+	   !aif_journal_close(j), "archive: the journal opens and takes records");
+	is_int(aif_journal_archive(dir, dest, &moved, &rep), 0, "archive: again");
+	is_int((long long) moved, 0, "archive: nothing more to move");
+
+	/* Another rotation, archived into a directory without the start. */
+	aif_journal_open(dir, &j, NULL);
+	aif_journal_rotate(j);		/* journal.13-16 */
+	add_charges(j, 18, 18);
+	aif_journal_last(j, &seq, hash);
+	aif_journal_rotate(j);
+	aif_journal_close(j);
+	aif_snapshot_write(dir, "x", 1, seq, hash);
+	is_int(aif_journal_archive(dir, other, &moved, &rep), -1,
+	       "archive: into a directory that lacks the start: refused");
+	ok(!stat(in(dir, "journal.10-12"), &st), "archive: and nothing removed");
+	is_int(aif_journal_archive(dir, dest, &moved, &rep), 0,
+	       "archive: into the same archive");
+	is_int((long long) moved, 2, "archive: two more files");
+	verify_ok(dest, 16, "archive: the archive is still one chain");
+	verify_ok(dir, 3, "archive: and the state directory");
+
+	/* The marker is part of the chain: a forged hash shows. */
+	snprintf(line, sizeof(line), "aifactory-archived 1 file=journal.13-16 seq=16 hash=%064d\n", 0);
+	spit(in(dir, "archived"), line, strlen(line));
+	aif_journal_verify(dir, &rep);
+	is_int(rep.problem, AIF_CHAIN_PREV, "archive: a forged marker breaks the chain");
+}
+
 int main(void)
 {
 	snprintf(top, sizeof(top), "/tmp/aif-journal-XXXXXX");
@@ -1412,6 +1488,7 @@ int main(void)
 	test_snapshot();
 	test_snapshot_corrupt();
 	test_permissions();
+	test_archive();
 
 	if (getenv("AIF_TEST_KEEP"))	/* to look at the files */
 		printf("# kept %s\n", top);

@@ -6,9 +6,12 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -16,7 +19,7 @@
 
 static time_t stamp;
 static char last_error[2048], last_info[2048];
-static char info_log[8192], error_log[8192];	/* since the last clear */
+static char info_log[16384], error_log[16384];	/* since the last clear */
 
 static void _keep(char *log, size_t size, const char *line)
 {
@@ -299,6 +302,378 @@ static void test_snapshot(const char *dir, const char *path)
 	aif_settle_totals_free(t);
 }
 
+
+static const char guarded[] =
+	"{ \"version\": 1,\n"
+	"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0 } },\n"
+	"  \"classes\": { \"c\": { } },\n"
+	"  \"projects\": { \"p\": { \"class\": \"c\", \"mode\": \"m\", \"users\": [\"root\"],\n"
+	"    \"grants\": [ { \"name\": \"g1\", \"gpu_hours\": 100,\n"
+	"      \"valid_from\": \"2020-01-01\", \"valid_until\": \"2099-12-31\" } ] } } }\n";
+
+/* What job_submit does for root's job of one h100 for an hour in p. */
+static void _admit(struct aif_decision *d)
+{
+	struct aif_policy *p = aif_service_policy();
+	struct aif_request r = { .account = "p", .uid = 0, .nodes = 1,
+				 .time_limit = 60, .now = time(NULL) };
+	struct aif_gpu_spec spec = { .tres_per_node = "gpu:h100:1", .nodes = 1 };
+	char err[AIF_ERR_MAX];
+
+	memset(d, 0, sizeof(*d));
+	d->rule = "";
+	if (!p)
+		return;
+	aif_gpus_normalise(&spec, &r.gpus, err, sizeof(err));
+	aif_decide(p, &r, d);
+	aif_lien_admit(aif_service_ledger(), p, &r, d);
+	aif_service_decision(&r, d, p);
+	aif_policy_unref(p);
+}
+
+struct count_arg {
+	const char *run;	/* charge records of this run */
+	const char *rule;	/* decision records of this rule */
+	int n;
+	int64_t sum;		/* of their "count" fields */
+};
+
+static int _count(const struct aif_record *r, void *arg)
+{
+	struct count_arg *c = arg;
+	const char *s;
+
+	if (c->run && r->type == AIF_RECORD_CHARGE &&
+	    (s = aif_record_str(r, "run")) && !strcmp(s, c->run))
+		c->n++;
+	if (c->rule && r->type == AIF_RECORD_DECISION &&
+	    (s = aif_record_str(r, "rule")) && !strcmp(s, c->rule)) {
+		int64_t v = 0;
+
+		c->n++;
+		if (!aif_record_int(r, "count", &v))
+			c->sum += v;
+	}
+	return 0;
+}
+
+/* Records of the journal in jdir about run (or with rule); -1 if it
+ * does not replay. */
+static int _records_of(const char *jdir, const char *run, const char *rule)
+{
+	struct count_arg c = { run, rule, 0, 0 };
+
+	return aif_journal_replay(jdir, 0, NULL, _count, &c, NULL) ? -1 : c.n;
+}
+
+/* Change the first "from" after the last newline but one of file. */
+static int _edit_last(const char *file, const char *from, const char *to)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(file, "r+");
+	size_t n;
+	char *at, *line;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	line = n >= 2 ? buf + n - 2 : buf;
+	while (line > buf && *line != '\n')
+		line--;
+	if (n < 2 || !(at = strstr(line, from)) || strlen(from) != strlen(to)) {
+		fclose(f);
+		return -1;
+	}
+	memcpy(at, to, strlen(to));
+	rewind(f);
+	fwrite(buf, 1, n, f);
+	return fclose(f);
+}
+
+/* Wait (bounded, 10 s) until a metered job is admitted again. */
+static bool _wait_open(void)
+{
+	struct aif_decision d;
+
+	for (int i = 0; i < 100; i++) {
+		_admit(&d);
+		if (d.verdict != AIF_REFUSE)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/*
+ * Issue 8, point 2: a journal that cannot be opened at start. Metered
+ * classes fail closed (exhausted_action, logged at error level), the good
+ * snapshot is used, the damage is named as audit verify names it,
+ * records and charges wait, and a reconfigure (or the timer) opens the
+ * journal again once it is repaired.
+ */
+static void test_damaged(const char *dir, const char *path)
+{
+	char jdir[128], file[160], why[512], run[64];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.snapshot_every = 1000000, .retry_seconds = 1,
+	};
+	struct aif_job_end je = {
+		.job_id = 30, .uid = 0, .user = "root", .account = "p",
+		.admin_comment = "aif:class=c,project=p,mode=m",
+		.state = "COMPLETED", .submit = 1800000000,
+		.start = 1800000100, .end = 1800003700,
+		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 2 } },
+	};
+	struct aif_verify_report vr;
+	struct aif_decision d;
+	struct aif_journal *j;
+	struct aif_record rec;
+
+	snprintf(jdir, sizeof(jdir), "%s/damaged", dir);
+	snprintf(file, sizeof(file), "%s/journal", jdir);
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "damaged: the service starts");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "2 h100 for an hour");
+	aif_service_checkpoint();
+	aif_service_stop();
+
+	/* A charge after the snapshot, then one byte of it changed. */
+	aif_record_init(&rec, AIF_RECORD_CHARGE);
+	aif_record_add_str(&rec, "run", "aif:31:1800000100");
+	aif_record_add_str(&rec, "project", "p");
+	aif_record_add_int(&rec, "end", 1800003700);
+	aif_record_add_int(&rec, "amount", 3600000);
+	aif_record_add_int(&rec, "overdraw", 0);
+	aif_record_add_str(&rec, "part1", "g1=3600000/7200000/10800000");
+	ok(!aif_journal_open(jdir, &j, NULL) && !aif_journal_append(j, &rec) &&
+	   !aif_journal_close(j), "a charge of 1.00 after the snapshot");
+	is_int(_edit_last(file, "\"amount\":3600000", "\"amount\":3600009"), 0,
+	       "one byte of it is changed");
+	is_int(aif_journal_verify(jdir, &vr), -1, "audit verify finds the damage");
+
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the service starts on a damaged journal");
+	snprintf(why, sizeof(why), "%s/journal:%llu: record %llu: ", jdir,
+		 (unsigned long long) vr.line, (unsigned long long) vr.seq);
+	like(error_log, why, "the log names the first bad record as audit verify does");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR,
+	       "the good snapshot is used: the balance is not 0");
+	_admit(&d);
+	is_int(d.verdict, AIF_REFUSE, "a metered job is refused (exhausted_action refuse)");
+	is_str(d.rule, "budget.unavailable", "by the rule that says budgets are unavailable");
+	like(d.message, "GPU-hour budgets are unavailable", "and the user is told why");
+	like(error_log, "metered classes get their exhausted_action",
+	     "failing closed is logged at error level");
+
+	/* A run ending now waits for the ledger: charged once rebuilt. */
+	je.job_id = 32;
+	je.gpus[0].count = 1;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0,
+	       "a run that ends while the journal is damaged is accepted");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "and its repeat is a repeat");
+	aif_service_flush();
+
+	/* The operator restores the file; a reconfigure opens it. */
+	is_int(_edit_last(file, "\"amount\":3600009", "\"amount\":3600000"), 0,
+	       "the operator restores the damaged byte");
+	_clear_logs();
+	is_int(aif_service_reload(), 0, "scontrol reconfigure");
+	like(info_log, "GPU-hour budgets are enforced again", "the recovery is logged");
+	is_int(_charged(), 4 * AIF_AMOUNT_PER_GPU_HOUR,
+	       "snapshot, the repaired record and the waiting run: 4.00");
+	_admit(&d);
+	ok(d.verdict != AIF_REFUSE, "a metered job is admitted again");
+	aif_service_flush();
+	aif_service_stop();
+	is_int(aif_journal_verify(jdir, &vr), 0, "the journal verifies");
+	snprintf(run, sizeof(run), "aif:32:%lld", (long long) je.start);
+	is_int(_records_of(jdir, run, NULL), 1, "the waiting run is journalled once");
+	is_int(_records_of(jdir, NULL, "budget.unavailable"), 1,
+	       "the refusal made while it was down is journalled too");
+
+	/* A directory others may write: refused, then the timer retries. */
+	chmod(jdir, 0770);
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the service starts on an unsafe directory");
+	like(error_log, "cannot be opened", "the journal is not opened");
+	_admit(&d);
+	is_str(d.rule, "budget.unavailable", "metered jobs fail closed");
+	chmod(jdir, 0700);
+	ok(_wait_open(), "the timer opens the journal once the mode is fixed");
+	is_int(_charged(), 4 * AIF_AMOUNT_PER_GPU_HOUR, "and the ledger is rebuilt");
+	aif_service_stop();
+}
+
+/* Issue 8, point 3: a failed write never loses a charge. */
+static void test_full(const char *dir, const char *path)
+{
+	char jdir[128], file[160], why[512], run[64];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.snapshot_every = 1000000, .retry_seconds = 1,
+	};
+	struct aif_job_end je = {
+		.job_id = 40, .uid = 0, .user = "root", .account = "p",
+		.admin_comment = "aif:class=c,project=p,mode=m",
+		.state = "COMPLETED", .submit = 1800000000,
+		.start = 1800000100, .end = 1800003700,
+		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 1 } },
+	};
+	struct rlimit old, lim;
+	struct stat st;
+	bool retried = false;
+
+	snprintf(jdir, sizeof(jdir), "%s/full", dir);
+	snprintf(file, sizeof(file), "%s/journal", jdir);
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "full: the service starts");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "a run is charged");
+	aif_service_flush();
+
+	/* The journal cannot grow: every append fails with EFBIG. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	if (stat(file, &st) == 0)
+		lim.rlim_cur = (rlim_t) st.st_size;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	_clear_logs();
+	je.job_id = 41;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "a run ends while the disk is full");
+	aif_service_flush();
+	like(error_log, "File too large", "the failed append is logged");
+	like(error_log, "kept", "and its record is kept to be written again");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "SLURM's retry of the run while its record waits is a repeat");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR, "charged once: 2.00");
+
+	setrlimit(RLIMIT_FSIZE, &old);
+	for (int i = 0; i < 50 && !retried; i++) {
+		aif_service_flush();
+		snprintf(run, sizeof(run), "aif:41:%lld", (long long) je.start);
+		retried = _records_of(jdir, run, NULL) == 1;
+		if (!retried)
+			usleep(100000);
+	}
+	ok(retried, "once the disk has room the record is written, once");
+	aif_service_stop();
+	is_int(_records_of(jdir, run, NULL), 1, "and it is there once after the stop");
+}
+
+/* Issue 8, point 2: records wait in a bounded queue; an overflow is
+ * logged, counted, and the count reaches the journal. */
+static void test_overflow(const char *dir, const char *path)
+{
+	char jdir[128];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.retry_seconds = 1, .queue_max = 8,
+	};
+	struct aif_decision d;
+	struct count_arg c = { NULL, "journal.queue_full", 0, 0 };
+
+	snprintf(jdir, sizeof(jdir), "%s/overflow", dir);
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "overflow: the service starts");
+	aif_service_stop();
+	chmod(jdir, 0770);
+	is_int(aif_service_start(&hooks), 0, "it starts on an unsafe directory");
+	_clear_logs();
+	for (uid_t uid = 2000; uid < 2006; uid++) {
+		struct aif_policy *p = aif_service_policy();
+		struct aif_request r = { .account = "p", .uid = uid, .nodes = 1 };
+
+		aif_decide(p, &r, &d);
+		aif_service_decision(&r, &d, p);
+		aif_policy_unref(p);
+	}
+	like(error_log, "journal queue full", "an overflow is logged");
+	like(error_log, "1 dropped in all", "and counted (the log says it once a second)");
+	chmod(jdir, 0700);
+	ok(_wait_open(), "the journal opens again");
+	aif_service_flush();
+	aif_service_stop();
+	is_int(_records_of(jdir, NULL, d.rule), 4,
+	       "the refusals of six users that found room are journalled");
+	is_int(aif_journal_replay(jdir, 0, NULL, _count, &c, NULL), 0, "the journal replays");
+	is_int(c.n, 1, "one record counts those that found no room");
+	ok(c.sum >= 2, "all of them (the waits for the journal dropped more)");
+}
+
+/* The decision records of uid in the journal in jdir: how many, the sum
+ * of their "repeated" fields, and the longest line's account. */
+struct refusals {
+	int64_t uid;
+	int n, whole;		/* records; of which whole refusals */
+	int64_t repeated;	/* refusals counted in the others */
+	size_t account;
+};
+
+static int _refusal(const struct aif_record *r, void *arg)
+{
+	struct refusals *c = arg;
+	int64_t uid = -1, v = 0;
+	const char *a;
+
+	if (r->type != AIF_RECORD_DECISION || aif_record_int(r, "uid", &uid) ||
+	    uid != c->uid)
+		return 0;
+	c->n++;
+	if (!aif_record_int(r, "repeated", &v))
+		c->repeated += v;
+	else
+		c->whole++;
+	if ((a = aif_record_str(r, "account")) && strlen(a) > c->account)
+		c->account = strlen(a);
+	return 0;
+}
+
+/* Issue 8, point 9: a user refused again and again grows the journal by
+ * a record per rule and window, not one per refusal; an account string
+ * that names no project is not kept. */
+static void test_refusals(const char *dir, const char *path)
+{
+	char jdir[128], account[400];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.refusal_window = 1,
+	};
+	struct aif_request r = { .account = account, .uid = 1234, .nodes = 1,
+				 .time_limit = 60 };
+	struct refusals c = { .uid = 1234 };
+	struct aif_policy *p;
+	struct aif_decision d;
+
+	snprintf(jdir, sizeof(jdir), "%s/refusals", dir);
+	memset(account, 'x', sizeof(account) - 1);
+	account[sizeof(account) - 1] = '\0';
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "refusals: the service starts");
+	p = aif_service_policy();
+	for (int i = 0; i < 500; i++) {
+		r.now = time(NULL);
+		aif_decide(p, &r, &d);
+		aif_service_decision(&r, &d, p);
+	}
+	is_int(d.verdict, AIF_REFUSE, "a user who is in no project is refused");
+	aif_policy_unref(p);
+	sleep(2);	/* the window closes */
+	aif_service_flush();
+	aif_service_stop();
+	is_int(aif_journal_replay(jdir, 0, NULL, _refusal, &c, NULL), 0,
+	       "the journal replays");
+	ok(c.n >= 1 && c.n <= 4, "500 refusals of one user and rule: a few records (%d)", c.n);
+	is_int(c.whole + c.repeated, 500, "that count every refusal");
+	is_int(c.account, 0, "an account string that names no project is not kept");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/aif-test-service.XXXXXX", path[64];
@@ -342,6 +717,10 @@ int main(void)
 	   "the last stop ends it");
 	test_settlement(dir, path);
 	test_snapshot(dir, path);
+	test_damaged(dir, path);
+	test_full(dir, path);
+	test_overflow(dir, path);
+	test_refusals(dir, path);
 	unlink(path);
 	{
 		char cmd[128];
