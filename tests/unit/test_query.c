@@ -45,7 +45,7 @@ static int64_t _now_ms(void)
 /* A munged of our own, in dir (0755: munged wants its socket reachable). */
 static int _start_munged(void)
 {
-	char key[128], pidf[128], logf[128], seed[128], cmd[768];
+	char key[128], pidf[128], logf[128], seed[128], cmd[1280];
 	FILE *f;
 
 	snprintf(sock_path, sizeof(sock_path), "%s/munge.socket", dir);
