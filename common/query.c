@@ -23,7 +23,9 @@
 #include "query.h"
 
 #define PAYLOAD_MAGIC "aifactory-balance 1 "
-#define PROJECT_MAX 64	/* a project name's bytes, NUL included */
+#define PROJECT_MAX AIF_QUERY_PROJECT_MAX
+
+struct conn;
 
 struct aif_query {
 	int fd;
@@ -33,6 +35,8 @@ struct aif_query {
 	void *arg;
 	pthread_t thread;
 	atomic_bool stop;
+	int64_t accept_pause;		/* no accept before (EMFILE...) */
+	struct conn *conns;		/* AIF_QUERY_CONNS_MAX of them */
 };
 
 /* A munge context that talks to socket (NULL: the default). */
@@ -122,58 +126,221 @@ static int _read_until(int fd, char *buf, size_t max, bool stop_at_newline,
 }
 
 /* ------------------------------------------------------------------ */
-/* Server                                                                */
+/* The request, parsed: pure, so that it can be fuzzed                   */
 
-/* The project a payload asks about: "" for every one; -1 if malformed. */
-static int _payload_project(const char *payload, int len, char *project)
+/* A byte of a MUNGE credential: "MUNGE:", base64, ":". */
+static bool _credential_byte(unsigned char c)
 {
-	size_t magic = strlen(PAYLOAD_MAGIC), n;
-
-	if (len < 0 || (size_t) len <= magic ||
-	    memcmp(payload, PAYLOAD_MAGIC, magic))
-		return -1;
-	n = (size_t) len - magic;
-	if (n >= PROJECT_MAX || memchr(payload + magic, '\0', n))
-		return -1;
-	memcpy(project, payload + magic, n);
-	project[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (project[i] <= ' ' || project[i] > '~')
-			return -1;
-	if (!strcmp(project, "-"))
-		project[0] = '\0';
-	return 0;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=' ||
+		c == ':';
 }
 
-/* One connection: a credential in, an answer out. */
-static void _answer(struct aif_query *q, int fd)
+int aif_query_parse_request(const char *buf, size_t len, size_t *cred_len,
+			    char *why, size_t wlen)
 {
-	char request[AIF_QUERY_REQUEST_MAX], project[PROJECT_MAX];
-	char why[512] = "", *text = NULL;
+	static const char prefix[] = "MUNGE:";
+	size_t i;
+
+	*cred_len = 0;
+	why[0] = '\0';
+	for (i = 0; i < len && i < AIF_QUERY_REQUEST_MAX; i++) {
+		unsigned char c = (unsigned char) buf[i];
+
+		if (c == '\n')
+			break;
+		/* Refused as soon as it shows: no munged round trip, and
+		 * no waiting for the rest of what cannot be a credential. */
+		if (!_credential_byte(c) ||
+		    (i < sizeof(prefix) - 1 && c != (unsigned char) prefix[i])) {
+			snprintf(why, wlen, "credential refused: not a MUNGE "
+				 "credential");
+			return -1;
+		}
+	}
+	if (i == AIF_QUERY_REQUEST_MAX) {
+		snprintf(why, wlen, "request refused: longer than %d bytes",
+			 AIF_QUERY_REQUEST_MAX - 1);
+		return -1;
+	}
+	if (i == len)
+		return 0;	/* no newline yet */
+	if (i < sizeof(prefix)) {
+		snprintf(why, wlen, "credential refused: not a MUNGE "
+			 "credential");
+		return -1;
+	}
+	*cred_len = i;
+	return 1;
+}
+
+/* Valid UTF-8 (no overlong form, no surrogate) with no control character
+ * (C0, DEL, C1) nor a bidirectional override: safe to echo to a user. */
+static bool _echoable(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n;
+
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 || s[i] == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			n = 2, cp = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			n = 3, cp = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			n = 4, cp = s[i] & 0x07;
+		else
+			return false;
+		if (len - i < n)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+int aif_query_parse_payload(const void *payload, size_t len,
+			    char project[AIF_QUERY_PROJECT_MAX],
+			    char *why, size_t wlen)
+{
+	const char *p = payload;
+	size_t magic = strlen(PAYLOAD_MAGIC), n;
+	bool name = true;
+
+	project[0] = '\0';
+	why[0] = '\0';
+	if (!p || len <= magic || memcmp(p, PAYLOAD_MAGIC, magic)) {
+		snprintf(why, wlen, "not a balance query");
+		return -1;
+	}
+	p += magic;
+	n = len - magic;
+	if (n == 1 && p[0] == '-')
+		return 0;
+	/* The names the policy allows (lowercase: SLURM lowercases
+	 * accounts); anything else cannot be a project of anyone's. */
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= '0' && p[i] <= '9') ||
+		      p[i] == '_' || p[i] == '.' || p[i] == '-'))
+			name = false;
+	if (name && n < AIF_QUERY_PROJECT_MAX) {
+		memcpy(project, p, n);
+		project[n] = '\0';
+		return 0;
+	}
+	/* The same words as for a project one is not a member of; echoed
+	 * as the user typed it (UTF-8 too) when it is safe to show. */
+	if (n < AIF_QUERY_PROJECT_MAX * 4 && _echoable((const unsigned char *) p, n))
+		snprintf(why, wlen, "no project %.*s that you are a member of",
+			 (int) n, p);
+	else
+		snprintf(why, wlen, "not a balance query");
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Server: one thread, one poll loop over a fixed table of connections,
+ * each with its own deadline: no peer can hold another's answer.        */
+
+enum conn_state { CONN_FREE, CONN_READING, CONN_WRITING };
+
+struct conn {
+	enum conn_state state;
+	int fd;
+	unsigned char addr[16];		/* the peer's, IPv4 as ::ffff:a.b.c.d */
+	int64_t first_byte_due;		/* CLOCK_MONOTONIC ms */
+	int64_t due;			/* the whole request, then the answer */
+	size_t got;
+	char request[AIF_QUERY_REQUEST_MAX + 1];
+	char *answer;			/* malloc'ed */
+	size_t answer_len, sent;
+};
+
+/* The peer's address as 16 bytes, so that IPv4 and IPv6 compare alike. */
+static void _peer(const struct sockaddr_storage *ss, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *) ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &((const struct sockaddr_in *) ss)->sin_addr, 4);
+	}
+}
+
+static void _conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->answer);
+	c->answer = NULL;
+	c->fd = -1;
+	c->state = CONN_FREE;
+}
+
+/* Turn c to writing text (malloc'ed, ours now). */
+static void _conn_reply(struct conn *c, char *text, size_t len)
+{
+	c->answer = text;
+	c->answer_len = len;
+	c->sent = 0;
+	c->state = CONN_WRITING;
+	c->due = _now_ms() + AIF_QUERY_TIMEOUT_MS;
+}
+
+static void _conn_error(struct conn *c, const char *why)
+{
+	char *line = NULL;
+	int n = asprintf(&line, "error %s\n", why);
+
+	if (n < 0) {
+		_conn_close(c);
+		return;
+	}
+	_conn_reply(c, line, (size_t) n);
+}
+
+/*
+ * A request has come whole: decode its credential and build the answer.
+ * The only slow parts are munged (a local socket) and fn (the ledger's
+ * lock, briefly); both bounded, neither under slurmctld's locks.
+ */
+static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
+{
+	char project[AIF_QUERY_PROJECT_MAX], why[512] = "", *text = NULL;
 	void *payload = NULL;
-	size_t len, tlen = 0;
+	size_t tlen = 0;
 	int plen = 0;
 	uid_t uid;
 	gid_t gid;
 	munge_err_t err;
 	FILE *out;
 
-	if (_read_until(fd, request, sizeof(request), true, &len)) {
-		snprintf(why, sizeof(why), "request not read: %s",
-			 strerror(errno));
-		goto reply;
-	}
-	request[strcspn(request, "\n")] = '\0';
-	err = munge_decode(request, q->munge, &payload, &plen, &uid, &gid);
+	c->request[cred_len] = '\0';
+	err = munge_decode(c->request, q->munge, &payload, &plen, &uid, &gid);
 	if (err != EMUNGE_SUCCESS) {
 		snprintf(why, sizeof(why), "credential refused: %s",
 			 munge_strerror(err));
 		goto reply;
 	}
-	if (_payload_project(payload, plen, project)) {
-		snprintf(why, sizeof(why), "not a balance query");
+	if (aif_query_parse_payload(payload, plen < 0 ? 0 : (size_t) plen,
+				    project, why, sizeof(why)))
 		goto reply;
-	}
 	if (!(out = open_memstream(&text, &tlen))) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 		goto reply;
@@ -184,43 +351,171 @@ static void _answer(struct aif_query *q, int fd)
 		snprintf(why, sizeof(why), "no answer");
 	if (fclose(out) && !why[0])
 		snprintf(why, sizeof(why), "%s", strerror(errno));
+	if (!why[0] && tlen >= AIF_QUERY_ANSWER_MAX)
+		snprintf(why, sizeof(why), "the answer is too long");
 reply:
-	if (!why[0] && tlen < AIF_QUERY_ANSWER_MAX) {
-		(void) _write_all(fd, text, tlen);
-	} else {
-		char line[600];
-		int n = snprintf(line, sizeof(line), "error %s\n",
-				 why[0] ? why : "the answer is too long");
-
-		(void) _write_all(fd, line, (size_t) n < sizeof(line) ?
-				  (size_t) n : sizeof(line) - 1);
-	}
-	free(text);
 	free(payload);
+	if (why[0]) {
+		free(text);
+		_conn_error(c, why);
+	} else {
+		_conn_reply(c, text, tlen);
+	}
+}
+
+static void _conn_read(struct aif_query *q, struct conn *c)
+{
+	char why[128];
+	size_t cred_len;
+	ssize_t n;
+	int rc;
+
+	n = recv(c->fd, c->request + c->got, AIF_QUERY_REQUEST_MAX - c->got, 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		_conn_close(c);	/* gone before asking: no one to answer */
+		return;
+	}
+	c->got += (size_t) n;
+	rc = aif_query_parse_request(c->request, c->got, &cred_len, why,
+				     sizeof(why));
+	if (rc < 0)
+		_conn_error(c, why);
+	else if (rc > 0)
+		_conn_answer(q, c, cred_len);
+}
+
+static void _conn_write(struct conn *c)
+{
+	ssize_t n = send(c->fd, c->answer + c->sent, c->answer_len - c->sent,
+			 MSG_NOSIGNAL);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0 || (c->sent += (size_t) n) == c->answer_len)
+		_conn_close(c);
+}
+
+/* A refusal to a connection that gets no slot: one try, never waiting. */
+static void _refuse(int fd, const char *why)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "error %s\n", why);
+
+	(void) send(fd, line, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void _accept(struct aif_query *q)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	unsigned char addr[16];
+	struct conn *free_slot = NULL;
+	unsigned same = 0;
+	int fd;
+
+	/* Non-blocking, so that every read and write keeps to its
+	 * deadline whatever the peer does. */
+	fd = accept4(q->fd, (struct sockaddr *) &ss, &sslen,
+		     SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			q->accept_pause = _now_ms() + 100;	/* EMFILE... */
+		return;
+	}
+	_peer(&ss, addr);
+	for (size_t i = 0; i < AIF_QUERY_CONNS_MAX; i++) {
+		if (q->conns[i].state == CONN_FREE) {
+			if (!free_slot)
+				free_slot = &q->conns[i];
+		} else if (!memcmp(q->conns[i].addr, addr, 16)) {
+			same++;
+		}
+	}
+	if (same >= AIF_QUERY_PER_ADDRESS_MAX) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "too many connections from your "
+			 "address (at most %d at once)",
+			 AIF_QUERY_PER_ADDRESS_MAX);
+		_refuse(fd, why);
+		return;
+	}
+	if (!free_slot) {
+		_refuse(fd, "the balance service is busy: try again");
+		return;
+	}
+	free_slot->state = CONN_READING;
+	free_slot->fd = fd;
+	memcpy(free_slot->addr, addr, 16);
+	free_slot->got = 0;
+	free_slot->first_byte_due = _now_ms() + AIF_QUERY_FIRST_BYTE_MS;
+	free_slot->due = _now_ms() + AIF_QUERY_TIMEOUT_MS;
 }
 
 static void *_serve(void *arg)
 {
 	struct aif_query *q = arg;
+	struct pollfd pfd[AIF_QUERY_CONNS_MAX + 1];
+	struct conn *polled[AIF_QUERY_CONNS_MAX + 1];
 
 	while (!atomic_load(&q->stop)) {
-		struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
-		int fd;
+		int64_t now = _now_ms(), wake = now + 1000;
+		nfds_t n = 0;
 
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		/* Non-blocking, so that every read and write keeps to its
-		 * deadline whatever the peer does. */
-		fd = accept4(q->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				(void) poll(NULL, 0, 100);	/* EMFILE... */
-			continue;
+		if (now >= q->accept_pause) {
+			pfd[n] = (struct pollfd) { .fd = q->fd, .events = POLLIN };
+			polled[n++] = NULL;
+		} else if (q->accept_pause < wake) {
+			wake = q->accept_pause;
 		}
-		_answer(q, fd);
-		close(fd);
+		for (size_t i = 0; i < AIF_QUERY_CONNS_MAX; i++) {
+			struct conn *c = &q->conns[i];
+			int64_t due;
+
+			if (c->state == CONN_FREE)
+				continue;
+			due = c->state == CONN_READING && !c->got &&
+				c->first_byte_due < c->due ?
+				c->first_byte_due : c->due;
+			if (due <= now) {
+				/* A reader too slow is told why; a writer too
+				 * slow is not reading anyway. */
+				if (c->state == CONN_READING)
+					_refuse(c->fd, "request not read in time");
+				else
+					close(c->fd);
+				c->fd = -1;
+				_conn_close(c);
+				continue;
+			}
+			if (due < wake)
+				wake = due;
+			pfd[n] = (struct pollfd) {
+				.fd = c->fd,
+				.events = c->state == CONN_READING ?
+					POLLIN : POLLOUT,
+			};
+			polled[n++] = c;
+		}
+		if (poll(pfd, n, (int) (wake - now)) <= 0)
+			continue;
+		for (nfds_t i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (!polled[i])
+				_accept(q);
+			else if (polled[i]->state == CONN_READING)
+				_conn_read(q, polled[i]);
+			else if (polled[i]->state == CONN_WRITING)
+				_conn_write(polled[i]);
+		}
 	}
+	for (size_t i = 0; i < AIF_QUERY_CONNS_MAX; i++)
+		if (q->conns[i].state != CONN_FREE)
+			_conn_close(&q->conns[i]);
 	return NULL;
 }
 
@@ -280,6 +575,12 @@ struct aif_query *aif_query_start(uint16_t port, const char *munge_socket,
 	}
 	q->fd = -1;
 	q->port = port;
+	if (!(q->conns = calloc(AIF_QUERY_CONNS_MAX, sizeof(*q->conns)))) {
+		snprintf(why, len, "%s", strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < AIF_QUERY_CONNS_MAX; i++)
+		q->conns[i].fd = -1;
 	q->fn = fn;
 	q->arg = arg;
 	atomic_init(&q->stop, false);
@@ -304,6 +605,7 @@ fail:
 		close(q->fd);
 	if (q->munge)
 		munge_ctx_destroy(q->munge);
+	free(q->conns);
 	free(q);
 	return NULL;
 }
@@ -316,6 +618,7 @@ void aif_query_stop(struct aif_query *q)
 	pthread_join(q->thread, NULL);
 	close(q->fd);
 	munge_ctx_destroy(q->munge);
+	free(q->conns);
 	free(q);
 }
 

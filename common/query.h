@@ -10,9 +10,15 @@
  *             (project "-": every project the asker may see)
  *   answer:   "ok\n" and the statement, or "error <why>\n"; then close.
  *
- * The server is one thread of its own: one connection at a time, each
- * bounded in size and in time (AIF_QUERY_TIMEOUT_MS to read the request,
- * as much to write the answer), never under slurmctld's locks.
+ * The server is one thread of its own, never under slurmctld's locks: one
+ * poll loop over a fixed table of AIF_QUERY_CONNS_MAX connections, each
+ * with its own deadlines (AIF_QUERY_FIRST_BYTE_MS for the first byte,
+ * AIF_QUERY_TIMEOUT_MS for the whole request, as much to write the
+ * answer), at most AIF_QUERY_PER_ADDRESS_MAX from one address. So idle or
+ * trickling connections (a port scanner, a hostile user: no credential is
+ * needed to connect) cost a slot each for a second or two, and never hold
+ * another's answer. A connection refused (its address at the cap, the
+ * table full) is told so in one "error" line and closed at once.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -29,6 +35,11 @@
 #define AIF_QUERY_ANSWER_MAX (16 << 20)	/* bytes of an answer: every
 						 * project of a large centre */
 #define AIF_QUERY_TIMEOUT_MS 2000	/* to read a request, or write an answer */
+#define AIF_QUERY_FIRST_BYTE_MS 1000	/* a client writes its credential as
+					 * soon as it connects */
+#define AIF_QUERY_CONNS_MAX 64		/* connections served at once */
+#define AIF_QUERY_PER_ADDRESS_MAX 8	/* of them from one address */
+#define AIF_QUERY_PROJECT_MAX 64	/* a project name's bytes, NUL included */
 
 /*
  * The answer to uid (primary group gid) asking about project (NULL: every
@@ -63,5 +74,33 @@ uint16_t aif_query_port(const struct aif_query *q);
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
 		  uid_t server_uid, const char *project, FILE *out,
 		  char *why, size_t len);
+
+/*
+ * The request parser, pure (no I/O, no MUNGE) so that it can be fuzzed;
+ * the server runs what it receives through both steps.
+ *
+ * aif_query_parse_request(): buf holds the len bytes received so far. 1
+ * when they hold a whole request: the credential is buf[0..*cred_len)
+ * (the newline excluded; bytes after it are ignored). 0 when more bytes
+ * are needed. -1 when they can never be a request (not a MUNGE
+ * credential's characters, longer than AIF_QUERY_REQUEST_MAX - 1 bytes
+ * before the newline), with why: printable ASCII, sent back as the error.
+ * Reads at most AIF_QUERY_REQUEST_MAX bytes of buf.
+ */
+int aif_query_parse_request(const char *buf, size_t len, size_t *cred_len,
+			    char *why, size_t wlen);
+
+/*
+ * What the payload of a decoded credential (len bytes, not NUL-ended)
+ * asks: 0 with project set, a valid project name ([a-z0-9_.-], shorter
+ * than AIF_QUERY_PROJECT_MAX), or "" for every project the asker may see.
+ * -1 with why: "not a balance query", or, for a name no project can have,
+ * the very words a non-member gets, with the name echoed only when it is
+ * valid UTF-8 with no control character (the client escapes it for its
+ * terminal anyway).
+ */
+int aif_query_parse_payload(const void *payload, size_t len,
+			    char project[AIF_QUERY_PROJECT_MAX],
+			    char *why, size_t wlen);
 
 #endif /* AIF_QUERY_H */

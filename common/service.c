@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance.h"
 #include "query.h"
 #include "service.h"
 
@@ -1500,21 +1501,25 @@ static bool _sees_all(const struct aif_policy *p, uid_t uid, gid_t gid)
 		aif_policy_is_operator(p, uid, &gid, 1);
 }
 
-static int _print_project(FILE *out, const char *name, time_t now)
+/* Add project to the statement, with its burn from the book. */
+static int _add_project(struct aif_balance_sheet *sheet,
+			const struct aif_project *proj, time_t now)
 {
 	aif_amount_t burn = 0;
 
 	pthread_mutex_lock(&svc.book_lock);
 	if (svc.book)
-		burn = aif_settle_totals_burn(svc.book, name, now);
+		burn = aif_settle_totals_burn(svc.book, proj->name, now);
 	pthread_mutex_unlock(&svc.book_lock);
-	return aif_balance_print(out, svc.ledger, name, burn, true, now);
+	return aif_balance_sheet_add(sheet, svc.ledger, proj->name,
+				     proj->klass->metered, burn);
 }
 
 int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 			  FILE *out, char *why, size_t len)
 {
 	const struct aif_project *proj, **mine = NULL;
+	struct aif_balance_sheet *sheet = NULL;
 	struct aif_policy *p;
 	time_t now = time(NULL);
 	size_t n;
@@ -1535,18 +1540,19 @@ int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 				 project);
 			goto out;
 		}
-		aif_balance_header(out);
-		rc = _print_project(out, proj->name, now) ? -1 : 0;
-		goto out;
+		if (!(sheet = aif_balance_sheet_new(true, now)) ||
+		    _add_project(sheet, proj, now))
+			goto out;
+		goto print;
 	}
-	if (_sees_all(p, uid, gid)) {
-		aif_balance_header(out);
-		for (size_t i = 0; i < aif_policy_nprojects(p); i++)
-			if (_print_project(out, aif_policy_project_at(p, i)->name,
-					   now))
-				goto out;
-		rc = 0;
+	if (!(sheet = aif_balance_sheet_new(true, now)))
 		goto out;
+	if (_sees_all(p, uid, gid)) {
+		for (size_t i = 0; i < aif_policy_nprojects(p); i++)
+			if (_add_project(sheet, aif_policy_project_at(p, i),
+					 now))
+				goto out;
+		goto print;
 	}
 	n = aif_policy_nprojects(p);
 	if (n && !(mine = calloc(n + 1, sizeof(*mine)))) {
@@ -1558,14 +1564,15 @@ int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 		snprintf(why, len, "you are a member of no project");
 		goto out;
 	}
-	aif_balance_header(out);
 	for (size_t i = 0; i < n; i++)
-		if (_print_project(out, mine[i]->name, now))
+		if (_add_project(sheet, mine[i], now))
 			goto out;
-	rc = 0;
+print:
+	rc = aif_balance_sheet_print(sheet, out);
 out:
 	if (rc && !why[0])
 		snprintf(why, len, "%s", strerror(errno));
+	aif_balance_sheet_free(sheet);
 	free(mine);
 	aif_policy_unref(p);
 	return rc;

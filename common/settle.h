@@ -134,18 +134,9 @@ int aif_settle_check(const struct aif_record *r, char *why, size_t len);
 aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 				    const char *project, time_t now);
 
-/*
- * A project's statement: a line per grant (window, GPU type, granted,
- * charged, reserved, left in GPU-hours; reserved "?" unless known), its
- * overdraw, its burn rate per day over the last AIF_BURN_DAYS and the day
- * its money runs out at that rate. 0, or -1 if the ledger does not know
- * the project. aif_balance_header() prints the columns' names.
- */
-void aif_balance_header(FILE *f);
-/* t as its UTC day, YYYY-MM-DD ("?" if it has none). */
+/* t as its UTC day, YYYY-MM-DD ("?" if it has none). The balance
+ * statement is in balance.h. */
 void aif_format_date(time_t t, char *buf, size_t len);
-int aif_balance_print(FILE *f, struct aif_ledger *ledger, const char *project,
-		      aif_amount_t burn, bool reserved_known, time_t now);
 
 /*
  * The totals as a snapshot body (text: a header line, then one line per

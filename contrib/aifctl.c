@@ -17,8 +17,10 @@
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <libgen.h>
 #include <limits.h>
+#include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "balance.h"
 #include "journal.h"
 #include "ledger.h"
 #include "query.h"
@@ -977,15 +980,40 @@ static size_t _ctld_hosts(char hosts[][256], size_t max, char *socket,
 }
 
 /*
+ * Whether the terminal shows UTF-8: the locale's charset (LC_CTYPE only,
+ * so that numbers keep their decimal point). Text from elsewhere keeps
+ * its UTF-8 there and is escaped otherwise (aif_text_to_terminal).
+ */
+static bool _terminal_utf8(void)
+{
+	return setlocale(LC_CTYPE, "") &&
+		!strcmp(nl_langinfo(CODESET), "UTF-8");
+}
+
+/* "aifctl: " and a message from elsewhere (the server, the user's -A),
+ * made safe for the terminal, on stderr. */
+static void _balance_error(const char *prefix, const char *text,
+			   const char *suffix)
+{
+	fprintf(stderr, "aifctl: %s", prefix);
+	aif_text_to_terminal(stderr, text, strlen(text), _terminal_utf8());
+	fprintf(stderr, "%s\n", suffix);
+}
+
+/*
  * balance for those who cannot read the journal: slurmctld answers, to a
  * MUNGE credential, with the projects its owner is a member of (all of
  * them for operators). The port is the policy's balance_port when the
- * policy can be read here, else AIF_BALANCE_PORT.
+ * policy can be read here, else AIF_BALANCE_PORT. What comes back is
+ * another host's text: escaped for the terminal, never obeyed by it.
  */
 static int _balance_ask(const char *only, const char *policy_path)
 {
 	char hosts[CTLD_HOSTS_MAX][256], socket[PATH_MAX], buf[4096];
 	char why[600] = "no SlurmctldHost in 'scontrol show config'";
+	char *answer = NULL;
+	size_t alen = 0;
+	FILE *out;
 	struct aif_policy *p = _load(policy_path ? policy_path :
 				     _default_policy(buf, sizeof(buf)), true);
 	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
@@ -1003,13 +1031,25 @@ static int _balance_ask(const char *only, const char *policy_path)
 	aif_policy_unref(p);
 	/* The primary first; a backup answers only when it is in charge. */
 	for (size_t i = 0; i < n; i++) {
+		if (!(out = open_memstream(&answer, &alen))) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			break;
+		}
 		if (!aif_query_ask(hosts[i], port, socket[0] ? socket : NULL,
-				   slurm_uid, only, stdout, why, sizeof(why)))
+				   slurm_uid, only, out, why, sizeof(why))) {
+			fclose(out);
+			aif_text_to_terminal(stdout, answer, alen,
+					     _terminal_utf8());
+			free(answer);
 			return 0;
+		}
+		fclose(out);
+		free(answer);
+		answer = NULL;
 		if (strncmp(why, "cannot reach", 12))
 			break;	/* it answered: its refusal is the answer */
 	}
-	fprintf(stderr, "aifctl: %s\n", why);
+	_balance_error("", why, "");
 	return 2;
 }
 
@@ -1032,6 +1072,7 @@ static int _balance(int argc, char **argv)
 	char buf[4096], dirbuf[PATH_MAX], from[PATH_MAX + 96], why[512];
 	const char *path = NULL, *dir = NULL, *only = NULL;
 	struct aif_settle_totals *totals = NULL;
+	struct aif_balance_sheet *sheet = NULL;
 	struct aif_ledger *ledger = NULL;
 	struct aif_policy *p = NULL;
 	time_t now = time(NULL);
@@ -1063,12 +1104,17 @@ static int _balance(int argc, char **argv)
 			true)))
 		return 2;
 	if (only && !aif_policy_project(p, only)) {
-		fprintf(stderr, "aifctl: no project %s in %s\n", only,
-			aif_policy_path(p));
+		char *in;
+
+		if (asprintf(&in, " in %s", aif_policy_path(p)) >= 0) {
+			_balance_error("no project ", only, in);
+			free(in);
+		}
 		goto out;
 	}
 	if (!(ledger = aif_ledger_new()) ||
-	    !(totals = aif_settle_totals_new(NULL))) {
+	    !(totals = aif_settle_totals_new(NULL)) ||
+	    !(sheet = aif_balance_sheet_new(true, now))) {
 		fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
 		goto out;
 	}
@@ -1081,25 +1127,36 @@ static int _balance(int argc, char **argv)
 	if (aif_settle_replay_apply(totals, ledger, why, sizeof(why)))
 		fprintf(stderr, "aifctl: warning: %s\n", why);
 	reserved_known = !_balance_reserved(ledger);
-	if (!reserved_known)
+	if (!reserved_known) {
 		printf("reserved: unknown (squeue failed)\n");
-
-	aif_balance_header(stdout);
+		aif_balance_sheet_free(sheet);
+		if (!(sheet = aif_balance_sheet_new(false, now))) {
+			fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < aif_policy_nprojects(p); i++) {
-		const char *name = aif_policy_project_at(p, i)->name;
+		const struct aif_project *proj = aif_policy_project_at(p, i);
 
-		if (only && strcmp(only, name))
+		if (only && strcmp(only, proj->name))
 			continue;
-		if (aif_balance_print(stdout, ledger, name,
-				      aif_settle_totals_burn(totals, name, now),
-				      reserved_known, now)) {
-			fprintf(stderr, "aifctl: %s: %s\n", name,
+		if (aif_balance_sheet_add(sheet, ledger, proj->name,
+					  proj->klass->metered,
+					  aif_settle_totals_burn(totals,
+								 proj->name,
+								 now))) {
+			fprintf(stderr, "aifctl: %s: %s\n", proj->name,
 				strerror(errno));
 			goto out;
 		}
 	}
+	if (aif_balance_sheet_print(sheet, stdout)) {
+		fprintf(stderr, "aifctl: %s\n", strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
+	aif_balance_sheet_free(sheet);
 	aif_settle_totals_free(totals);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
