@@ -155,6 +155,11 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d);
 
+/* The same, reserving nothing: the lien is priced against the ledger as
+ * it stands and d is what aif_lien_admit would have left (dry runs). */
+int aif_lien_price(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d);
+
 /* The lien a tag carries: project, split (parts, total) and frozen rates
  * (uses[].type and weight_milli). 0 with a lien, 1 with none, -1 with no
  * tag at all. */
