@@ -34,3 +34,19 @@ enum aif_verdict aif_admit(const struct aif_policy *p,
 		aif_lien_admit(ledger, p, r, d);
 	return d->verdict;
 }
+
+enum aif_verdict aif_admit_move(const struct aif_policy *p,
+				struct aif_ledger *ledger,
+				const struct aif_project *proj,
+				const struct aif_request *r,
+				struct aif_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->verdict = AIF_ACCEPT;
+	d->rule = "move";
+	d->project = proj;
+	d->klass = proj->klass;
+	aif_tag_format(proj, d->tag, sizeof(d->tag));
+	aif_lien_admit(ledger, p, r, d);
+	return d->verdict;
+}

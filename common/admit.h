@@ -34,4 +34,19 @@ enum aif_verdict aif_admit(const struct aif_policy *p,
 			   struct aif_request *r, unsigned flags,
 			   struct aif_decision *d);
 
+/*
+ * An operator's move of a job into project proj: operators may take a job
+ * past its class or its user's memberships, so only the lien is taken, as
+ * admission would take it there (r: the job as it stands, r->gpus filled
+ * in). d becomes proj's tag with the lien (verdict AIF_ACCEPT, rule
+ * "move"), a refusal when it does not fit, or, for a class with a
+ * fallback QOS, that reshape (rule "budget.fallback", nothing reserved).
+ * Returns d->verdict. No I/O; the ledger's lock only.
+ */
+enum aif_verdict aif_admit_move(const struct aif_policy *p,
+				struct aif_ledger *ledger,
+				const struct aif_project *proj,
+				const struct aif_request *r,
+				struct aif_decision *d);
+
 #endif /* AIF_ADMIT_H */

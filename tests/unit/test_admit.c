@@ -118,6 +118,29 @@ int main(void)
 	like(d.message, "admitted into QOS scavenger with nothing reserved",
 	     "and the message says why");
 
+	/* An operator's move: the lien only, as admission takes it there. */
+	{
+		struct aif_request r = { .uid = 4242, .time_limit = 60,
+					 .qos = "std", .now = NOW };
+		struct aif_gpu_spec spec = { .tres_per_node = "gpu:h100:1",
+					     .nodes = 1 };
+		aif_amount_t before = _reserved(l);
+
+		aif_gpus_normalise(&spec, &r.gpus, why, sizeof(why));
+		is_int(aif_admit_move(p, l, aif_policy_project(p, "p"), &r, &d),
+		       AIF_ACCEPT, "a move into p, whose member the user is not, takes a lien");
+		is_str(d.tag, "aif:class=strict,project=p,mode=m,lien=g:3600000,rate=h100:1000",
+		       "the new project's tag, with the lien at its rates");
+		is_int(_reserved(l) - before, H, "and reserves it");
+		is_int(aif_admit_move(p, l, aif_policy_project(p, "f"), &r, &d),
+		       AIF_RESHAPE, "a move into a project with no grant does not fit");
+		is_str(d.rule, "budget.fallback", "(its class would send it to the fallback QOS)");
+		r.time_limit = 600;
+		is_int(aif_admit_move(p, l, aif_policy_project(p, "p"), &r, &d),
+		       AIF_REFUSE, "nor does one past what is left");
+		is_str(d.rule, "budget.short", "by rule budget.short");
+	}
+
 	aif_ledger_free(l);
 	aif_policy_unref(p);
 	return done();

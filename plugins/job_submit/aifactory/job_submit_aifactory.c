@@ -334,11 +334,11 @@ static bool _has_association(job_record_t *job_ptr, const char *account,
 
 /*
  * An operator moving a job to another project: applied whole or refused.
- * The move is judged as a submission into the new project (the same
- * admission, lien included) and SLURM must have the association that
- * lets it apply the account; then the new tag goes in with the account
- * and the old lien is given back. Only SLURM's administrators may set
- * AdminComment, which carries the tag.
+ * SLURM must have the association that lets it apply the account, and
+ * the job's lien must fit in the new project (aif_admit_move: operators
+ * may take a job past its class, but not past a budget); then the new tag
+ * goes in with the account and the old lien is given back. Only SLURM's
+ * administrators may set AdminComment, which carries the tag.
  */
 static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 		 job_record_t *job_ptr, uint32_t submit_uid)
@@ -348,15 +348,12 @@ static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 		aif_policy_project(p, job_ptr->account) : NULL;
 	const struct aif_project *to_proj = aif_policy_project(p, to);
 	struct aif_gpu_spec spec;
-	gid_t gid = job_ptr->group_id;
 	struct aif_request req = {
 		.account = to,
 		.partition = _pick(job_desc->partition, job_ptr->partition),
 		.qos = _pick(job_desc->qos, job_ptr->qos_ptr ?
 			     job_ptr->qos_ptr->name : NULL),
 		.uid = job_ptr->user_id,
-		.gids = &gid,
-		.ngids = 1,
 		.time_limit = _minutes(job_desc->time_limit != NO_VAL ?
 				       job_desc->time_limit :
 				       job_ptr->time_limit),
@@ -364,10 +361,13 @@ static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 	};
 	struct aif_decision d;
 	struct aif_lien old;
-	char msg[AIF_MSG_MAX], user[AIF_NAME_MAX];
+	char msg[AIF_MSG_MAX], user[AIF_NAME_MAX], why[AIF_ERR_MAX];
 
-	if (!from_proj && !to_proj)
-		return SLURM_SUCCESS;	/* not ours */
+	/* Not ours: neither account is a project, or the job is root's or
+	 * SlurmUser's (never judged, as at submit). */
+	if ((!from_proj && !to_proj) || job_ptr->user_id == 0 ||
+	    job_ptr->user_id == slurm_conf.slurm_user_id)
+		return SLURM_SUCCESS;
 	if (!validate_super_user(submit_uid))
 		return _refuse_update(job_ptr, "operator.admin",
 				      "aifactory: only SLURM's administrators (root, SlurmUser, AdminLevel=Admin) can move a job between projects: its project is in AdminComment, which only they may set.");
@@ -393,7 +393,9 @@ static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 
 	_gpu_spec(job_desc, job_ptr, &spec);
 	req.nodes = spec.nodes;
-	aif_admit(p, aif_service_ledger(), &spec, &req, 0, &d);
+	if (aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why)))
+		return _refuse_update(job_ptr, "gres.malformed", why);
+	aif_admit_move(p, aif_service_ledger(), to_proj, &req, &d);
 	if (d.verdict == AIF_REFUSE)
 		return _refuse_update(job_ptr, d.rule, d.message);
 	if (!strcmp(d.rule, "budget.fallback")) {
