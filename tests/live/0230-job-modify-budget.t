@@ -38,6 +38,8 @@ cluster_up_policy <<JSON
       "grants": [ { "name": "main", "gpu_hours": 100, "valid_from": "$today", "valid_until": "$later" } ] },
     "thrifty": { "class": "sme", "mode": "fast-lane", "users": ["aif-bob"],
       "grants": [ { "name": "small", "gpu_hours": 1, "valid_from": "$today", "valid_until": "$later" } ] },
+    "gamma": { "class": "sme", "mode": "fast-lane", "users": ["aif-alice"],
+      "grants": [ { "name": "crumb", "gpu_hours": 0.1, "valid_from": "$today", "valid_until": "$later" } ] },
     "labs": { "class": "open", "mode": "research", "users": ["aif-carol"] }
   }
 }
@@ -107,8 +109,8 @@ is "$(job_field "$cheap" AdminComment)" "$tag_before" "and its tag and lien in p
 ok "the log names the missing association" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."
 
 # With the association, the move is applied whole: account, tag, lien.
-run sacctmgr -i add account beta
-run sacctmgr -i add user aif-alice account=beta
+run sacctmgr -i add account beta,gamma
+run sacctmgr -i add user aif-alice account=beta,gamma
 is "$AS_RC" 0 "alice gets an association with account beta" || diag "$AS_ERR"
 for _ in $(seq 50); do	# slurmdbd pushes it to slurmctld: bounded wait
 	scontrol show assoc_mgr users=aif-alice accounts=beta flags=assoc 2>/dev/null |
@@ -120,5 +122,17 @@ is "$AS_RC" 0 "then root's move is applied" || diag "$AS_ERR"
 is "$(job_field "$cheap" Account)" beta "the job is in account beta"
 like "$(job_field "$cheap" AdminComment)" '^aif:class=startup,project=beta,mode=playground,lien=main:1800000,rate=h100:500$' \
 	"its tag names project beta, with a lien on beta's grant"
+
+# A move into a project that cannot pay: only into its fallback QOS, by name.
+run scontrol update JobId="$cheap" Account=gamma
+is "$AS_RC" 1 "root's move into a project short of GPU-hours is refused"
+is "$(job_field "$cheap" Account)" beta "the job stays in account beta"
+ok "the log gives the way out" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: project gamma has not enough GPU-hours left for this job: move it with QOS=fallback as well, or add to its grants."
+run scontrol update JobId="$cheap" Account=gamma QOS=fallback
+is "$AS_RC" 0 "with QOS=fallback the move is applied" || diag "$AS_ERR"
+is "$(job_field "$cheap" Account)/$(job_field "$cheap" QOS)" gamma/fallback \
+	"the job is in gamma, in the fallback QOS"
+like "$(job_field "$cheap" AdminComment)" '^aif:class=sme,project=gamma,mode=fast-lane,lien=none$' \
+	"with no lien, as the fallback QOS is at submit"
 run scancel "$cheap"
 done_testing

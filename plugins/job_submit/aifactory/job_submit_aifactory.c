@@ -84,7 +84,8 @@ static uint32_t _nodes(uint32_t min_nodes, uint32_t max_nodes)
 	return max_nodes > min_nodes ? max_nodes : min_nodes;
 }
 
-/* One line for the log: a refusal may list several rules. */
+/* One line for the log: a refusal may list several rules, and may echo
+ * what a job named (printable ASCII only). */
 static void _log_refusal(const char *what, uint32_t id, const char *msg)
 {
 	char line[AIF_MSG_MAX];
@@ -93,6 +94,8 @@ static void _log_refusal(const char *what, uint32_t id, const char *msg)
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
+		else if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 	info("%s: %s %u refused: %s", plugin_type, what, id, line);
 }
 
@@ -368,6 +371,10 @@ static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 	if ((!from_proj && !to_proj) || job_ptr->user_id == 0 ||
 	    job_ptr->user_id == slurm_conf.slurm_user_id)
 		return SLURM_SUCCESS;
+	/* SLURM moves pending jobs only (before AdminComment): nothing to
+	 * reserve or give back for a move it refuses anyway. */
+	if (!IS_JOB_PENDING(job_ptr))
+		return ESLURM_JOB_NOT_PENDING;
 	if (!validate_super_user(submit_uid))
 		return _refuse_update(job_ptr, "operator.admin",
 				      "aifactory: only SLURM's administrators (root, SlurmUser, AdminLevel=Admin) can move a job between projects: its project is in AdminComment, which only they may set.");
@@ -398,8 +405,9 @@ static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
 	aif_admit_move(p, aif_service_ledger(), to_proj, &req, &d);
 	if (d.verdict == AIF_REFUSE)
 		return _refuse_update(job_ptr, d.rule, d.message);
-	if (!strcmp(d.rule, "budget.fallback")) {
-		/* Nothing was reserved; the job would need the fallback QOS. */
+	if (!strcmp(d.rule, "budget.fallback") &&
+	    (!job_desc->qos || strcasecmp(job_desc->qos, d.qos))) {
+		/* Nothing was reserved: only into the fallback QOS, by name. */
 		snprintf(msg, sizeof(msg), "aifactory: project %s has not enough GPU-hours left for this job: move it with QOS=%s as well, or add to its grants.",
 			 to_proj->name, d.qos);
 		return _refuse_update(job_ptr, "budget.short", msg);
