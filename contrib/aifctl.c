@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -33,8 +32,6 @@
 #include "ledger.h"
 #include "query.h"
 #include "settle.h"
-
-#define MAX_GROUPS 256
 
 static const char usage_text[] =
 	"usage: aifctl check [FILE]\n"
@@ -301,8 +298,8 @@ static int _explain(int argc, char **argv)
 	struct aif_decision d;
 	struct aif_policy *p = NULL;
 	struct aif_ledger *ledger = NULL;
-	gid_t groups[MAX_GROUPS];
-	int ngroups = MAX_GROUPS, c, rc = 2;
+	gid_t gid;
+	int c, rc = 2;
 	struct passwd *pw;
 
 	while ((c = getopt_long(argc, argv, "u:A:p:q:t:N:n:h", longopts,
@@ -358,11 +355,12 @@ static int _explain(int argc, char **argv)
 		fprintf(stderr, "aifctl: no such user: %s\n", user ? user : "(me)");
 		goto out;
 	}
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
-		ngroups = MAX_GROUPS;	/* the first MAX_GROUPS are enough */
+	/* job_submit sees the job's (primary) group only: so does explain;
+	 * members of a project's groups are resolved when the policy loads. */
+	gid = pw->pw_gid;
 	req.uid = pw->pw_uid;
-	req.gids = groups;
-	req.ngids = (size_t) ngroups;
+	req.gids = &gid;
+	req.ngids = 1;
 
 	/* sbatch puts --gres and --gpus-per-node both into tres_per_node. */
 	if (gres && gpn) {
