@@ -293,6 +293,8 @@ struct aif_request {
 	/* modify only: the job as it is now (0: unknown) */
 	uint32_t current_time_limit;
 	uint64_t current_gpus;
+	const char *current_qos;	/* NULL: unknown */
+	const char *current_tag;	/* its AdminComment, holding our tag */
 	time_t now;
 };
 
@@ -322,8 +324,13 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
  * Decide whether a non-operator may change a job of project job_account
  * into r (the job as it would be after the change: the adapter merges the
  * changed fields into the job's current ones). Refuses a move to another
- * project and anything beyond the project's class limits. Pure, as
- * aif_decide().
+ * project and anything beyond the project's class limits. In a metered
+ * class it also refuses a QOS change (r->qos other than r->current_qos)
+ * that would change the rate frozen in the job's lien (r->current_tag),
+ * or that would take a job admitted without a lien (the fallback QOS)
+ * out of its QOS: a user's update cannot rewrite the tag (SLURM lets only
+ * its administrators set AdminComment), and SLURM may still refuse the
+ * QOS after job_modify. Pure, as aif_decide().
  */
 enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 				   const char *job_account,

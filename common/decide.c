@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "aifactory.h"
+#include "settle.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
 #define MAX_MEMBERSHIPS 64	/* projects looked through for a default */
@@ -384,6 +385,59 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
 	return d->verdict;
 }
 
+/*
+ * A metered job's QOS change: its lien was priced at submit, at the rates
+ * of its QOS then, and those rates are charged when it ends. The new QOS
+ * must price every GPU type of the lien the same; a job that holds no
+ * lien (admitted into the fallback QOS) stays where it is.
+ */
+static void _check_qos_rate(const struct aif_policy *p,
+			    const struct aif_project *proj,
+			    const struct aif_request *r, struct aif_decision *d)
+{
+	const struct aif_class *c = proj->klass;
+	/* "" asks SLURM for the default QOS: the class's, as at submit. */
+	const char *qos = r->qos[0] ? r->qos : c->qos[0] ? c->qos : NULL;
+	struct aif_lien lien;
+	int has = aif_lien_from_tag(r->current_tag, &lien);
+
+	if (has == 1 && (r->current_gpus || (c->fallback_qos[0] &&
+	    r->current_qos && !strcasecmp(r->current_qos, c->fallback_qos)))) {
+		_refuse(d, "budget.no_lien");
+		_say(d, "project %s (class %s) runs on a GPU-hour budget and "
+		     "this job was admitted into QOS %s with nothing reserved, "
+		     "because its grants were short: it cannot leave that "
+		     "QOS. Cancel it and submit it again when the project has "
+		     "GPU-hours left, or ask your centre.", proj->name, c->name,
+		     r->current_qos ? r->current_qos : "?");
+		return;
+	}
+	if (has != 0)
+		return;
+	for (size_t i = 0; i < lien.nuses; i++) {
+		double rate = aif_policy_rate(p, lien.uses[i].type, qos);
+		int64_t milli;
+
+		if (rate >= 0 && !aif_weight_milli(rate, &milli) &&
+		    milli == lien.uses[i].weight_milli)
+			continue;
+		_refuse(d, "budget.qos_rate");
+		_say(d, "project %s (class %s) runs on a GPU-hour budget and "
+		     "QOS %s changes this job's rate for %s GPUs from %g to ",
+		     proj->name, c->name, qos ? qos : "(none)",
+		     lien.uses[i].type[0] ? lien.uses[i].type : "untyped",
+		     lien.uses[i].weight_milli / 1000.0);
+		if (rate < 0)
+			_say(d, "unknown");
+		else
+			_say(d, "%g", rate);
+		_say(d, " GPU-hours per GPU-hour, while its lien was priced at "
+		     "submit. Cancel it and submit it again with --qos=");
+		_say(d, "%s.", qos ? qos : "<qos>");
+		return;
+	}
+}
+
 enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 				   const char *job_account,
 				   const struct aif_request *r,
@@ -414,6 +468,10 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 		_say(d, ". Cancel it and submit again with -A <project>.");
 	}
 	_check_shape(proj, r, d);
+	/* After _check_shape: the QOS is then one the class allows. */
+	if (proj->klass->metered && r->qos && d->verdict != AIF_REFUSE &&
+	    (!r->current_qos || strcasecmp(r->qos, r->current_qos)))
+		_check_qos_rate(p, proj, r, d);
 	/* A budgeted job's lien was taken for its size at submit. */
 	if (proj->klass->metered &&
 	    ((r->time_limit && r->current_time_limit &&

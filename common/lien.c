@@ -99,14 +99,16 @@ static const char *_rule_of(enum aif_lien_verdict v)
 	}
 }
 
-int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
-		   const struct aif_request *r, struct aif_decision *d)
+/* aif_lien_admit, or with reserve false aif_lien_price. */
+static int _lien(struct aif_ledger *ledger, const struct aif_policy *p,
+		 const struct aif_request *r, struct aif_decision *d,
+		 bool reserve)
 {
 	const struct aif_class *c = d->klass;
 	struct aif_use uses[AIF_GPU_TYPES_MAX];
 	struct aif_rate cand[AIF_GPU_TYPES_MAX];
 	const struct aif_gpu_weight *all;
-	struct aif_lien_request req = { .uses = uses, .reserve = true };
+	struct aif_lien_request req = { .uses = uses, .reserve = reserve };
 	struct aif_lien lien;
 	char why[AIF_MSG_MAX];
 	/* The QOS the job will run in: admission's, else its own. */
@@ -228,6 +230,18 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		 "aifactory: %.900s (classes.%s.exhausted_action is refuse)",
 		 why, c->name);
 	return 0;
+}
+
+int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d)
+{
+	return _lien(ledger, p, r, d, true);
+}
+
+int aif_lien_price(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d)
+{
+	return _lien(ledger, p, r, d, false);
 }
 
 /* "name:NUMBER+name:NUMBER" after key= in a tag, into names and numbers. */

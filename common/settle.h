@@ -165,6 +165,11 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d);
 
+/* The same, reserving nothing: the lien is priced against the ledger as
+ * it stands and d is what aif_lien_admit would have left (dry runs). */
+int aif_lien_price(struct aif_ledger *ledger, const struct aif_policy *p,
+		   const struct aif_request *r, struct aif_decision *d);
+
 /* Append a lien's split and rates (",lien=g1:AMOUNT+...,rate=h100:1000")
  * to the tag in tag: 0, or -1 (E2BIG) leaving tag as it was when the
  * whole would not fit in len: never a cut lien. */

@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <libgen.h>
@@ -29,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "aifactory.h"
 #include "balance.h"
 #include "journal.h"
@@ -36,11 +36,10 @@
 #include "query.h"
 #include "settle.h"
 
-#define MAX_GROUPS 256
-
 static const char usage_text[] =
 	"usage: aifctl check [FILE]\n"
-	"       aifctl explain [--policy FILE] [-u USER] [-A PROJECT] [-p PARTITION]\n"
+	"       aifctl explain [--policy FILE] [--journal DIR] [-u USER] [-A PROJECT]\n"
+	"                      [-p PARTITION]\n"
 	"                      [-q QOS] [-t TIME] [-N NODES] [-n NTASKS]\n"
 	"                      [--ntasks-per-node N] [--sockets-per-node N]\n"
 	"                      [--gres=gpu[:TYPE]:N] [--gpus=[TYPE:]N]\n"
@@ -203,6 +202,71 @@ static void _print_decision(const struct aif_decision *d)
 	printf("tag:       %s\n", d->tag);
 }
 
+/* balance's, used by explain to price against the same ledger. */
+static const char *_slurm_conf(void);
+static int _default_journal_dir(char *buf, size_t len, char *from,
+				size_t fromlen);
+static int _balance_reserved(struct aif_ledger *ledger);
+
+/*
+ * The ledger explain prices a lien against (slurmctld's own is in its
+ * memory): the policy's grants, plus what the journal charged and the
+ * liens of the queued jobs when the journal can be read (root and
+ * SlurmUser, or anyone naming a readable one with --journal). says tells
+ * the user which it was. NULL only for want of memory or a bad grant.
+ */
+static struct aif_ledger *_explain_ledger(const struct aif_policy *p,
+					  const char *dir, char *says,
+					  size_t len)
+{
+	struct aif_ledger *ledger = aif_ledger_new();
+	struct aif_settle_totals *totals = NULL;
+	struct aif_verify_report rep;
+	char dirbuf[PATH_MAX], from[PATH_MAX + 96], why[AIF_ERR_MAX];
+
+	snprintf(says, len, "the policy's grants, nothing charged or reserved "
+		 "(only root and SlurmUser can read the journal; aifctl "
+		 "balance shows what is left)");
+	if (!ledger || aif_ledger_sync(ledger, p, why, sizeof(why))) {
+		fprintf(stderr, "aifctl: %s\n", ledger ? why : strerror(ENOMEM));
+		aif_ledger_free(ledger);
+		return NULL;
+	}
+	if (!dir && geteuid() != 0)
+		return ledger;
+	if (!dir) {
+		/* Without a slurm.conf here, the grants alone are priced. */
+		if (access(_slurm_conf(), R_OK) ||
+		    _default_journal_dir(dirbuf, sizeof(dirbuf), from,
+					 sizeof(from))) {
+			snprintf(says, len, "the policy's grants, nothing "
+				 "charged or reserved (no journal found from "
+				 "slurm.conf)");
+			return ledger;
+		}
+		dir = dirbuf;
+	}
+	if (!(totals = aif_settle_totals_new(NULL)) ||
+	    aif_journal_replay(dir, 0, NULL, aif_settle_replay, totals, &rep)) {
+		snprintf(says, len, "the policy's grants, nothing charged or "
+			 "reserved (the journal in %.256s cannot be read: %.200s)",
+			 dir, totals && rep.message[0] ? rep.message :
+			 strerror(errno));
+		aif_settle_totals_free(totals);
+		return ledger;
+	}
+	if (aif_settle_replay_apply(totals, ledger, why, sizeof(why)))
+		fprintf(stderr, "aifctl: warning: %s\n", why);
+	aif_settle_totals_free(totals);
+	if (_balance_reserved(ledger))
+		snprintf(says, len, "the journal in %.256s; the liens of queued "
+			 "jobs are unknown (squeue failed)", dir);
+	else
+		snprintf(says, len, "the journal in %.256s, and the liens of "
+			 "queued jobs (squeue)", dir);
+	return ledger;
+}
+
 enum {
 	OPT_POLICY = 256, OPT_GRES, OPT_GPUS, OPT_GPN, OPT_GPT, OPT_GPS,
 	OPT_TPN, OPT_SPN, OPT_BY, OPT_MONTH, OPT_FROM, OPT_TO, OPT_FORMAT,
@@ -212,6 +276,7 @@ static int _explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "journal", required_argument, NULL, 'J' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "account", required_argument, NULL, 'A' },
 		{ "partition", required_argument, NULL, 'p' },
@@ -229,21 +294,23 @@ static int _explain(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char buf[4096], why[AIF_ERR_MAX];
-	const char *path = NULL, *user = NULL;
+	char buf[4096], says[1024];
+	const char *path = NULL, *user = NULL, *journal = NULL;
 	char *gres = NULL, *gpus = NULL, *gpn = NULL, *gpt = NULL, *gps = NULL;
 	struct aif_gpu_spec spec = { 0 };
 	struct aif_request req = { .now = time(NULL) };
 	struct aif_decision d;
 	struct aif_policy *p = NULL;
-	gid_t groups[MAX_GROUPS];
-	int ngroups = MAX_GROUPS, c, rc = 2;
+	struct aif_ledger *ledger = NULL;
+	gid_t gid;
+	int c, rc = 2;
 	struct passwd *pw;
 
 	while ((c = getopt_long(argc, argv, "u:A:p:q:t:N:n:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case OPT_POLICY: path = optarg; break;
+		case 'J': journal = optarg; break;
 		case 'u': user = optarg; break;
 		case 'A': req.account = optarg; break;
 		case 'p': req.partition = optarg; break;
@@ -292,11 +359,12 @@ static int _explain(int argc, char **argv)
 		fprintf(stderr, "aifctl: no such user: %s\n", user ? user : "(me)");
 		goto out;
 	}
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
-		ngroups = MAX_GROUPS;	/* the first MAX_GROUPS are enough */
+	/* job_submit sees the job's (primary) group only: so does explain;
+	 * members of a project's groups are resolved when the policy loads. */
+	gid = pw->pw_gid;
 	req.uid = pw->pw_uid;
-	req.gids = groups;
-	req.ngids = (size_t) ngroups;
+	req.gids = &gid;
+	req.ngids = 1;
 
 	/* sbatch puts --gres and --gpus-per-node both into tres_per_node. */
 	if (gres && gpn) {
@@ -308,21 +376,20 @@ static int _explain(int argc, char **argv)
 	spec.tres_per_task = gpt;
 	spec.tres_per_socket = gps;
 	req.nodes = spec.nodes;
-	if (aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
-		printf("decision:  refuse (rule gres.malformed)\nmessage:\naifactory: %s\n",
-		       why);
-		rc = 1;
-		goto out;
-	}
 
 	if (!(p = _load(path ? path : _default_policy(buf, sizeof(buf)), true)))
 		goto out;
-	aif_decide(p, &req, &d);
+	if (!(ledger = _explain_ledger(p, journal, says, sizeof(says))))
+		goto out;
+	/* job_submit's admission, lien included, reserving nothing. */
+	aif_admit(p, ledger, &spec, &req, AIF_ADMIT_DRY_RUN, &d);
 	printf("user:      %s (uid %u)\n", pw->pw_name, (unsigned) pw->pw_uid);
 	_print_gpus(&req.gpus, spec.nodes);
+	printf("ledger:    %s\n", says);
 	_print_decision(&d);
 	rc = d.verdict == AIF_REFUSE ? 1 : 0;
 out:
+	aif_ledger_free(ledger);
 	aif_policy_unref(p);
 	free(gres);
 	free(gpus);

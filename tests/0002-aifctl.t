@@ -32,17 +32,17 @@ $work/bad.json: refused: 2 errors" "check: every error with file, line, key and 
 
 run "$aifctl" explain --policy "$policy" -u root -A ops-lab -p h100 --qos=startup -t 1:00:00 --gres=gpu:h100:2
 is "$AS_RC" 0 "explain: accept exits 0"
-is "$AS_OUT" "user:      root (uid 0)
+is "$(grep -v '^ledger:' <<<"$AS_OUT")" "user:      root (uid 0)
 nodes:     1
 gpus:      2 (h100 2, 2 per node)
 decision:  accept (rule accept)
 project:   ops-lab (class startup, mode playground, sector energy)
-tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy" \
-	"explain: an accepted job"
+tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy,lien=g1:7200000,rate=h100:1000" \
+	"explain: an accepted job, with the lien it would take"
 
 run "$aifctl" explain --policy "$policy" -u root --gpus=h100:4
 is "$AS_RC" 0 "explain: reshape exits 0"
-is "$AS_OUT" "user:      root (uid 0)
+is "$(grep -v '^ledger:' <<<"$AS_OUT")" "user:      root (uid 0)
 nodes:     1
 gpus:      4 (h100 4)
 decision:  reshape (rule reshape)
@@ -51,12 +51,12 @@ set:       account=ops-lab
 set:       partition=a100
 set:       qos=startup
 set:       time=04:00:00
-tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy" \
+tag:       aif:class=startup,project=ops-lab,mode=playground,sector=energy,lien=g1:57600000,rate=h100:1000" \
 	"explain: a reshaped job shows what is set"
 
 run "$aifctl" explain --policy "$policy" -u root -A ops-lab -N 2 --gpus-per-node=8
 is "$AS_RC" 1 "explain: refuse exits 1"
-is "$AS_OUT" "user:      root (uid 0)
+is "$(grep -v '^ledger:' <<<"$AS_OUT")" "user:      root (uid 0)
 nodes:     2
 gpus:      16 (any type 16, 8 per node)
 decision:  refuse (rule class.max_nodes_per_job)
@@ -69,6 +69,10 @@ aifactory: project ops-lab (class startup) allows at most 8 GPUs per job and thi
 run "$aifctl" explain --policy "$policy" -u root --gres=gpu:h100:x
 is "$AS_RC" 1 "explain: a malformed GPU request is refused"
 like "$AS_OUT" 'bad GPU count in "gpu:h100:x"' "explain: and says which item"
+
+SLURM_CONF=$work/slurm.conf run "$aifctl" explain --policy "$policy" -u root -A ops-lab -p h100 -t 1:00:00 --gres=gpu:h100:2
+like "$AS_OUT" $'\nledger:    the policy\'s grants, nothing charged or reserved \\(no journal found from slurm.conf\\)\n' \
+	"explain: says what it priced the lien against"
 
 run "$aifctl" explain --policy "$policy" --frobnicate
 is "$AS_RC" 2 "explain: an unknown option exits 2"

@@ -6,8 +6,9 @@
  *   bench_decide [-n PROJECTS] [-i ITERATIONS]
  *	writes a policy of PROJECTS projects (default 10000) over five
  *	classes into a temporary directory, loads it (printing the load
- *	time), then times aif_gpus_normalise + aif_decide, as the plugin
- *	calls them for each submission, over four cases: accepted, reshaped
+ *	time), then times aif_admit (normaliser, decision, lien priced
+ *	as a dry run), the one admission job_submit and aifctl explain
+ *	call for each submission, over four cases: accepted, reshaped
  *	(no -A), refused with several rules broken, and an unknown project.
  *	ITERATIONS (default 1000000) decisions in all, a quarter per case.
  *   bench_decide -1 [-n PROJECTS]
@@ -38,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "aifactory.h"
 #include "settle.h"
 
@@ -261,6 +263,7 @@ static struct bench_case cases[NCASES] = {
 };
 
 static struct aif_policy *policy;
+static struct aif_ledger *ledger;	/* the policy's grants, synced */
 static volatile unsigned sink;	/* keeps every result used */
 
 /* The j-th of RING open projects of class c, spread over the policy. */
@@ -326,16 +329,15 @@ static void _fill(struct bench_case *bc, unsigned j)
 	}
 }
 
-/* What the plugin does per submission: normalise the GPUs, decide. */
+/* What the plugin does per submission: aif_admit (here reserving
+ * nothing, so that the grants never run dry). */
 static int _decide_one(const struct entry *e)
 {
 	struct aif_request r = e->req;
 	struct aif_decision d;
-	char err[AIF_ERR_MAX];
 
-	if (aif_gpus_normalise(&e->spec, &r.gpus, err, sizeof(err)))
-		return -1;
-	return (int) aif_decide(policy, &r, &d);
+	return (int) aif_admit(policy, ledger, &e->spec, &r,
+			       AIF_ADMIT_DRY_RUN, &d);
 }
 
 /* Run every entry once and check it is decided as the case means. */
@@ -345,14 +347,9 @@ static int _check(struct bench_case *bc)
 		const struct entry *e = &bc->ring[j];
 		struct aif_request r = e->req;
 		struct aif_decision d;
-		char err[AIF_ERR_MAX];
 
-		if (aif_gpus_normalise(&e->spec, &r.gpus, err, sizeof(err))) {
-			fprintf(stderr, "bench_decide: case %s: %s\n",
-				bc->name, err);
-			return -1;
-		}
-		if (aif_decide(policy, &r, &d) != bc->want ||
+		if (aif_admit(policy, ledger, &e->spec, &r, AIF_ADMIT_DRY_RUN,
+			      &d) != bc->want ||
 		    (bc - cases == UNKNOWN &&
 		     strcmp(d.rule, "project.unknown"))) {
 			fprintf(stderr, "bench_decide: case %s, entry %u: "
@@ -388,13 +385,12 @@ static void _time_case(struct bench_case *bc, unsigned long iters)
 }
 
 /*
- * What a budgeted job adds: its lien reserved at submit (aif_lien_admit,
- * with the ledger's lock) and released at its end (the tag parsed back,
+ * What a budgeted job adds: its lien reserved at submit (aif_admit with
+ * no dry run: the ledger's lock) and released at its end (the tag parsed back,
  * aif_ledger_release), on top of the decision. Released each time so the
  * grants never run dry.
  */
-static double _time_lien(struct bench_case *bc, struct aif_ledger *ledger,
-			 unsigned long iters)
+static double _time_lien(struct bench_case *bc, unsigned long iters)
 {
 	unsigned acc = 0;
 	double t0 = _now_ns();
@@ -404,12 +400,8 @@ static double _time_lien(struct bench_case *bc, struct aif_ledger *ledger,
 		struct aif_request r = e->req;
 		struct aif_decision d;
 		struct aif_lien lien;
-		char err[AIF_ERR_MAX];
 
-		if (aif_gpus_normalise(&e->spec, &r.gpus, err, sizeof(err)))
-			continue;
-		aif_decide(policy, &r, &d);
-		aif_lien_admit(ledger, policy, &r, &d);
+		aif_admit(policy, ledger, &e->spec, &r, 0, &d);
 		if (!aif_lien_from_tag(d.tag, &lien))
 			acc += !aif_ledger_release(ledger, &lien, NULL);
 	}
@@ -491,7 +483,7 @@ int main(int argc, char **argv)
 	const char *write_to = NULL;
 	bool once = false;
 	char dir[] = "/tmp/aif-bench-decide.XXXXXX";
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[AIF_ERR_MAX];
 	double total_ns = 0;
 	int opt, rc = 1;
 
@@ -521,6 +513,12 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/aifactory.json", dir);
 	if (_write_policy(path, false) || _load(path))
 		goto out;
+	if (!(ledger = aif_ledger_new()) ||
+	    aif_ledger_sync(ledger, policy, why, sizeof(why))) {
+		fprintf(stderr, "bench_decide: ledger: %s\n",
+			ledger ? why : strerror(ENOMEM));
+		goto out;
+	}
 
 	for (unsigned c = 0; c < NCASES; c++) {
 		for (unsigned j = 0; j < RING; j++)
@@ -540,7 +538,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	printf("decision (aif_gpus_normalise + aif_decide), %lu per case, "
+	printf("admission (aif_admit, the lien priced), %lu per case, "
 	       "%d distinct requests each:\n", iters / NCASES, RING);
 	for (unsigned c = 0; c < NCASES; c++) {
 		_time_case(&cases[c], iters / NCASES);
@@ -554,19 +552,12 @@ int main(int argc, char **argv)
 	}
 	printf("  %-8s %8.0f ns   mean of the %d cases\n", "overall",
 	       total_ns / NCASES, NCASES);
-	{
-		struct aif_ledger *ledger = aif_ledger_new();
-		char why[AIF_ERR_MAX];
-
-		if (ledger && !aif_ledger_sync(ledger, policy, why, sizeof(why)))
-			printf("  %-8s %8.0f ns   accept, then its lien reserved "
-			       "at submit and released at the end\n", "lien",
-			       _time_lien(&cases[ACCEPT], ledger,
-					  iters / NCASES));
-		aif_ledger_free(ledger);
-	}
+	printf("  %-8s %8.0f ns   accept, then its lien reserved at submit "
+	       "and released at the end\n", "lien",
+	       _time_lien(&cases[ACCEPT], iters / NCASES));
 	rc = 0;
 out:
+	aif_ledger_free(ledger);
 	aif_policy_unref(policy);
 	unlink(path);
 	rmdir(dir);

@@ -190,8 +190,8 @@ run scontrol update JobId="$alice_job" Account=voltwerk
 is "$AS_RC" 0 "root may move a job to another project" || diag "$AS_ERR"
 is "$(field "$alice_job" Account)" voltwerk "the job is in voltwerk"
 is "$(field "$alice_job" AdminComment)" \
-	"aif:class=sme,project=voltwerk,mode=fast-lane,sector=energy" \
-	"and its tag follows it"
+	"aif:class=sme,project=voltwerk,mode=fast-lane,sector=energy,lien=fast-lane-1:1036800000,rate=h100:1000" \
+	"and its tag follows it, with a lien on voltwerk's grant (4 h100 x 72 h)"
 
 run scancel "$alice_job" "$dave_job"
 done_testing

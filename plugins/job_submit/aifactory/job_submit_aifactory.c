@@ -2,7 +2,8 @@
  * job_submit/aifactory: admission by project class.
  *
  * A thin adapter: it translates job_desc_msg_t into the policy library's
- * request, asks aif_decide(), and writes the decision back (account,
+ * request, asks aif_admit() (the admission aifctl explain runs too), and
+ * writes the decision back (account,
  * partition, QOS, time limit, the tag in admin_comment) or refuses with
  * the library's message. No policy lives here.
  *
@@ -24,11 +25,13 @@
 #include "slurm/slurm_errno.h"
 /* First: it renames what the others declare to libslurm's exports. */
 #include "src/common/slurm_xlator.h"
+#include "src/common/assoc_mgr.h"
 #include "src/common/read_config.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
 #include "src/slurmctld/slurmctld.h"
 
+#include "admit.h"
 #include "aifactory.h"
 #include "../../aif_slurm.h"
 
@@ -81,7 +84,8 @@ static uint32_t _nodes(uint32_t min_nodes, uint32_t max_nodes)
 	return max_nodes > min_nodes ? max_nodes : min_nodes;
 }
 
-/* One line for the log: a refusal may list several rules. */
+/* One line for the log: a refusal may list several rules, and may echo
+ * what a job named (printable ASCII only). */
 static void _log_refusal(const char *what, uint32_t id, const char *msg)
 {
 	char line[AIF_MSG_MAX];
@@ -90,6 +94,8 @@ static void _log_refusal(const char *what, uint32_t id, const char *msg)
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
 			*c = ' ';
+		else if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 	info("%s: %s %u refused: %s", plugin_type, what, id, line);
 }
 
@@ -158,6 +164,61 @@ static void _set_str(char **field, const char *value)
 	*field = xstrdup(value);
 }
 
+/* A uint16_t field of an update, or of the job when the update has none. */
+static uint32_t _pick16(uint16_t changed, uint16_t current)
+{
+	return _val16(changed != NO_VAL16 ? changed : current);
+}
+
+static const char *_pick(const char *changed, const char *current)
+{
+	return changed ? changed : current;
+}
+
+/*
+ * The job's GPU request with every field the normaliser takes: desc's
+ * (a submission, or the fields an update sends) over job's (as it stands;
+ * NULL at submit). desc NULL: the job as it stands. The one place a GPU
+ * request is built, so that submit, an update and the job's current size
+ * are counted alike.
+ */
+static void _gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
+		      struct aif_gpu_spec *spec)
+{
+	static const job_desc_msg_t none = {
+		.min_nodes = NO_VAL, .max_nodes = NO_VAL, .num_tasks = NO_VAL,
+		.ntasks_per_node = NO_VAL16, .sockets_per_node = NO_VAL16,
+		.ntasks_per_tres = NO_VAL16,
+	};
+	struct job_details *det = job ? job->details : NULL;
+	multi_core_data_t *mc = det ? det->mc_ptr : NULL;
+	bool nodes_given;
+
+	if (!desc)
+		desc = &none;
+	nodes_given = desc->min_nodes != NO_VAL || desc->max_nodes != NO_VAL;
+	memset(spec, 0, sizeof(*spec));
+	spec->tres_per_job = _pick(desc->tres_per_job,
+				   job ? job->tres_per_job : NULL);
+	spec->tres_per_node = _pick(desc->tres_per_node,
+				    job ? job->tres_per_node : NULL);
+	spec->tres_per_task = _pick(desc->tres_per_task,
+				    job ? job->tres_per_task : NULL);
+	spec->tres_per_socket = _pick(desc->tres_per_socket,
+				      job ? job->tres_per_socket : NULL);
+	spec->nodes = nodes_given || !det ?
+		_nodes(desc->min_nodes, desc->max_nodes) :
+		_nodes(det->min_nodes, det->max_nodes);
+	spec->ntasks = desc->num_tasks != NO_VAL || !det ?
+		_val32(desc->num_tasks) : _val32(det->num_tasks);
+	spec->ntasks_per_node = _pick16(desc->ntasks_per_node,
+					det ? det->ntasks_per_node : NO_VAL16);
+	spec->sockets_per_node = _pick16(desc->sockets_per_node,
+					 mc ? mc->sockets_per_node : NO_VAL16);
+	spec->ntasks_per_gpu = _pick16(desc->ntasks_per_tres,
+				       det ? det->ntasks_per_tres : NO_VAL16);
+}
+
 /*
  * Admission: decide, take the lien, record the decision, and write the
  * decision back into the job. A heterogeneous job reaches us once per
@@ -167,17 +228,7 @@ static void _set_str(char **field, const char *value)
 extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		      char **err_msg)
 {
-	struct aif_gpu_spec spec = {
-		.tres_per_job = job_desc->tres_per_job,
-		.tres_per_node = job_desc->tres_per_node,
-		.tres_per_task = job_desc->tres_per_task,
-		.tres_per_socket = job_desc->tres_per_socket,
-		.nodes = _nodes(job_desc->min_nodes, job_desc->max_nodes),
-		.ntasks = _val32(job_desc->num_tasks),
-		.ntasks_per_node = _val16(job_desc->ntasks_per_node),
-		.sockets_per_node = _val16(job_desc->sockets_per_node),
-		.ntasks_per_gpu = _val16(job_desc->ntasks_per_tres),
-	};
+	struct aif_gpu_spec spec;
 	gid_t gid = job_desc->group_id;
 	struct aif_request req = {
 		.account = job_desc->account,
@@ -187,13 +238,11 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		.gids = &gid,
 		.ngids = 1,
 		.time_limit = _minutes(job_desc->time_limit),
-		.nodes = spec.nodes,
 		.array = job_desc->array_inx && job_desc->array_inx[0],
 		.now = time(NULL),
 	};
 	struct aif_decision d;
 	struct aif_policy *p;
-	char why[AIF_ERR_MAX], msg[AIF_ERR_MAX + 64];
 	int rc = SLURM_SUCCESS;
 
 	/* Jobs of root and SlurmUser (health checks, maintenance) pass. */
@@ -206,13 +255,9 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 			       "aifactory: no valid AI Factory policy is loaded, so no job can be admitted. Please contact your centre.",
 			       submit_uid, err_msg);
 
-	if (aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
-		snprintf(msg, sizeof(msg), "aifactory: %s", why);
-		rc = _refuse("gres.malformed", msg, submit_uid, err_msg);
-		goto out;
-	}
-	if (aif_decide(p, &req, &d) != AIF_REFUSE)
-		aif_lien_admit(aif_service_ledger(), p, &req, &d);
+	_gpu_spec(job_desc, NULL, &spec);
+	req.nodes = spec.nodes;
+	aif_admit(p, aif_service_ledger(), &spec, &req, 0, &d);
 	aif_service_decision(&req, &d, p);
 	if (d.verdict == AIF_REFUSE) {
 		rc = _refuse(d.rule, d.message, submit_uid, err_msg);
@@ -232,86 +277,180 @@ out:
 	return rc;
 }
 
-/* An operator moving a job to another project moves its tag too. */
-static void _retag(const struct aif_policy *p, job_desc_msg_t *job_desc,
-		   job_record_t *job_ptr)
-{
-	const struct aif_project *proj;
-	char tag[AIF_TAG_MAX];
-
-	if (!p || !job_desc->account ||
-	    !(proj = aif_policy_project(p, job_desc->account)))
-		return;
-	aif_tag_format(proj, tag, sizeof(tag));
-	if (!job_desc->admin_comment)
-		job_desc->admin_comment = xstrdup(job_ptr->admin_comment);
-	_set_tag(&job_desc->admin_comment, tag);
-}
-
 /* The job's GPUs in total as it stands (0 when they cannot be read). */
 static uint64_t _current_gpus(job_record_t *job_ptr)
 {
-	struct job_details *det = job_ptr->details;
-	struct aif_gpu_spec spec = {
-		.tres_per_job = job_ptr->tres_per_job,
-		.tres_per_node = job_ptr->tres_per_node,
-		.tres_per_task = job_ptr->tres_per_task,
-		.tres_per_socket = job_ptr->tres_per_socket,
-		.nodes = det ? _nodes(det->min_nodes, det->max_nodes) : 0,
-		.ntasks = det ? _val32(det->num_tasks) : 0,
-		.ntasks_per_node = det ? _val16(det->ntasks_per_node) : 0,
-		.ntasks_per_gpu = det ? _val16(det->ntasks_per_tres) : 0,
-	};
+	struct aif_gpu_spec spec;
 	struct aif_gpus gpus;
 
+	_gpu_spec(NULL, job_ptr, &spec);
 	return aif_gpus_normalise(&spec, &gpus, NULL, 0) ? 0 : gpus.total;
 }
 
-static const char *_pick(const char *changed, const char *current)
+/* A refusal of an update: logged (22.05's scontrol shows only SLURM's
+ * error string), and SLURM's error code for the rule. */
+static int _refuse_update(job_record_t *job_ptr, const char *rule,
+			  const char *msg)
 {
-	return changed ? changed : current;
+	_log_refusal("an update of job", job_ptr->job_id, msg);
+	return _errno_of(rule);
+}
+
+/*
+ * SLURM moves a job to another account only when the job's user has an
+ * association with it: without AccountingStorageEnforce=associations,
+ * _update_job (job_mgr.c, _retrieve_new_assoc) silently falls back to
+ * the user's default account, or keeps the old one, and still returns 0.
+ * Look it up as SLURM will, in assoc_mgr's memory under its assoc read
+ * lock (job_modify holds slurmctld's locks but none of assoc_mgr's, as
+ * _update_job does at the same point), for each partition of the job.
+ */
+static bool _has_association(job_record_t *job_ptr, const char *account,
+			     const char *new_partition)
+{
+	assoc_mgr_lock_t locks = { .assoc = READ_LOCK };
+	char part[AIF_NAME_MAX];
+	bool found = true;
+
+	assoc_mgr_lock(&locks);
+	for (const char *s = new_partition ? new_partition :
+	     job_ptr->partition ? job_ptr->partition : ""; found;) {
+		slurmdb_assoc_rec_t rec = { 0 }, *assoc = NULL;
+		size_t len = strcspn(s, ",");
+
+		snprintf(part, sizeof(part), "%.*s", (int) len, s);
+		rec.acct = (char *) account;
+		rec.uid = job_ptr->user_id;
+		rec.partition = part[0] ? part : NULL;
+		found = !assoc_mgr_fill_in_assoc(acct_db_conn, &rec,
+						 accounting_enforce, &assoc,
+						 true) &&
+			assoc && assoc->acct &&
+			!strcasecmp(assoc->acct, account);
+		s += len;
+		if (!*s++)
+			break;
+	}
+	assoc_mgr_unlock(&locks);
+	return found;
+}
+
+/*
+ * An operator moving a job to another project: applied whole or refused.
+ * SLURM must have the association that lets it apply the account, and
+ * the job's lien must fit in the new project (aif_admit_move: operators
+ * may take a job past its class, but not past a budget); then the new tag
+ * goes in with the account and the old lien is given back. Only SLURM's
+ * administrators may set AdminComment, which carries the tag.
+ */
+static int _move(const struct aif_policy *p, job_desc_msg_t *job_desc,
+		 job_record_t *job_ptr, uint32_t submit_uid)
+{
+	const char *to = job_desc->account;
+	const struct aif_project *from_proj = job_ptr->account ?
+		aif_policy_project(p, job_ptr->account) : NULL;
+	const struct aif_project *to_proj = aif_policy_project(p, to);
+	struct aif_gpu_spec spec;
+	struct aif_request req = {
+		.account = to,
+		.partition = _pick(job_desc->partition, job_ptr->partition),
+		.qos = _pick(job_desc->qos, job_ptr->qos_ptr ?
+			     job_ptr->qos_ptr->name : NULL),
+		.uid = job_ptr->user_id,
+		.time_limit = _minutes(job_desc->time_limit != NO_VAL ?
+				       job_desc->time_limit :
+				       job_ptr->time_limit),
+		.now = time(NULL),
+	};
+	struct aif_decision d;
+	struct aif_lien old;
+	char msg[AIF_MSG_MAX], user[AIF_NAME_MAX], why[AIF_ERR_MAX];
+
+	/* Not ours: neither account is a project, or the job is root's or
+	 * SlurmUser's (never judged, as at submit). */
+	if ((!from_proj && !to_proj) || job_ptr->user_id == 0 ||
+	    job_ptr->user_id == slurm_conf.slurm_user_id)
+		return SLURM_SUCCESS;
+	/* SLURM moves pending jobs only (before AdminComment): nothing to
+	 * reserve or give back for a move it refuses anyway. */
+	if (!IS_JOB_PENDING(job_ptr))
+		return ESLURM_JOB_NOT_PENDING;
+	if (!validate_super_user(submit_uid))
+		return _refuse_update(job_ptr, "operator.admin",
+				      "aifactory: only SLURM's administrators (root, SlurmUser, AdminLevel=Admin) can move a job between projects: its project is in AdminComment, which only they may set.");
+	if (!to_proj) {
+		snprintf(msg, sizeof(msg), "aifactory: account %.64s is not a project of the policy: a job of project %s cannot move there. Cancel it and submit it again.",
+			 to, from_proj->name);
+		return _refuse_update(job_ptr, "project.unknown", msg);
+	}
+	if (!_has_association(job_ptr, to, job_desc->partition)) {
+		/* No NSS under the locks: SLURM's name, else the policy's. */
+		const char *name = job_ptr->user_name ? job_ptr->user_name :
+			aif_policy_user_name(p, job_ptr->user_id);
+
+		snprintf(user, sizeof(user), "%s", name ? name : "");
+		if (!user[0])
+			snprintf(user, sizeof(user), "%u", job_ptr->user_id);
+		snprintf(msg, sizeof(msg), "aifactory: user %s has no association with account %s in SLURM's database, so SLURM would keep the job in account %.64s. Add one (sacctmgr add user %s account=%s), then move the job.",
+			 user, to_proj->name,
+			 job_ptr->account ? job_ptr->account : "?", user,
+			 to_proj->name);
+		return _refuse_update(job_ptr, "project.", msg);
+	}
+
+	_gpu_spec(job_desc, job_ptr, &spec);
+	req.nodes = spec.nodes;
+	if (aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why)))
+		return _refuse_update(job_ptr, "gres.malformed", why);
+	aif_admit_move(p, aif_service_ledger(), to_proj, &req, &d);
+	if (d.verdict == AIF_REFUSE)
+		return _refuse_update(job_ptr, d.rule, d.message);
+	if (!strcmp(d.rule, "budget.fallback") &&
+	    (!job_desc->qos || strcasecmp(job_desc->qos, d.qos))) {
+		/* Nothing was reserved: only into the fallback QOS, by name. */
+		snprintf(msg, sizeof(msg), "aifactory: project %s has not enough GPU-hours left for this job: move it with QOS=%s as well, or add to its grants.",
+			 to_proj->name, d.qos);
+		return _refuse_update(job_ptr, "budget.short", msg);
+	}
+	if (aif_lien_from_tag(job_ptr->admin_comment, &old) == 0 &&
+	    aif_ledger_release(aif_service_ledger(), &old, NULL))
+		error("%s: JobId=%u: its lien in project %s could not be released: %m",
+		      plugin_type, job_ptr->job_id, old.project);
+	if (!job_desc->admin_comment)
+		job_desc->admin_comment = xstrdup(job_ptr->admin_comment);
+	_set_tag(&job_desc->admin_comment, d.tag);
+	info("%s: JobId=%u moves from account %s to project %s: %s",
+	     plugin_type, job_ptr->job_id,
+	     job_ptr->account ? job_ptr->account : "?", to_proj->name, d.tag);
+	return SLURM_SUCCESS;
 }
 
 /*
  * A user may change a job within its class; only operators may move it
  * to another project or past the class's limits. The library judges the
- * fields being changed; GPU counts are judged on the job as it would be.
- * With no policy loaded, users' changes are refused (closed, as submit).
+ * job as it would be: GPU counts from the whole request (every field the
+ * normaliser takes, the job's own where the update sends none), and a
+ * QOS change against the rates frozen in the job's lien. With no policy
+ * loaded, users' changes are refused (closed, as submit).
  */
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		      uint32_t submit_uid)
 {
-	struct job_details *det = job_ptr->details;
 	bool nodes_change = job_desc->min_nodes != NO_VAL ||
 		job_desc->max_nodes != NO_VAL;
 	bool gpus_change = job_desc->tres_per_job || job_desc->tres_per_node ||
 		job_desc->tres_per_task || job_desc->tres_per_socket ||
-		nodes_change || job_desc->num_tasks != NO_VAL;
-	struct aif_gpu_spec spec = {
-		.tres_per_job = _pick(job_desc->tres_per_job,
-				      job_ptr->tres_per_job),
-		.tres_per_node = _pick(job_desc->tres_per_node,
-				       job_ptr->tres_per_node),
-		.tres_per_task = _pick(job_desc->tres_per_task,
-				       job_ptr->tres_per_task),
-		.tres_per_socket = _pick(job_desc->tres_per_socket,
-					 job_ptr->tres_per_socket),
-		.nodes = nodes_change ?
-			_nodes(job_desc->min_nodes, job_desc->max_nodes) :
-			(det ? _nodes(det->min_nodes, det->max_nodes) : 0),
-		.ntasks = job_desc->num_tasks != NO_VAL ?
-			_val32(job_desc->num_tasks) :
-			(det ? _val32(det->num_tasks) : 0),
-		.ntasks_per_node = det ? _val16(det->ntasks_per_node) : 0,
-		.ntasks_per_gpu = det ? _val16(det->ntasks_per_tres) : 0,
-	};
+		nodes_change || job_desc->num_tasks != NO_VAL ||
+		job_desc->ntasks_per_node != NO_VAL16 ||
+		job_desc->sockets_per_node != NO_VAL16 ||
+		job_desc->ntasks_per_tres != NO_VAL16;
+	struct aif_gpu_spec spec;
 	struct aif_request req = {
 		.account = job_desc->account,
 		.partition = job_desc->partition,
 		.qos = job_desc->qos,
 		.uid = job_ptr->user_id,
 		.time_limit = _minutes(job_desc->time_limit),
-		.nodes = nodes_change ? spec.nodes : 0,
 		.gpus_unchanged = !gpus_change,
 		.now = time(NULL),
 	};
@@ -321,9 +460,9 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	int rc = SLURM_SUCCESS;
 
 	if (_is_operator(p, submit_uid)) {
-		/* SLURM lets only super users set AdminComment. */
-		if (validate_super_user(submit_uid))
-			_retag(p, job_desc, job_ptr);
+		if (p && job_desc->account && (!job_ptr->account ||
+		    strcasecmp(job_desc->account, job_ptr->account)))
+			rc = _move(p, job_desc, job_ptr, submit_uid);
 		goto out;
 	}
 	if (!p) {
@@ -332,6 +471,8 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 		rc = ESLURM_ACCESS_DENIED;
 		goto out;
 	}
+	_gpu_spec(job_desc, job_ptr, &spec);
+	req.nodes = nodes_change ? spec.nodes : 0;
 	if (gpus_change &&
 	    aif_gpus_normalise(&spec, &req.gpus, why, sizeof(why))) {
 		_log_refusal("an update of job", job_ptr->job_id, why);
@@ -340,10 +481,10 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	}
 	req.current_time_limit = _minutes(job_ptr->time_limit);
 	req.current_gpus = _current_gpus(job_ptr);
-	if (aif_decide_modify(p, job_ptr->account, &req, &d) == AIF_REFUSE) {
-		_log_refusal("an update of job", job_ptr->job_id, d.message);
-		rc = _errno_of(d.rule);
-	}
+	req.current_qos = job_ptr->qos_ptr ? job_ptr->qos_ptr->name : NULL;
+	req.current_tag = job_ptr->admin_comment;
+	if (aif_decide_modify(p, job_ptr->account, &req, &d) == AIF_REFUSE)
+		rc = _refuse_update(job_ptr, d.rule, d.message);
 out:
 	aif_policy_unref(p);
 	return rc;
