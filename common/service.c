@@ -354,7 +354,7 @@ static uint64_t _tell_dropped(void)
 	n = svc.dropped - svc.dropped_told;
 	snprintf(why, sizeof(why), "%s", svc.dropped_why);
 	pthread_mutex_unlock(&svc.lock);
-	if (!n || !svc.journal || !(q = malloc(sizeof(*q))))
+	if (!n || !svc.journal || !(q = calloc(1, sizeof(*q))))
 		return 0;
 	aif_record_init(&q->rec, AIF_RECORD_DECISION);
 	aif_record_add_str(&q->rec, "verdict", "dropped");
@@ -1142,7 +1142,7 @@ static bool _enqueue(struct queued *q)
 static void _threshold(const struct aif_charge *c, size_t i,
 		       const char *run_key)
 {
-	struct queued *q = malloc(sizeof(*q));
+	struct queued *q = calloc(1, sizeof(*q));
 
 	svc.hooks.info("aifactory: project %s: grant %s reached %.0f%% (run %s)",
 		       c->project, c->crossings[i].grant,
