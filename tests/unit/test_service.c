@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "service.h"
@@ -565,6 +566,70 @@ static void test_full(const char *dir, const char *path)
 	is_int(_records_of(jdir, run, NULL), 1, "and it is there once after the stop");
 }
 
+/* fdatasync(2) as the library sees it: this definition comes before
+ * libc's, so a test can make the next syncs fail as a disk would (EIO). */
+static volatile int syncs_to_fail;
+
+int fdatasync(int fd)
+{
+	if (syncs_to_fail > 0) {
+		syncs_to_fail--;
+		errno = EIO;
+		return -1;
+	}
+	return (int) syscall(SYS_fdatasync, fd);
+}
+
+/* Issue 8, point 3: a failed fdatasync neither loses the charge nor
+ * breaks the journal for good: the records are written again. */
+static void test_sync_fails(const char *dir, const char *path)
+{
+	char jdir[128], why[512], run[64];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.snapshot_every = 1000000, .retry_seconds = 1,
+	};
+	struct aif_job_end je = {
+		.job_id = 50, .uid = 0, .user = "root", .account = "p",
+		.admin_comment = "aif:class=c,project=p,mode=m",
+		.state = "COMPLETED", .submit = 1800000000,
+		.start = 1800000100, .end = 1800003700,
+		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 1 } },
+	};
+	bool written = false;
+
+	snprintf(jdir, sizeof(jdir), "%s/syncfail", dir);
+	_write(path, guarded);
+	is_int(aif_service_start(&hooks), 0, "sync fails: the service starts");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0, "a run is charged");
+	aif_service_flush();
+
+	_clear_logs();
+	syncs_to_fail = 1;
+	je.job_id = 51;
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 0,
+	       "a run ends and the disk fails its sync");
+	aif_service_flush();
+	like(error_log, "records failed: Input/output error", "the failed sync is logged");
+	like(error_log, "written again", "and its records are written again");
+	is_int(aif_service_job_end(&je, why, sizeof(why)), 1,
+	       "SLURM's retry of the run meanwhile is a repeat");
+	is_int(_charged(), 2 * AIF_AMOUNT_PER_GPU_HOUR, "charged once: 2.00");
+	snprintf(run, sizeof(run), "aif:51:%lld", (long long) je.start);
+	for (int i = 0; i < 50 && !written; i++) {
+		aif_service_flush();
+		written = _records_of(jdir, run, NULL) == 1;
+		if (!written)
+			usleep(100000);
+	}
+	ok(written, "the journal reopens and the record is written, once");
+	aif_service_stop();
+	is_int(_records_of(jdir, run, NULL), 1, "and it is there once after the stop");
+	ok(!aif_journal_verify(jdir, &(struct aif_verify_report){ 0 }),
+	   "the chain verifies");
+}
+
 /* Issue 8, point 2: records wait in a bounded queue; an overflow is
  * logged, counted, and the count reaches the journal. */
 static void test_overflow(const char *dir, const char *path)
@@ -719,6 +784,7 @@ int main(void)
 	test_snapshot(dir, path);
 	test_damaged(dir, path);
 	test_full(dir, path);
+	test_sync_fails(dir, path);
 	test_overflow(dir, path);
 	test_refusals(dir, path);
 	unlink(path);
