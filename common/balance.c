@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "balance.h"
+#include "date.h"
 #include "settle.h"
 
 enum { COL_PROJECT, COL_GRANT, COL_WINDOW, COL_GPU, COL_GRANTED, COL_CHARGED,
@@ -97,14 +98,6 @@ _text(struct aif_balance_sheet *s, const char *fmt, ...)
 	return 0;
 }
 
-void aif_format_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
-		snprintf(buf, len, "?");
-}
-
 /* When the money runs out at this burn: "now", "never", or a day. */
 static void _runs_out(long double left, aif_amount_t burn, time_t last_end,
 		      time_t now, char *buf, size_t len)
@@ -119,11 +112,11 @@ static void _runs_out(long double left, aif_amount_t burn, time_t last_end,
 		long double secs = left / burn * AIF_BURN_DAYS * 86400.0L;
 
 		if (secs > (long double) (last_end - now)) {
-			aif_format_date(last_end, day, sizeof(day));
+			aif_date_day(last_end, day, sizeof(day));
 			snprintf(buf, len, "never (its grants end on %s first)",
 				 day);
 		} else {
-			aif_format_date(now + (time_t) secs, day, sizeof(day));
+			aif_date_day(now + (time_t) secs, day, sizeof(day));
 			snprintf(buf, len, "%s", day);
 		}
 	}
@@ -155,8 +148,8 @@ int aif_balance_sheet_add(struct aif_balance_sheet *s,
 			goto out;
 		snprintf(l->cells[COL_PROJECT], CELL_MAX, "%s", project);
 		snprintf(l->cells[COL_GRANT], CELL_MAX, "%s", g[i].name);
-		aif_format_date(g[i].valid_from, from, sizeof(from));
-		aif_format_date(g[i].valid_until, until, sizeof(until));
+		aif_date_day(g[i].valid_from, from, sizeof(from));
+		aif_date_day(g[i].valid_until, until, sizeof(until));
 		snprintf(l->cells[COL_WINDOW], CELL_MAX, "%s..%s", from, until);
 		snprintf(l->cells[COL_GPU], CELL_MAX, "%s",
 			 g[i].gpu_type[0] ? g[i].gpu_type : "any");

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "aifactory.h"
+#include "date.h"
 #include "settle.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
@@ -87,14 +88,6 @@ static void _say_projects(struct aif_decision *d,
 		_say(d, "%s%s", i ? ", " : "", list[i]->name);
 	if (n > shown)
 		_say(d, " and more");
-}
-
-static void _date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
-		_copy(buf, len, "?");
 }
 
 static bool _is_open(const struct aif_project *proj, time_t now)
@@ -189,13 +182,13 @@ static void _check_window(const struct aif_project *proj,
 	char day[32];
 
 	if (proj->valid_from && r->now < proj->valid_from) {
-		_date(proj->valid_from, day, sizeof(day));
+		aif_date_user(proj->valid_from, day, sizeof(day));
 		_refuse(d, "project.valid_from");
 		_say(d, "project %s starts on %s UTC "
 		     "(projects.%s.valid_from); submit again from then.",
 		     proj->name, day, proj->name);
 	} else if (proj->valid_until && r->now > proj->valid_until) {
-		_date(proj->valid_until, day, sizeof(day));
+		aif_date_user(proj->valid_until, day, sizeof(day));
 		_refuse(d, "project.valid_until");
 		_say(d, "project %s ended on %s (projects.%s.valid_until). "
 		     "Ask your centre to extend it, or use another project.",

@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "date.h"
 #include "text.h"
 #include "journal.h"
 #include "sha256.h"
@@ -63,7 +64,6 @@
 #define SNAPSHOT_MAGIC "aifactory-snapshot 1 seq="
 #define SNAPSHOT_HEAD_MAX 256	/* the header is 213 bytes at most */
 #define READ_BUF (64 * 1024)
-#define TIME_MAX 253402300799LL	/* 9999-12-31T23:59:59Z */
 
 #define LIT(s) (sizeof(s) - 1)
 /* The line around its fields, at its longest. */
@@ -747,24 +747,15 @@ int aif_record_int(const struct aif_record *r, const char *key, int64_t *v)
 /* ------------------------------------------------------------------ */
 /* Writing a line                                                       */
 
-static int _format_time(time_t t, char out[32])
-{
-	struct tm tm;
-
-	if (t < 0 || (long long) t > TIME_MAX || !gmtime_r(&t, &tm))
-		return -1;
-	return strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20 ? 0 : -1;
-}
-
 /* The line up to ,"prev" into buf (AIF_RECORD_MAX); its length, or 0 if
  * r's time or type cannot be written. */
 static size_t _write_prefix(const struct aif_record *r, char *buf)
 {
 	const size_t cap = AIF_RECORD_MAX;
-	char when[32];
+	char when[AIF_DATE_MAX];
 	size_t n;
 
-	if ((unsigned) r->type >= NTYPES || _format_time(r->time, when))
+	if ((unsigned) r->type >= NTYPES || aif_date_iso(r->time, when))
 		return 0;
 	n = (size_t) snprintf(buf, cap, "{\"seq\":%" PRIu64 ",\"time\":\"%s\""
 			      ",\"type\":\"%s\"", r->seq, when,
@@ -941,33 +932,10 @@ static bool _string(struct cursor *c, char *out, size_t cap)
  * again. */
 static bool _time(struct cursor *c, time_t *t)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	const char *s = c->p;
-	int64_t y, m, d, days, era, yoe, doy;
-
-	if (c->end - c->p < (ptrdiff_t) LIT(shape))
+	if (c->end - c->p < AIF_DATE_SECOND_LEN ||
+	    aif_date_parse(c->p, AIF_DATE_SECOND_LEN, AIF_DATE_SECOND, t))
 		return false;
-	for (size_t i = 0; i < LIT(shape); i++)
-		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9')
-		    : s[i] != shape[i])
-			return false;
-#define NUM2(i) ((s[i] - '0') * 10 + (s[(i) + 1] - '0'))
-	y = NUM2(0) * 100 + NUM2(2);
-	m = NUM2(5);
-	d = NUM2(8);
-	if (m < 1 || m > 12 || d < 1 || d > 31 || NUM2(11) > 23 ||
-	    NUM2(14) > 59 || NUM2(17) > 59)
-		return false;
-	/* days from 1970-01-01 (H. Hinnant's days_from_civil) */
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-	*t = (time_t) (days * 86400 + NUM2(11) * 3600 + NUM2(14) * 60 +
-		       NUM2(17));
-#undef NUM2
-	c->p += LIT(shape);
+	c->p += AIF_DATE_SECOND_LEN;
 	return true;
 }
 

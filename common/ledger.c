@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "date.h"
 #include "ledger.h"
 
 #define PPM 1000000	/* thresholds are held in millionths */
@@ -230,26 +231,6 @@ static bool _name_ok(const char *s)
 static void _copy(char dst[AIF_NAME_MAX], const char *src)
 {
 	snprintf(dst, AIF_NAME_MAX, "%s", src);
-}
-
-/* A date for a user: the day alone when the time is a day's first or
- * last second (how the policy writes them), else the second. */
-static void _when(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	size_t n;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	if ((!tm.tm_hour && !tm.tm_min && !tm.tm_sec) ||
-	    (tm.tm_hour == 23 && tm.tm_min == 59 && tm.tm_sec == 59))
-		n = strftime(buf, len, "%Y-%m-%d", &tm);
-	else
-		n = strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	if (!n)
-		snprintf(buf, len, "?");
 }
 
 static int _cmp_project(const void *a, const void *b)
@@ -884,7 +865,7 @@ static void _explain(const struct aif_lien *l, const struct eval *ev,
 		_say(why, len, "project %s has no grant that can pay for "
 		     "%s%sGPUs now", l->project, u->type, u->type[0] ? " " : "");
 		if (l->next_from) {
-			_when(l->next_from, day, sizeof(day));
+			aif_date_user(l->next_from, day, sizeof(day));
 			_say(why, len, "; its next grant opens on %s. Submit "
 			     "again from then.", day);
 		} else {
@@ -892,7 +873,7 @@ static void _explain(const struct aif_lien *l, const struct eval *ev,
 		}
 		return;
 	case AIF_LIEN_OUTLIVES:
-		_when(l->latest_end, day, sizeof(day));
+		aif_date_user(l->latest_end, day, sizeof(day));
 		aif_format_minutes(l->time_limit, t, sizeof(t));
 		_say(why, len, "the grants of project %s that can pay for "
 		     "%s%sGPUs end on %s, before a job of %s would. ",

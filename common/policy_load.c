@@ -53,6 +53,7 @@
 
 #include <json.h>
 
+#include "date.h"
 #include "text.h"
 #include "policy_internal.h"
 #include "sha256.h"
@@ -1783,74 +1784,6 @@ static bool _get_time(struct loader *ld, const struct src *s,
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t _days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned) (y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t) doe - 719468;
-}
-
-static bool _digits(const char *s, int n, unsigned *out)
-{
-	unsigned v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned) (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/*
- * "YYYY-MM-DD" (UTC; the first second of the day, or the last one when
- * end_of_day: a valid_until date includes the whole day) or
- * "YYYY-MM-DDTHH:MM:SSZ".
- */
-static int _parse_date(const char *s, bool end_of_day, time_t *out)
-{
-	static const unsigned mdays[] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	unsigned y, m, d, hh = 0, mm = 0, ss = 0, dim;
-	size_t len = strlen(s);
-	int64_t t;
-
-	if ((len != 10 && len != 20) || !_digits(s, 4, &y) || s[4] != '-' ||
-	    !_digits(s + 5, 2, &m) || s[7] != '-' || !_digits(s + 8, 2, &d))
-		return -1;
-	if (len == 20) {
-		if (s[10] != 'T' || !_digits(s + 11, 2, &hh) || s[13] != ':' ||
-		    !_digits(s + 14, 2, &mm) || s[16] != ':' ||
-		    !_digits(s + 17, 2, &ss) || s[19] != 'Z')
-			return -1;
-		if (hh > 23 || mm > 59 || ss > 59)
-			return -1;
-	} else if (end_of_day) {
-		hh = 23;
-		mm = 59;
-		ss = 59;
-	}
-	if (y < 1970 || m < 1 || m > 12 || d < 1)
-		return -1;
-	dim = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		dim = 29;
-	if (d > dim)
-		return -1;
-	t = _days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
-	*out = (time_t) t;
-	return 0;
-}
-
 static bool _get_date(struct loader *ld, const struct src *s,
 		      const char *path, json_object *v, bool end_of_day,
 		      time_t *out)
@@ -1860,7 +1793,8 @@ static bool _get_date(struct loader *ld, const struct src *s,
 
 	if (!str)
 		return false;
-	if (_parse_date(str, end_of_day, out)) {
+	if (aif_date_parse(str, strlen(str), AIF_DATE_DAY | AIF_DATE_SECOND |
+			   (end_of_day ? AIF_DATE_END_OF_DAY : 0), out)) {
 		_quote(str, q, sizeof(q));
 		_err(ld, s, path, "must be a date (\"YYYY-MM-DD\" or "
 		     "\"YYYY-MM-DDTHH:MM:SSZ\", UTC), got \"%s\"", q);

@@ -134,10 +134,6 @@ int aif_settle_check(const struct aif_record *r, char *why, size_t len);
 aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 				    const char *project, time_t now);
 
-/* t as its UTC day, YYYY-MM-DD ("?" if it has none). The balance
- * statement is in balance.h. */
-void aif_format_date(time_t t, char *buf, size_t len);
-
 /*
  * The totals as a snapshot body (text: a header line, then one line per
  * grant charged, project overdrawn, project's day of burn and run key),

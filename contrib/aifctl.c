@@ -31,6 +31,7 @@
 #include "admit.h"
 #include "aifactory.h"
 #include "balance.h"
+#include "date.h"
 #include "journal.h"
 #include "ledger.h"
 #include "query.h"
@@ -1299,29 +1300,12 @@ static int _report_cmp(const void *a, const void *b)
 /* "YYYY-MM-DD", or "YYYY-MM" when month, to its first second (UTC). */
 static int _report_date(const char *s, bool month, time_t *out)
 {
-	const char *pattern = month ? "dddd-dd" : "dddd-dd-dd";
-	struct tm tm = { 0 }, back;
-	size_t i;
-	time_t t;
+	char day[16];
 
-	for (i = 0; pattern[i]; i++)
-		if (pattern[i] == 'd' ? !isdigit((unsigned char) s[i])
-		    : s[i] != pattern[i])
-			return -1;
-	if (s[i])
+	if (month && strlen(s) != 7)
 		return -1;
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = month ? 1 : atoi(s + 8);
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1)
-		return -1;
-	back = tm;
-	t = timegm(&tm);
-	if (t == (time_t) -1 || tm.tm_mday != back.tm_mday ||
-	    tm.tm_mon != back.tm_mon)	/* 2026-02-30 */
-		return -1;
-	*out = t;
-	return 0;
+	snprintf(day, sizeof(day), "%s%s", s, month ? "-01" : "");
+	return aif_date_parse(day, strlen(day), AIF_DATE_DAY, out);
 }
 
 /* The first second (UTC) of the month t is in, or of the one after. */
@@ -1455,8 +1439,8 @@ static int _report(int argc, char **argv)
 		rp.from = _report_month(now, false);
 		rp.until = _report_month(now, true);
 	}
-	aif_format_date(rp.from, first, sizeof(first));
-	aif_format_date(rp.until - 86400, last, sizeof(last));
+	aif_date_day(rp.from, first, sizeof(first));
+	aif_date_day(rp.until - 86400, last, sizeof(last));
 
 	if (!dir) {
 		if (_default_journal_dir(dirbuf, sizeof(dirbuf), from,
