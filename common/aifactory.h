@@ -30,7 +30,7 @@
 #define AIF_MSG_MAX 1024	/* one message to a user */
 #define AIF_UNLIMITED UINT32_MAX	/* a limit the policy does not set */
 /* An admission tag with its lien: holds the longest there is (names of
- * AIF_NAME_MAX, 32 parts, 8 rates; checked in lien.c), so a tag is never
+ * AIF_NAME_MAX, 32 parts, 8 rates; checked in tag.c), so a tag is never
  * cut; writing one that would not fit fails instead. */
 #define AIF_TAG_MAX 4096
 
@@ -336,18 +336,5 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 				   const char *job_account,
 				   const struct aif_request *r,
 				   struct aif_decision *d);
-
-/*
- * The admission tag put in admin_comment:
- *   "aif:class=startup,project=acme,mode=playground,sector=health"
- * and its parser, which finds a tag anywhere in a comment.
- * aif_tag_format returns 0, or -1 (E2BIG) leaving buf as it was when the
- * tag would not fit in len: a tag is never cut.
- * aif_tag_parse returns 0 and fills the fields ("" when absent) or -1.
- */
-int aif_tag_format(const struct aif_project *proj, char *buf, size_t len);
-const char *aif_tag_find(const char *comment);	/* NULL: no tag */
-int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
-		  char project[AIF_NAME_MAX]);
 
 #endif /* AIFACTORY_H */

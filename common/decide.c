@@ -20,6 +20,7 @@
 #include "aifactory.h"
 #include "date.h"
 #include "settle.h"
+#include "tag.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
 #define MAX_MEMBERSHIPS 64	/* projects looked through for a default */
@@ -478,70 +479,4 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 		     proj->klass->name);
 	}
 	return d->verdict;
-}
-
-int aif_tag_format(const struct aif_project *proj, char *buf, size_t len)
-{
-	char tag[AIF_TAG_MAX];
-	int n = snprintf(tag, sizeof(tag), "aif:class=%s,project=%s,mode=%s%s%s",
-			 proj->klass->name, proj->name, proj->mode,
-			 proj->sector[0] ? ",sector=" : "", proj->sector);
-
-	if (n < 0 || (size_t) n >= sizeof(tag) || (size_t) n >= len) {
-		errno = E2BIG;
-		return -1;
-	}
-	memcpy(buf, tag, (size_t) n + 1);
-	return 0;
-}
-
-/* Copy the value of key= from a tag's field list, up to ',' or ';'. */
-static void _tag_field(const char *tag, const char *key,
-		       char out[AIF_NAME_MAX])
-{
-	size_t klen = strlen(key);
-	const char *s = tag;
-
-	out[0] = '\0';
-	while (*s && *s != ';' && *s != ' ') {
-		size_t len = strcspn(s, ",; ");
-
-		if (len > klen && !strncmp(s, key, klen) && s[klen] == '=') {
-			size_t vlen = len - klen - 1;
-
-			if (vlen >= AIF_NAME_MAX)
-				vlen = AIF_NAME_MAX - 1;
-			memcpy(out, s + klen + 1, vlen);
-			out[vlen] = '\0';
-			return;
-		}
-		s += len;
-		if (*s == ',')
-			s++;
-	}
-}
-
-/* Our tag: the last "aif:class=" in a comment (an operator's note may
- * come before it, separated by ';'). */
-const char *aif_tag_find(const char *comment)
-{
-	const char *tag = NULL, *s = comment;
-
-	while (s && (s = strstr(s, "aif:class=")))
-		tag = s++;
-	return tag;
-}
-
-int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
-		  char project[AIF_NAME_MAX])
-{
-	const char *tag = aif_tag_find(comment);
-
-	klass[0] = project[0] = '\0';
-	if (!tag)
-		return -1;
-	tag += 4;
-	_tag_field(tag, "class", klass);
-	_tag_field(tag, "project", project);
-	return klass[0] && project[0] ? 0 : -1;
 }

@@ -1,21 +1,17 @@
 /*
- * slurm-aifactory: the lien of an admitted job, and its place in the tag.
+ * slurm-aifactory: the lien of an admitted job.
  *
  * An accepted job of a metered class reserves what it could cost (GPUs x
  * time limit x weight) against its project's grants. The split and the
- * rates go into the job's admission tag, so they travel with the job:
- * jobcomp charges at those rates and releases that split, and the
+ * rates go into the job's admission tag (tag.h), so they travel with the
+ * job: jobcomp charges at those rates and releases that split, and the
  * periodic rebuild of reserved amounts reads them back from slurmctld's
  * own job list (docs/ledger.md: liens are derived).
- *
- *   aif:class=..,project=..,mode=..[,sector=..],lien=g1:AMOUNT+g2:AMOUNT,rate=h100:1000+a100:500
- *   aif:...,lien=none           admitted without a lien (fallback QOS)
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,58 +19,6 @@
 #include <string.h>
 
 #include "settle.h"
-
-/* The longest tag there is: the project's fields, 32 parts and 8 rates,
- * every name AIF_NAME_MAX - 1 bytes, every number 20. */
-#define TAG_NAME (AIF_NAME_MAX - 1)
-#define TAG_WORST (sizeof("aif:class=,project=,mode=,sector=") + 4 * TAG_NAME + \
-		   sizeof(",lien=") + AIF_LEDGER_PARTS_MAX * (TAG_NAME + 22) + \
-		   sizeof(",rate=") + AIF_GPU_TYPES_MAX * (TAG_NAME + 22))
-_Static_assert(TAG_WORST < AIF_TAG_MAX, "AIF_TAG_MAX holds every lien");
-
-/* Append to the tag in buf: false (and buf cut) when it does not fit. */
-static bool __attribute__((format(printf, 3, 4)))
-_append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-	int n;
-
-	if (used >= len)
-		return false;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-	return n >= 0 && (size_t) n < len - used;
-}
-
-int aif_lien_tag(const struct aif_lien *lien, char *tag, size_t len)
-{
-	char buf[AIF_TAG_MAX];
-	bool fits;
-
-	if (strlen(tag) >= sizeof(buf)) {
-		errno = E2BIG;
-		return -1;
-	}
-	strcpy(buf, tag);
-	fits = _append(buf, sizeof(buf), ",lien=");
-	for (size_t i = 0; fits && i < lien->nparts; i++)
-		fits = _append(buf, sizeof(buf), "%s%s:%lld", i ? "+" : "",
-			       lien->parts[i].grant,
-			       (long long) lien->parts[i].amount);
-	fits = fits && _append(buf, sizeof(buf), ",rate=");
-	for (size_t i = 0; fits && i < lien->nuses; i++)
-		fits = _append(buf, sizeof(buf), "%s%s:%lld", i ? "+" : "",
-			       lien->uses[i].type,
-			       (long long) lien->uses[i].weight_milli);
-	if (!fits || strlen(buf) >= len) {
-		errno = E2BIG;
-		return -1;
-	}
-	strcpy(tag, buf);
-	return 0;
-}
 
 /* The rate of a GPU type under qos in thousandths, or -1 when the type
  * has no weight. */
@@ -131,10 +75,12 @@ static int _lien(struct aif_ledger *ledger, const struct aif_policy *p,
 	 * applies (docs/ledger.md, "When the journal is damaged"). */
 	if (aif_ledger_budgets_closed(ledger, why, sizeof(why))) {
 		d->rule = "budget.unavailable";
-		if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK) {
+		/* A tag too long for ",lien=none" (AIF_TAG_MAX rules it
+		 * out) would be refused: never a job without its mark. */
+		if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK &&
+		    !aif_lien_tag(NULL, d->tag, sizeof(d->tag))) {
 			snprintf(d->qos, sizeof(d->qos), "%s", c->fallback_qos);
 			d->verdict = AIF_RESHAPE;
-			_append(d->tag, sizeof(d->tag), ",lien=none");
 			return 0;
 		}
 		d->verdict = AIF_REFUSE;
@@ -211,7 +157,7 @@ static int _lien(struct aif_ledger *ledger, const struct aif_policy *p,
 		return 0;
 	}
 	if (c->exhausted_action == AIF_EXHAUSTED_FALLBACK) {
-		if (!_append(d->tag, sizeof(d->tag), ",lien=none")) {
+		if (aif_lien_tag(NULL, d->tag, sizeof(d->tag))) {
 			d->verdict = AIF_REFUSE;
 			d->rule = "budget.tag";
 			snprintf(d->message, sizeof(d->message),
@@ -242,92 +188,4 @@ int aif_lien_price(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d)
 {
 	return _lien(ledger, p, r, d, false);
-}
-
-/* "name:NUMBER+name:NUMBER" after key= in a tag, into names and numbers. */
-static size_t _pairs(const char *tag, const char *key,
-		     char names[][AIF_NAME_MAX], int64_t *numbers, size_t max)
-{
-	char pattern[16];
-	const char *s;
-	size_t n = 0;
-
-	snprintf(pattern, sizeof(pattern), ",%s=", key);
-	if (!(s = strstr(tag, pattern)))
-		return 0;
-	s += strlen(pattern);
-	while (*s && *s != ',' && *s != ';' && n < max) {
-		size_t nlen = strcspn(s, ":,;+");
-		char *end;
-
-		if (s[nlen] != ':' || nlen >= AIF_NAME_MAX)
-			break;
-		memcpy(names[n], s, nlen);
-		names[n][nlen] = '\0';
-		if (s[nlen + 1] < '0' || s[nlen + 1] > '9')
-			return SIZE_MAX;	/* not a tag we wrote */
-		errno = 0;
-		numbers[n] = strtoll(s + nlen + 1, &end, 10);
-		if (errno)
-			return SIZE_MAX;
-		n++;
-		s = end;
-		if (*s == '+')
-			s++;
-	}
-	return n;
-}
-
-int aif_lien_from_tag(const char *comment, struct aif_lien *out)
-{
-	char klass[AIF_NAME_MAX], names[AIF_LEDGER_PARTS_MAX][AIF_NAME_MAX];
-	int64_t numbers[AIF_LEDGER_PARTS_MAX];
-	const char *tag = aif_tag_find(comment);
-	size_t n;
-
-	memset(out, 0, sizeof(*out));
-	if (!tag || aif_tag_parse(tag, klass, out->project))
-		return -1;
-	n = _pairs(tag, "lien", names, numbers, AIF_LEDGER_PARTS_MAX);
-	if (n == SIZE_MAX)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(out->parts[i].grant, names[i], AIF_NAME_MAX);
-		out->parts[i].amount = numbers[i];
-		if (aif_amount_add(out->total, numbers[i], &out->total))
-			return -1;
-	}
-	out->nparts = n;
-	n = _pairs(tag, "rate", names, numbers, AIF_GPU_TYPES_MAX);
-	if (n == SIZE_MAX)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(out->uses[i].type, names[i], AIF_NAME_MAX);
-		out->uses[i].weight_milli = numbers[i];
-	}
-	out->nuses = n;
-	return out->nparts ? 0 : 1;
-}
-
-int aif_record_add_tag(struct aif_record *rec, const char *tag)
-{
-	size_t len = strlen(tag), at = 0;
-	unsigned field = 1;
-	int rc = 0;
-
-	do {
-		char key[16], chunk[AIF_TAG_CHUNK + 1];
-		size_t n = len - at < AIF_TAG_CHUNK ? len - at : AIF_TAG_CHUNK;
-
-		memcpy(chunk, tag + at, n);
-		chunk[n] = '\0';
-		if (field == 1)
-			snprintf(key, sizeof(key), "tag");
-		else
-			snprintf(key, sizeof(key), "tag%u", field);
-		rc |= aif_record_add_str(rec, key, chunk);
-		at += n;
-		field++;
-	} while (at < len);
-	return rc ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "balance.h"
 #include "query.h"
 #include "service.h"
+#include "tag.h"
 
 #define WATCH_SECONDS 1	/* how often the watcher looks at the stamp */
 /* Records are written and synced in batches: the first of a batch waits

@@ -21,6 +21,7 @@
 #include "aifactory.h"
 #include "journal.h"
 #include "ledger.h"
+#include "tag.h"
 
 #define AIF_RUN_KEY_MAX 96	/* "cluster:jobid:start[:segment]" */
 
@@ -165,22 +166,5 @@ int aif_lien_admit(struct aif_ledger *ledger, const struct aif_policy *p,
  * it stands and d is what aif_lien_admit would have left (dry runs). */
 int aif_lien_price(struct aif_ledger *ledger, const struct aif_policy *p,
 		   const struct aif_request *r, struct aif_decision *d);
-
-/* Append a lien's split and rates (",lien=g1:AMOUNT+...,rate=h100:1000")
- * to the tag in tag: 0, or -1 (E2BIG) leaving tag as it was when the
- * whole would not fit in len: never a cut lien. */
-int aif_lien_tag(const struct aif_lien *lien, char *tag, size_t len);
-
-/* A tag into a journal record: "tag", then "tag2", "tag3"... of
- * AIF_TAG_CHUNK bytes each, so that a long lien is not cut at a record's
- * bound on a string (read them back joined in order). 0, or -1 as
- * aif_record_add_str(). */
-#define AIF_TAG_CHUNK 480
-int aif_record_add_tag(struct aif_record *rec, const char *tag);
-
-/* The lien a tag carries: project, split (parts, total) and frozen rates
- * (uses[].type and weight_milli). 0 with a lien, 1 with none, -1 with no
- * tag at all. */
-int aif_lien_from_tag(const char *comment, struct aif_lien *out);
 
 #endif /* AIF_SETTLE_H */

@@ -9,6 +9,7 @@
 
 #include "aifactory.h"
 #include "policy_text.h"
+#include "tag.h"
 #include "tap.h"
 
 enum { ALICE = 1001, BOB = 1002, CAROL = 1003, DAVE = 1004, MALLORY = 1066 };

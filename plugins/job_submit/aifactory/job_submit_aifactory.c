@@ -33,6 +33,7 @@
 
 #include "admit.h"
 #include "aifactory.h"
+#include "tag.h"
 #include "../../aif_slurm.h"
 
 const char plugin_name[] = "AI Factory admission by project class";
@@ -140,19 +141,15 @@ static int _refuse(const char *rule, const char *msg, uint32_t uid,
 	return _errno_of(rule);
 }
 
-/* Put the tag into admin_comment, replacing an earlier tag of ours. */
+/* Put the tag into admin_comment after the operator's note, if any,
+ * replacing an earlier tag of ours. */
 static void _set_tag(char **comment, const char *tag)
 {
-	char *old = *comment, *mark;
+	char *old = *comment;
+	size_t note = aif_tag_note_len(old);
 
-	if (!old || !old[0] || !strncmp(old, "aif:", 4)) {
-		xfree(*comment);
-		*comment = xstrdup(tag);
-		return;
-	}
-	if ((mark = strstr(old, ";aif:")))
-		*mark = '\0';
-	*comment = xstrdup_printf("%s;%s", old, tag);
+	*comment = note ? xstrdup_printf("%.*s;%s", (int) note, old, tag) :
+			  xstrdup(tag);
 	xfree(old);
 }
 

@@ -29,6 +29,7 @@
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
+#include "tag.h"
 #include "../../aif_slurm.h"
 
 const char plugin_name[] = "AI Factory GPU-hour charges and audit trail";
@@ -101,8 +102,7 @@ static void _rebuild_liens(void)
 	if (job_list) {
 		it = list_iterator_create(job_list);
 		while ((job = list_next(it))) {
-			if (!job->admin_comment ||
-			    !strstr(job->admin_comment, "aif:"))
+			if (!aif_tag_find(job->admin_comment))
 				continue;
 			if (IS_JOB_FINISHED(job)) {
 				_sweep(job);
