@@ -42,15 +42,17 @@
 /* ------------------------------------------------------------------ */
 /* Records                                                              */
 
+/* The types "reserved" are read and verified, and written by nothing
+ * yet (docs/ledger.md); their names and order are part of the format. */
 enum aif_record_type {
-	AIF_RECORD_GRANT,	/* a grant appears or changes in the policy */
+	AIF_RECORD_GRANT,	/* reserved */
 	AIF_RECORD_DECISION,	/* admission: accept, reshape, refuse, fallback */
-	AIF_RECORD_LIEN,
-	AIF_RECORD_CHARGE,
-	AIF_RECORD_REFUND,
-	AIF_RECORD_ADJUSTMENT,
-	AIF_RECORD_EXPIRY,
-	AIF_RECORD_THRESHOLD,
+	AIF_RECORD_LIEN,	/* reserved: liens are derived from the jobs */
+	AIF_RECORD_CHARGE,	/* a run's charge, by grant */
+	AIF_RECORD_REFUND,	/* reserved */
+	AIF_RECORD_ADJUSTMENT,	/* reserved */
+	AIF_RECORD_EXPIRY,	/* reserved */
+	AIF_RECORD_THRESHOLD,	/* a grant's use crossed a threshold */
 	AIF_RECORD_ROTATE,	/* first record of a file after rotation */
 };
 
