@@ -21,6 +21,9 @@
 
 #include "aifactory.h"
 
+/* Inside the library only: not exported (tests/0008-library-exports.t). */
+#pragma GCC visibility push(hidden)
+
 /*
  * What one load may read (docs/policy-schema.md, "Limits"). The loader
  * runs inside slurmctld, so a huge or hostile policy must be refused
@@ -123,5 +126,7 @@ int aif_cmp_uid_name(const void *a, const void *b);
 
 /* Multiplier for a QOS (billing.qos_weights); 1 when it is not listed. */
 double aif_policy_qos_weight(const struct aif_policy *p, const char *qos);
+
+#pragma GCC visibility pop
 
 #endif /* AIF_POLICY_INTERNAL_H */

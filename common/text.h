@@ -10,7 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Inside the library only: not exported (tests/0008-library-exports.t). */
+#pragma GCC visibility push(hidden)
+
 /* Write code point cp (at most 0x10FFFF) as UTF-8; returns 1 to 4. */
 size_t aif_utf8_put(uint32_t cp, char out[4]);
+
+#pragma GCC visibility pop
 
 #endif /* AIF_TEXT_H */
