@@ -30,6 +30,8 @@ JSON
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
 charges() { grep -F "\"run\":\"aif:$1:" "$journal" | grep -F '"type":"charge"'; }
+# has_charges JOB N: the journal holds at least N charges of JOB.
+has_charges() { [ "$(charges "$1" | wc -l)" -ge "$2" ]; }
 
 # --- requeue: the first run is charged, the job keeps its lien
 as_user aif-alice sbatch --parsable -A steady --gres=gpu:h100:1 -t 10 \
@@ -40,7 +42,7 @@ sleep 3
 run scontrol requeue "$job"
 is "$AS_RC" 0 "root requeues it" || diag "$AS_ERR"
 ok "it is pending again" wait_job_state "$job" PENDING 30
-sleep 1
+wait_until 10 "the requeued run's charge" has_charges "$job" 1
 first=$(charges "$job")
 is "$(journal_field "$first" state)" REQUEUED "the run that happened is charged, as REQUEUED"
 like "$(job_field "$job" AdminComment)" ',lien=main:600000,' "the job keeps its lien for the next run"
@@ -48,13 +50,13 @@ like "$(job_field "$job" AdminComment)" ',lien=main:600000,' "the job keeps its 
 # --- a policy reload while the job waits: balances carry over
 before_reload=$(grep -c 'aifactory: policy .* loaded' "$log")
 run scontrol reconfigure
-sleep 3
-ok "the policy was reloaded" test "$(grep -c 'aifactory: policy .* loaded' "$log")" -gt "$before_reload"
+reloaded() { [ "$(grep -c 'aifactory: policy .* loaded' "$log")" -gt "$before_reload" ]; }
+ok "the policy was reloaded" wait_until 10 "the policy's reload" reloaded
 
 # --- the rerun is charged too, from where the first left the grant
 run scontrol update JobId="$job" StartTime=now
 ok "the rerun completes" wait_job_state "$job" COMPLETED 60
-sleep 1
+wait_until 10 "the rerun's charge" has_charges "$job" 2
 is "$(charges "$job" | wc -l)" 2 "two runs, two charges"
 second=$(charges "$job" | tail -1)
 is "$(journal_field "$second" state)" COMPLETED "the second is the completed run"
@@ -66,7 +68,8 @@ is "$before_second" "$after_first" "the grant's balance carried across the reloa
 as_user aif-erin sbatch --parsable -A burn --gres=gpu:h100:2 -t 5 --wrap 'sleep 6'
 burn=$AS_OUT
 ok "erin's job completes" wait_job_state "$burn" COMPLETED 30
-sleep 1
+threshold() { grep -qF '"type":"threshold"' "$journal"; }
+wait_until 10 "a threshold record" threshold
 like "$(grep -F '"type":"threshold"' "$journal" | head -1)" \
 	"\"run\":\"aif:$burn:[0-9]+\",\"project\":\"burn\",\"grant\":\"tiny\",\"permille\":800" \
 	"crossing 80% of the grant writes an event record"
