@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "fake_nss.h"
 #include "policy_text.h"
 #include "tag.h"
 #include "tap.h"
@@ -15,41 +16,17 @@
 enum { ALICE = 1001, BOB = 1002, CAROL = 1003, DAVE = 1004, MALLORY = 1066 };
 enum { ACME = 2001, LAB = 2002, OTHER = 2999 };
 
-static int _user(const char *name, uid_t *uid, void *arg)
-{
-	static const struct { const char *name; uid_t uid; } users[] = {
-		{ "alice", ALICE }, { "bob", BOB }, { "carol", CAROL },
-		{ "dave", DAVE }, { "mallory", MALLORY },
-	};
+static const struct fake_user users[] = {
+	{ "alice", ALICE }, { "bob", BOB }, { "carol", CAROL },
+	{ "dave", DAVE }, { "mallory", MALLORY },
+};
 
-	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
-		if (!strcmp(name, users[i].name)) {
-			*uid = users[i].uid;
-			return 0;
-		}
-	return -1;
-}
+static const struct fake_group groups[] = {
+	{ "acme", ACME, { "alice", "bob" } },
+	{ "lab", LAB, { NULL } },
+};
 
-static int _group(const char *name, gid_t *gid, uid_t **members,
-		  size_t *nmembers, void *arg)
-{
-	*members = NULL;
-	*nmembers = 0;
-	if (!strcmp(name, "acme")) {
-		*gid = ACME;
-		if (!(*members = malloc(2 * sizeof(uid_t))))
-			return -1;
-		(*members)[0] = ALICE;
-		(*members)[1] = BOB;
-		*nmembers = 2;
-		return 0;
-	}
-	if (!strcmp(name, "lab")) {
-		*gid = LAB;
-		return 0;
-	}
-	return -1;
-}
+static FAKE_NSS(nss, users, groups);
 
 static const char policy_text[] =
 	"{\n"
@@ -90,9 +67,7 @@ static const char policy_text[] =
 
 static struct aif_policy *_load(void)
 {
-	struct aif_resolver resolver = { _user, _group, NULL };
-
-	return policy_from_text(policy_text, &resolver);
+	return policy_from_text(policy_text, &nss.resolver);
 }
 
 /* A request for uid with its primary group, asking for GPUs per node. */
@@ -356,7 +331,6 @@ static void test_tag(void)
 /* A user in more projects than a message lists, only the last one open. */
 static void test_many_projects(void)
 {
-	struct aif_resolver resolver = { _user, _group, NULL };
 	char dir[] = "/tmp/aif-test-many.XXXXXX", path[64];
 	struct aif_decision d;
 	struct aif_request r;
@@ -378,7 +352,7 @@ static void test_many_projects(void)
 	fputs("    \"other\": { \"class\": \"c\", \"mode\": \"m\" }\n  }\n}\n",
 	      f);
 	fclose(f);
-	p = aif_policy_load(path, &resolver, NULL);
+	p = aif_policy_load(path, &nss.resolver, NULL);
 	unlink(path);
 	rmdir(dir);
 	if (!ok(p != NULL, "a policy with 12 projects of one user loads"))

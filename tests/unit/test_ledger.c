@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "fake_nss.h"
 #include "ledger.h"
 #include "policy_text.h"
 #include "tap.h"
@@ -27,18 +28,8 @@
 #define END_1231 ((time_t) 1830297599)
 #define END_2026 ((time_t) 1798761599)
 
-static int _user(const char *name, uid_t *uid, void *arg)
-{
-	return -1;
-}
-
-static int _group(const char *name, gid_t *gid, uid_t **members,
-		  size_t *nmembers, void *arg)
-{
-	*members = NULL;
-	*nmembers = 0;
-	return -1;
-}
+/* No account is looked up: the policies name none. */
+static struct fake_nss nss = FAKE_NSS_OF(&nss, NULL, 0, NULL, 0);
 
 #define Y2026 "\"valid_from\": \"2026-01-01\""
 #define Y2027 "\"valid_from\": \"2027-01-01\", \"valid_until\": \"2027-12-31\""
@@ -117,9 +108,7 @@ static const char policy3_text[] =
 
 static struct aif_policy *_load(const char *text)
 {
-	struct aif_resolver resolver = { _user, _group, NULL };
-
-	return policy_from_text(text, &resolver);
+	return policy_from_text(text, &nss.resolver);
 }
 
 static struct aif_use _use(const char *type, uint64_t gpus, int64_t w)

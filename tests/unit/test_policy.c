@@ -29,87 +29,26 @@
 #include <unistd.h>
 
 #include "aifactory.h"
+#include "fake_nss.h"
 #include "sha256.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------------ */
 /* A fake NSS                                                           */
 
-static const struct {
-	const char *name;
-	uid_t uid;
-} fake_users[] = {
+static const struct fake_user fake_users[] = {
 	{ "alice", 1001 }, { "bob", 1002 }, { "carol", 1003 },
 	{ "dave", 1004 }, { "erin", 1005 }, { "frank", 1006 },
 };
 
-static const struct {
-	const char *name;
-	gid_t gid;
-	const char *members[3];
-} fake_groups[] = {
+static const struct fake_group fake_groups[] = {
 	{ "acme", 2001, { "alice", "bob" } },
 	{ "research", 2002, { "carol", "frank" } },
 	{ "hpcops", 2100, { "erin" } },
 	{ "empty", 2200, { NULL } },
 };
 
-static int fake_calls;
-
-/* "ldap-down" fails as an unreachable directory would; "no-memory" as
- * malloc would. */
-static int _fake_fail(const char *name)
-{
-	if (!strcmp(name, "ldap-down"))
-		errno = EIO;
-	else if (!strcmp(name, "no-memory"))
-		errno = ENOMEM;
-	else
-		return 0;
-	return -1;
-}
-
-static int _fake_user(const char *name, uid_t *uid, void *arg)
-{
-	(void) arg;
-	fake_calls++;
-	if (_fake_fail(name))
-		return -1;
-	for (size_t i = 0; i < sizeof(fake_users) / sizeof(*fake_users); i++)
-		if (!strcmp(name, fake_users[i].name)) {
-			*uid = fake_users[i].uid;
-			return 0;
-		}
-	return -1;
-}
-
-static int _fake_group(const char *name, gid_t *gid, uid_t **members,
-		       size_t *nmembers, void *arg)
-{
-	(void) arg;
-	fake_calls++;
-	if (_fake_fail(name))
-		return -1;
-	for (size_t i = 0; i < sizeof(fake_groups) / sizeof(*fake_groups);
-	     i++) {
-		size_t n = 0;
-
-		if (strcmp(name, fake_groups[i].name))
-			continue;
-		*gid = fake_groups[i].gid;
-		*members = malloc(3 * sizeof(**members));
-		if (!*members)
-			return -1;
-		for (size_t j = 0; j < 3 && fake_groups[i].members[j]; j++)
-			_fake_user(fake_groups[i].members[j], &(*members)[n++],
-				   NULL);
-		*nmembers = n;
-		return 0;
-	}
-	return -1;
-}
-
-static const struct aif_resolver fake = { _fake_user, _fake_group, NULL };
+static FAKE_NSS(nss, fake_users, fake_groups);
 
 /* ------------------------------------------------------------------ */
 /* Files                                                                */
@@ -246,7 +185,7 @@ static const char *_join(const struct aif_load_error *e, size_t n)
 static const char *_load_errors(const char *path)
 {
 	struct aif_load_report r;
-	struct aif_policy *p = aif_policy_load(path, &fake, &r);
+	struct aif_policy *p = aif_policy_load(path, &nss.resolver, &r);
 	const char *out = p ? "(loaded)" : _join(r.errors, r.nerrors);
 
 	aif_policy_unref(p);
@@ -270,7 +209,7 @@ static void _bad(const char *what, const char *text, const char *want)
 static void _test_good(void)
 {
 	struct aif_load_report r;
-	struct aif_policy *p = aif_policy_load("good.json", &fake, &r);
+	struct aif_policy *p = aif_policy_load("good.json", &nss.resolver, &r);
 	const struct aif_class *startup, *sme, *research;
 	const struct aif_project *acme, *bolt, *cern, *deep, *ghost;
 	const struct aif_project *out[8];
@@ -504,7 +443,7 @@ out:
 
 static void _test_refcount(void)
 {
-	struct aif_policy *p = aif_policy_load("good.json", &fake, NULL);
+	struct aif_policy *p = aif_policy_load("good.json", &nss.resolver, NULL);
 	struct aif_policy *q;
 
 	if (!ok(p != NULL, "load with a NULL report"))
@@ -549,7 +488,7 @@ static void _test_limits_edge(void)
 	       "\t\t                  \"valid_until\": \"2024-02-29\"}]}\n"
 	       "\t}\n"
 	       "}\n");
-	p = aif_policy_load("edge.json", &fake, &r);
+	p = aif_policy_load("edge.json", &nss.resolver, &r);
 	if (!ok(p != NULL, "edge values load")) {
 		printf("# %s\n", _join(r.errors, r.nerrors));
 		aif_load_report_free(&r);
@@ -595,7 +534,7 @@ static void _test_no_members(void)
 	       "\t\t\"q\": {\"class\": \"c\", \"mode\": \"m\"}\n"
 	       "\t}\n"
 	       "}\n");
-	p = aif_policy_load("nomembers.json", &fake, &r);
+	p = aif_policy_load("nomembers.json", &nss.resolver, &r);
 	if (!ok(p != NULL, "no members anywhere: the policy loads")) {
 		printf("# %s\n", _join(r.errors, r.nerrors));
 		aif_load_report_free(&r);
@@ -975,7 +914,7 @@ static void _test_top(void)
 		char line[1024];
 
 		_write("bad.json", text);
-		p = aif_policy_load("bad.json", &fake, &r);
+		p = aif_policy_load("bad.json", &nss.resolver, &r);
 		ok(p == NULL, "150 errors: refused");
 		is_int(r.nerrors, 101, "100 errors kept, and a note");
 		if (r.nerrors == 101) {
@@ -1412,11 +1351,11 @@ static void _test_resolution(void)
 	       "[\"alice\", \"bob\"], \"groups\": [\"acme\"]}\n"
 	       "\t}\n"
 	       "}\n");
-	fake_calls = 0;
-	p = aif_policy_load("names.json", &fake, &r);
+	nss.calls = 0;
+	p = aif_policy_load("names.json", &nss.resolver, &r);
 	ok(p != NULL, "names.json loads");
 	/* alice, bob; acme (+ alice, bob), empty */
-	is_int(fake_calls, 6, "each name looked up once");
+	is_int(nss.calls, 6, "each name looked up once");
 	is_int(r.nwarnings, 0, "no warnings");
 	if (p) {
 		const struct aif_project *pp = aif_policy_project(p, "p");
@@ -1431,9 +1370,9 @@ static void _test_resolution(void)
 	       "\t\"classes\": {\"c\": {\"share\": 2}},\n"
 	       "\t\"operators\": {\"users\": [\"alice\"]}\n"
 	       "}\n");
-	fake_calls = 0;
-	aif_policy_unref(aif_policy_load("names.json", &fake, NULL));
-	is_int(fake_calls, 0, "a broken file costs no lookups");
+	nss.calls = 0;
+	aif_policy_unref(aif_policy_load("names.json", &nss.resolver, NULL));
+	is_int(nss.calls, 0, "a broken file costs no lookups");
 
 	/* The default resolver: NSS. root exists everywhere. */
 	_write("nss.json", HEAD
@@ -1518,7 +1457,7 @@ static void _test_project_dir(void)
 	char h1[AIF_SHA256_HEX_LEN], h2[AIF_SHA256_HEX_LEN];
 	char want[AIF_SHA256_HEX_LEN];
 
-	p = aif_policy_load("good-dir.json", &fake, &r);
+	p = aif_policy_load("good-dir.json", &nss.resolver, &r);
 	if (!ok(p != NULL, "good-dir.json loads")) {
 		printf("# %s\n", _join(r.errors, r.nerrors));
 		aif_load_report_free(&r);
@@ -1573,7 +1512,7 @@ static void _test_project_dir(void)
 	snprintf(h1, sizeof(h1), "%s", aif_policy_hash(p));
 	aif_policy_unref(p);
 
-	p = aif_policy_load("good-dir.json", &fake, NULL);
+	p = aif_policy_load("good-dir.json", &nss.resolver, NULL);
 	is_str(p ? aif_policy_hash(p) : "", h1, "hash stable across loads");
 	aif_policy_unref(p);
 
@@ -1581,12 +1520,12 @@ static void _test_project_dir(void)
 	_write("good-dir.d/beta.json",
 	       "{\n\t\"class\": \"startup\",\n\t\"mode\": \"fast-lane\",\n"
 	       "\t\"users\": [\"bob\", \"carol\"]\n}\n");
-	p = aif_policy_load("good-dir.json", &fake, NULL);
+	p = aif_policy_load("good-dir.json", &nss.resolver, NULL);
 	snprintf(h2, sizeof(h2), "%s", p ? aif_policy_hash(p) : "");
 	ok(p && strcmp(h1, h2), "hash changes when a project file changes");
 	aif_policy_unref(p);
 	_copy_fixture("good-dir.d/beta.json", "good-dir.d/beta.json");
-	p = aif_policy_load("good-dir.json", &fake, NULL);
+	p = aif_policy_load("good-dir.json", &nss.resolver, NULL);
 	is_str(p ? aif_policy_hash(p) : "", h1,
 	       "and comes back when the file does");
 	aif_policy_unref(p);
@@ -1602,7 +1541,7 @@ static void _test_project_dir(void)
 	    "\t\"groups\": [\"no-group\"]\n}\n",
 	    "gamma.json", "{\"class\": \"c\", \"mode\": \"m\", "
 	    "\"users\": [\"ghost\"]}");
-	p = aif_policy_load("dir.json", &fake, &r);
+	p = aif_policy_load("dir.json", &nss.resolver, &r);
 	ok(p != NULL, "unknown members in project files: loaded");
 	is_str(_join(r.warnings, r.nwarnings),
 	       "pd/beta.json:5: projects.beta.users[1]: unknown user "
@@ -1859,11 +1798,11 @@ static void _test_owners(void)
 	_chown("pd/beta.json", 12346);
 	if (!ok(seteuid(12345) == 0, "seteuid 12345"))
 		goto out;
-	p = aif_policy_load("own.json", &fake, &r);
+	p = aif_policy_load("own.json", &nss.resolver, &r);
 	ok(p != NULL, "as uid 12345: its own policy file loads");
 	aif_policy_unref(p);
 	aif_load_report_free(&r);
-	p = aif_policy_load("good.json", &fake, NULL);
+	p = aif_policy_load("good.json", &nss.resolver, NULL);
 	ok(p != NULL, "as uid 12345: root's policy file loads");
 	aif_policy_unref(p);
 	is_str(_load_errors("dir.json"),
