@@ -52,7 +52,7 @@ struct aif_job_end {
 	unsigned ngpus;
 };
 
-/* "cluster:jobid:start": one run of one job (SLURM-LIFECYCLE.md). */
+/* "cluster:jobid:start": one run of one job (docs/slurm.md). */
 void aif_run_key(const char *cluster, const struct aif_job_end *je,
 		 char key[AIF_RUN_KEY_MAX]);
 

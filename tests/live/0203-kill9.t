@@ -6,7 +6,7 @@
 # chain is whole.
 #
 # SLURM itself loses the jobs submitted after its last state save (it
-# saves at most every 5 s, SLURM-LIFECYCLE.md section 1) and gives their
+# saves at most every 5 s, docs/slurm.md) and gives their
 # ids to new jobs; a node still running a lost job refuses the new job
 # with its id ("Duplicate jobid", node drained, job requeued and held),
 # and a job saved as pending that had already run is launched again and

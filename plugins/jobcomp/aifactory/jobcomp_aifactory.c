@@ -7,7 +7,7 @@
  * project's grants once per run and queues the audit record. Nothing here
  * writes to disk: jobcomp runs under slurmctld's job write lock.
  *
- * What a run is (SLURM-LIFECYCLE.md): (cluster, job id, start time). A
+ * What a run is (docs/slurm.md): (cluster, job id, start time). A
  * requeued run is charged when it ends and its rerun again; a pending job
  * that is cancelled never started and costs nothing; a resize charges the
  * first segment [start, resize] at the resize and the rest [resize, end]
