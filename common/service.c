@@ -91,6 +91,7 @@ static struct {
 	bool stop_tried;
 	struct deferred *deferred;	/* job ends waiting for the rebuild */
 	size_t ndeferred;
+	struct aif_run_keys *deferred_keys;	/* their runs, to find repeats */
 	uint64_t dropped;		/* records dropped, queue full */
 	uint64_t dropped_told;		/* of which a record says so */
 	char dropped_why[AIF_LEDGER_CLOSED_MAX];	/* the last drop's */
@@ -730,6 +731,7 @@ static int _charge(const struct aif_job_end *je, const char *key,
 static void _settle_deferred(struct aif_policy *p)
 {
 	struct deferred *list, *next;
+	struct aif_run_keys *keys;
 	char why[AIF_ERR_MAX];
 	size_t n = 0;
 
@@ -737,7 +739,10 @@ static void _settle_deferred(struct aif_policy *p)
 	list = svc.deferred;
 	svc.deferred = NULL;
 	svc.ndeferred = 0;
+	keys = svc.deferred_keys;
+	svc.deferred_keys = NULL;
 	pthread_mutex_unlock(&svc.lock);
+	aif_run_keys_free(keys);
 	for (; list; list = next) {
 		bool seen;
 
@@ -945,6 +950,8 @@ static void _drop_all(void)
 	svc.queued = 0;
 	svc.deferred = NULL;
 	svc.ndeferred = 0;
+	aif_run_keys_free(svc.deferred_keys);
+	svc.deferred_keys = NULL;
 }
 
 static void _free_all(void)
@@ -1238,12 +1245,13 @@ static int _defer(const struct aif_job_end *je, const char *key, char *why,
 	struct deferred *d;
 	bool kept;
 
+	/* A hashed look-up: the sweep asks for every job slurmctld still
+	 * remembers, under its job read lock, every 30 s. */
 	pthread_mutex_lock(&svc.lock);
-	for (d = svc.deferred; d; d = d->next)
-		if (!strcmp(d->key, key)) {
-			pthread_mutex_unlock(&svc.lock);
-			return 1;
-		}
+	if (svc.deferred_keys && aif_run_keys_has(svc.deferred_keys, key)) {
+		pthread_mutex_unlock(&svc.lock);
+		return 1;
+	}
 	kept = svc.ndeferred < DEFER_MAX;
 	pthread_mutex_unlock(&svc.lock);
 	if (!kept || !(d = calloc(1, sizeof(*d)))) {
@@ -1267,6 +1275,14 @@ static int _defer(const struct aif_job_end *je, const char *key, char *why,
 		return -1;
 	}
 	pthread_mutex_lock(&svc.lock);
+	if ((!svc.deferred_keys && !(svc.deferred_keys = aif_run_keys_new())) ||
+	    aif_run_keys_add(svc.deferred_keys, key, je->end)) {
+		pthread_mutex_unlock(&svc.lock);
+		_free_deferred(d);
+		snprintf(why, len, "job %u: out of memory: not charged",
+			 je->job_id);
+		return -1;
+	}
 	d->next = svc.deferred;
 	svc.deferred = d;
 	svc.ndeferred++;
