@@ -15,6 +15,7 @@
 
 #include "balance.h"
 #include "date.h"
+#include "text.h"
 #include "settle.h"
 
 enum { COL_PROJECT, COL_GRANT, COL_WINDOW, COL_GPU, COL_GRANTED, COL_CHARGED,
@@ -231,49 +232,13 @@ int aif_balance_sheet_print(const struct aif_balance_sheet *s, FILE *f)
 /* ------------------------------------------------------------------ */
 /* Text for a terminal                                                   */
 
-/* The code point at s (n bytes long, 1-4), or -1 with *n = 1 if s does
- * not start with UTF-8 (overlong forms and surrogates are not). */
-static int32_t _utf8_at(const unsigned char *s, size_t len, size_t *n)
-{
-	uint32_t cp;
-
-	*n = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		*n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		*n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		*n = 4, cp = s[0] & 0x07;
-	else
-		return -1;
-	if (len < *n) {
-		*n = 1;
-		return -1;
-	}
-	for (size_t k = 1; k < *n; k++) {
-		if ((s[k] & 0xc0) != 0x80) {
-			*n = 1;
-			return -1;
-		}
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((*n == 3 && cp < 0x800) || (*n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		*n = 1;
-		return -1;
-	}
-	return (int32_t) cp;
-}
-
 int aif_text_to_terminal(FILE *f, const char *s, size_t len, bool utf8)
 {
 	const unsigned char *u = (const unsigned char *) s;
 
 	for (size_t i = 0; i < len;) {
 		size_t n;
-		int32_t cp = _utf8_at(u + i, len - i, &n);
+		int32_t cp = aif_utf8_get(u + i, len - i, &n);
 
 		if (cp < 0)
 			fprintf(f, "\\x%02x", u[i]);
@@ -281,8 +246,7 @@ int aif_text_to_terminal(FILE *f, const char *s, size_t len, bool utf8)
 			fputc(cp, f);
 		else if (cp < 0x20 || cp == 0x7f)
 			fprintf(f, "\\x%02x", (unsigned) cp);
-		else if (utf8 && cp >= 0xa0 && !(cp >= 0x202a && cp <= 0x202e) &&
-			 !(cp >= 0x2066 && cp <= 0x2069))
+		else if (utf8 && cp >= 0xa0 && !aif_cp_needs_escape((uint32_t) cp))
 			fwrite(u + i, 1, n, f);
 		else if (cp <= 0xffff)
 			fprintf(f, "\\u%04x", (unsigned) cp);

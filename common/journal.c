@@ -421,35 +421,6 @@ static int _open_read(int dirfd, const char *name, enum trust trust,
 /* ------------------------------------------------------------------ */
 /* UTF-8 and escapes                                                    */
 
-/* The code point at s and its length in *len; -1 (len 1) if invalid. */
-static int32_t _utf8_next(const unsigned char *s, size_t *len)
-{
-	uint32_t cp, min;
-	size_t n, i;
-
-	*len = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u, min = 0x10000;
-	else
-		return -1;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return -1;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*len = n;
-	return (int32_t) cp;
-}
-
-
 static char _short_escape(uint32_t cp)
 {
 	switch (cp) {
@@ -464,15 +435,6 @@ static char _short_escape(uint32_t cp)
 	}
 }
 
-/* Written as \uXXXX: what could change how the line is shown. */
-static bool _escape_u(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-		cp == 0x200e || cp == 0x200f ||
-		(cp >= 0x2028 && cp <= 0x202e) ||
-		(cp >= 0x2066 && cp <= 0x2069);
-}
-
 static size_t _utf8_len(uint32_t cp)
 {
 	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
@@ -482,7 +444,7 @@ static size_t _escaped_len(uint32_t cp)
 {
 	if (_short_escape(cp))
 		return 2;
-	return _escape_u(cp) ? 6 : _utf8_len(cp);
+	return aif_cp_needs_escape(cp) ? 6 : _utf8_len(cp);
 }
 
 static size_t _escape(uint32_t cp, char *out)
@@ -495,7 +457,7 @@ static size_t _escape(uint32_t cp, char *out)
 		out[1] = c;
 		return 2;
 	}
-	if (!_escape_u(cp))
+	if (!aif_cp_needs_escape(cp))
 		return aif_utf8_put(cp, out);
 	out[0] = '\\';
 	out[1] = 'u';
@@ -645,7 +607,7 @@ static int _add_str(struct aif_record *r, const char *key, const char *s,
 	memcpy(r->text + kpos, key, klen + 1);
 	while (*p) {
 		size_t n, e;
-		int32_t cp = _utf8_next(p, &n);
+		int32_t cp = aif_utf8_get(p, SIZE_MAX, &n);
 
 		if (cp < 0 && !may_cut)
 			return _record_fail(r, EILSEQ);
@@ -780,7 +742,7 @@ static size_t _write_prefix(const struct aif_record *r, char *buf)
 		for (const unsigned char *p = (const unsigned char *)
 		     r->text + f->str; *p;) {
 			size_t len;
-			int32_t cp = _utf8_next(p, &len);
+			int32_t cp = aif_utf8_get(p, SIZE_MAX, &len);
 
 			n += _escape(cp < 0 ? 0xfffd : (uint32_t) cp, buf + n);
 			p += len;

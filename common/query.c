@@ -21,6 +21,7 @@
 #include <munge.h>
 
 #include "query.h"
+#include "text.h"
 
 #define PAYLOAD_MAGIC "aifactory-balance 1 "
 #define PROJECT_MAX AIF_QUERY_PROJECT_MAX
@@ -175,38 +176,14 @@ int aif_query_parse_request(const char *buf, size_t len, size_t *cred_len,
 }
 
 /* Valid UTF-8 (no overlong form, no surrogate) with no control character
- * (C0, DEL, C1) nor a bidirectional override: safe to echo to a user. */
+ * nor invisible mark (aif_cp_needs_escape): safe to echo to a user. */
 static bool _echoable(const unsigned char *s, size_t len)
 {
 	for (size_t i = 0; i < len;) {
-		uint32_t cp;
 		size_t n;
+		int32_t cp = aif_utf8_get(s + i, len - i, &n);
 
-		if (s[i] < 0x80) {
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			n = 2, cp = s[i] & 0x1f;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			n = 3, cp = s[i] & 0x0f;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			n = 4, cp = s[i] & 0x07;
-		else
-			return false;
-		if (len - i < n)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp < 0xa0 || (cp >= 0x202a && cp <= 0x202e) ||
-		    (cp >= 0x2066 && cp <= 0x2069))
+		if (cp < 0 || aif_cp_needs_escape((uint32_t) cp))
 			return false;
 		i += n;
 	}
