@@ -1,0 +1,368 @@
+/*
+ * What every slurm-aifactory plugin in slurmctld shares (aif_slurm.h).
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "slurm/slurm.h"
+#include "slurm/slurm_errno.h"
+/* First: it renames what the others declare to libslurm's exports. */
+#include "src/common/slurm_xlator.h"
+#include "src/common/gres.h"
+#include "src/common/list.h"
+#include "src/common/read_config.h"
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+#include "src/slurmctld/locks.h"
+#include "src/slurmctld/slurmctld.h"
+
+#include "events.h"
+#include "tag.h"
+#include "aif_slurm.h"
+
+#define REBUILD_FIRST 2	/* seconds after start: the job list is loaded */
+#define REBUILD_EVERY 30	/* seconds between rebuilds */
+
+/* Each plugin links its own copy: this is the plugin's state. */
+static const char *plugin = "aifactory";
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running;
+	bool stop;
+} rebuild = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+/* munged's socket as AuthInfo names it ("socket=PATH"), or NULL. */
+static char *_munge_socket(void)
+{
+	const char *at = slurm_conf.authinfo ?
+		strstr(slurm_conf.authinfo, "socket=") : NULL;
+
+	return at ? xstrndup(at + 7, strcspn(at + 7, ",")) : NULL;
+}
+
+/* The hooks are slurmctld's own, which outlive any one plugin. */
+static int _service_start(void)
+{
+	char *policy = get_extra_conf_path(AIF_POLICY_FILE);
+	char *journal = xstrdup_printf("%s/%s", slurm_conf.state_save_location,
+				       AIF_STATE_SUBDIR);
+	char *munge_socket = _munge_socket();
+	struct aif_service_hooks hooks = {
+		.policy_path = policy,
+		.journal_dir = journal,
+		.cluster = slurm_conf.cluster_name,
+		.slurm_user = slurm_conf.slurm_user_id,
+		.munge_socket = munge_socket,
+		.conf_stamp = &slurm_conf.last_update,
+		.info = slurm_info,
+		.error = error,
+	};
+	int rc = aif_service_start(&hooks);
+
+	xfree(policy);
+	xfree(journal);
+	xfree(munge_socket);
+	return rc ? SLURM_ERROR : SLURM_SUCCESS;
+}
+
+/*
+ * A finished job slurmctld still remembers is charged if its run is not
+ * in the journal: its jobcomp call came while our record was still
+ * queued when slurmctld was killed. Runs already charged are ignored.
+ */
+static void _sweep(job_record_t *job)
+{
+	struct aif_job_end je;
+	char why[AIF_ERR_MAX];
+
+	aif_slurm_job_end(job, &je);
+	je.final = false;	/* its lien went with the rebuild */
+	if (aif_service_job_end(&je, why, sizeof(why)) < 0)
+		debug("%s: JobId=%u: %s", plugin, job->job_id, why);
+}
+
+/*
+ * Liens are derived (docs/ledger.md): every grant's reserved amount is
+ * made the sum of the liens that pending and running jobs carry in their
+ * tags. A lien taken for a job that was never created (--test-only, a
+ * refusal after us) lapses here; after a restart, this is what brings the
+ * liens back. Under the job read lock (no I/O: charges only queue their
+ * records), then the ledger's own lock.
+ */
+static void _rebuild_liens(void)
+{
+	slurmctld_lock_t job_read = { .job = READ_LOCK };
+	char **tags = NULL;
+	size_t n = 0, cap = 0, unreadable = 0;
+	ListIterator it;
+	job_record_t *job;
+
+	/* Under the lock: copy the tags, charge what was missed. */
+	lock_slurmctld(job_read);
+	if (job_list) {
+		it = list_iterator_create(job_list);
+		while ((job = list_next(it))) {
+			if (!aif_tag_find(job->admin_comment))
+				continue;
+			if (IS_JOB_FINISHED(job)) {
+				_sweep(job);
+				continue;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				xrecalloc(tags, cap, sizeof(*tags));
+			}
+			tags[n++] = xstrdup(job->admin_comment);
+		}
+		list_iterator_destroy(it);
+	}
+	unlock_slurmctld(job_read);
+
+	/* After it: parse them and set every grant's reserved amount. */
+	if (aif_job_liens_rebuild((const char *const *) tags, n, &unreadable))
+		error("%s: rebuilding liens failed: %m", plugin);
+	if (unreadable)
+		error("%s: %zu jobs carry an admission tag whose lien cannot be read: their reservations are NOT counted (scontrol show job: AdminComment)",
+		      plugin, unreadable);
+	for (size_t i = 0; i < n; i++)
+		xfree(tags[i]);
+	xfree(tags);
+}
+
+static void *_rebuild_thread(void *arg)
+{
+	struct timespec until;
+	int wait = REBUILD_FIRST;
+
+	slurm_mutex_lock(&rebuild.lock);
+	while (!rebuild.stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait;
+		if (pthread_cond_timedwait(&rebuild.wake, &rebuild.lock,
+					   &until) != ETIMEDOUT)
+			continue;
+		slurm_mutex_unlock(&rebuild.lock);
+		_rebuild_liens();
+		slurm_mutex_lock(&rebuild.lock);
+		wait = REBUILD_EVERY;
+	}
+	slurm_mutex_unlock(&rebuild.lock);
+	return NULL;
+}
+
+/*
+ * The rebuild runs in jobcomp's copy, not job_submit's: jobcomp is never
+ * unloaded while slurmctld runs (its fini comes at shutdown, on the main
+ * thread, with no slurmctld lock held), whereas job_submit's fini runs
+ * under the write locks of a reconfigure and could not wait for a thread
+ * that waits for the job read lock.
+ */
+int aif_slurm_start(const char *name, unsigned flags)
+{
+	int rc = _service_start();
+
+	plugin = name;
+	if (rc || !(flags & AIF_SLURM_LIENS))
+		return rc;
+	rebuild.stop = false;
+	if (!pthread_create(&rebuild.thread, NULL, _rebuild_thread, NULL))
+		rebuild.running = true;
+	else
+		error("%s: cannot start the lien rebuild thread", plugin);
+	return rc;
+}
+
+void aif_slurm_stop(unsigned flags)
+{
+	if (rebuild.running) {
+		slurm_mutex_lock(&rebuild.lock);
+		rebuild.stop = true;
+		slurm_cond_signal(&rebuild.wake);
+		slurm_mutex_unlock(&rebuild.lock);
+		pthread_join(rebuild.thread, NULL);
+		rebuild.running = false;
+	}
+	if (flags & AIF_SLURM_LAST)
+		aif_service_checkpoint();
+	aif_service_stop();
+}
+
+static uint32_t _val32(uint32_t v)
+{
+	return v == NO_VAL || v == INFINITE ? 0 : v;
+}
+
+static uint32_t _val16(uint16_t v)
+{
+	return v == NO_VAL16 || v == INFINITE16 ? 0 : v;
+}
+
+uint32_t aif_slurm_minutes(uint32_t v)
+{
+	return v == NO_VAL ? 0 : v == INFINITE ? AIF_UNLIMITED : v;
+}
+
+/* The most nodes a job may get: -N 1-64 may get 64. 0: not given. */
+static uint32_t _nodes(uint32_t min_nodes, uint32_t max_nodes)
+{
+	min_nodes = _val32(min_nodes);
+	max_nodes = _val32(max_nodes);
+	return max_nodes > min_nodes ? max_nodes : min_nodes;
+}
+
+/* A uint16_t field of an update, or of the job when the update has none. */
+static uint32_t _pick16(uint16_t changed, uint16_t current)
+{
+	return _val16(changed != NO_VAL16 ? changed : current);
+}
+
+static const char *_pick(const char *changed, const char *current)
+{
+	return changed ? changed : current;
+}
+
+void aif_slurm_gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
+			struct aif_gpu_spec *spec)
+{
+	static const job_desc_msg_t none = {
+		.min_nodes = NO_VAL, .max_nodes = NO_VAL, .num_tasks = NO_VAL,
+		.ntasks_per_node = NO_VAL16, .sockets_per_node = NO_VAL16,
+		.ntasks_per_tres = NO_VAL16,
+	};
+	struct job_details *det = job ? job->details : NULL;
+	multi_core_data_t *mc = det ? det->mc_ptr : NULL;
+	bool nodes_given;
+
+	if (!desc)
+		desc = &none;
+	nodes_given = desc->min_nodes != NO_VAL || desc->max_nodes != NO_VAL;
+	memset(spec, 0, sizeof(*spec));
+	spec->tres_per_job = _pick(desc->tres_per_job,
+				   job ? job->tres_per_job : NULL);
+	spec->tres_per_node = _pick(desc->tres_per_node,
+				    job ? job->tres_per_node : NULL);
+	spec->tres_per_task = _pick(desc->tres_per_task,
+				    job ? job->tres_per_task : NULL);
+	spec->tres_per_socket = _pick(desc->tres_per_socket,
+				      job ? job->tres_per_socket : NULL);
+	spec->nodes = nodes_given || !det ?
+		_nodes(desc->min_nodes, desc->max_nodes) :
+		_nodes(det->min_nodes, det->max_nodes);
+	spec->ntasks = desc->num_tasks != NO_VAL || !det ?
+		_val32(desc->num_tasks) : _val32(det->num_tasks);
+	spec->ntasks_per_node = _pick16(desc->ntasks_per_node,
+					det ? det->ntasks_per_node : NO_VAL16);
+	spec->sockets_per_node = _pick16(desc->sockets_per_node,
+					 mc ? mc->sockets_per_node : NO_VAL16);
+	spec->ntasks_per_gpu = _pick16(desc->ntasks_per_tres,
+				       det ? det->ntasks_per_tres : NO_VAL16);
+}
+
+/* GPUs allocated to the job, per type, from gres_list_alloc. */
+static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je)
+{
+	ListIterator it;
+	gres_state_t *gs;
+
+	if (!job_ptr->gres_list_alloc)
+		return;
+	it = list_iterator_create(job_ptr->gres_list_alloc);
+	while ((gs = list_next(it)) && je->ngpus < AIF_GPU_TYPES_MAX) {
+		gres_job_state_t *js = gs->gres_data;
+
+		if (!gs->gres_name || strcmp(gs->gres_name, "gpu") || !js ||
+		    !js->total_gres)
+			continue;
+		snprintf(je->gpus[je->ngpus].type,
+			 sizeof(je->gpus[je->ngpus].type), "%s",
+			 js->type_name ? js->type_name : "");
+		je->gpus[je->ngpus].count = js->total_gres;
+		je->ngpus++;
+	}
+	list_iterator_destroy(it);
+}
+
+/*
+ * A requeue, a node failure that requeues (NODE_FAIL without COMPLETING)
+ * and a resize are followed by more of the job, which keeps its lien; a
+ * resize is charged as two segments, [start, resize] at the resize and
+ * [resize, end] at the end.
+ */
+void aif_slurm_job_end(job_record_t *job_ptr, struct aif_job_end *je)
+{
+	memset(je, 0, sizeof(*je));
+	je->job_id = job_ptr->job_id;
+	je->uid = job_ptr->user_id;
+	je->user = job_ptr->user_name;
+	je->account = job_ptr->account;
+	je->admin_comment = job_ptr->admin_comment;
+	je->name = job_ptr->name;
+	je->partition = job_ptr->partition;
+	je->qos = job_ptr->qos_ptr ? job_ptr->qos_ptr->name : NULL;
+	je->nodes = job_ptr->nodes;
+	je->state = (job_ptr->job_state & JOB_REQUEUE) ? "REQUEUED" :
+		job_state_string(job_ptr->job_state & JOB_STATE_BASE);
+	je->submit = job_ptr->details ? job_ptr->details->submit_time : 0;
+	je->start = job_ptr->start_time;
+	je->end = job_ptr->end_time;
+	je->nnodes = job_ptr->node_cnt;
+	je->restart_cnt = job_ptr->restart_cnt;
+	je->final = !(job_ptr->job_state & JOB_REQUEUE) &&
+		job_ptr->job_state != JOB_NODE_FAIL &&
+		!IS_JOB_RESIZING(job_ptr);
+	if (IS_JOB_RESIZING(job_ptr))
+		je->end = job_ptr->resize_time;
+	else if (job_ptr->resize_time > job_ptr->start_time)
+		je->start = job_ptr->resize_time;
+	_job_gpus(job_ptr, je);
+}
+
+int aif_slurm_errno(const char *rule)
+{
+	static const struct {
+		const char *rule;
+		int rc;
+	} map[] = {
+		{ "move.not_pending", ESLURM_JOB_NOT_PENDING },
+		{ "project.", ESLURM_INVALID_ACCOUNT },
+		{ "class.max_time", ESLURM_INVALID_TIME_LIMIT },
+		{ "class.max_nodes_per_job", ESLURM_INVALID_NODE_COUNT },
+		{ "class.partitions", ESLURM_INVALID_PARTITION_NAME },
+		{ "class.allowed_qos", ESLURM_INVALID_QOS },
+		{ "class.max_gpus", ESLURM_INVALID_GRES },
+		{ "class.gpu_types", ESLURM_INVALID_GRES },
+		{ "class.require_gpus", ESLURM_INVALID_GRES },
+		{ "gres.", ESLURM_INVALID_GRES },
+		{ "budget.", ESLURM_ACCOUNTING_POLICY },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strncmp(rule, map[i].rule, strlen(map[i].rule)))
+			return map[i].rc;
+	return ESLURM_ACCESS_DENIED;
+}
+
+void aif_slurm_log_refusal(const char *what, uint32_t id, const char *msg)
+{
+	char line[AIF_MSG_MAX];
+
+	if (!msg[0])
+		return;
+	snprintf(line, sizeof(line), "%s", msg);
+	for (char *c = line; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+		else if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	info("%s: %s %u refused: %s", plugin, what, id, line);
+}
