@@ -14,9 +14,10 @@
 #    a lien), and thousands of held jobs of other projects pending
 #    throughout: submissions per second (sbatch --hold as aif-alice, from
 #    parallel loops) with job_submit/aifactory and jobcomp/aifactory and
-#    with stock SLURM (neither), and slurmctld's own mean time per
-#    REQUEST_SUBMIT_BATCH_JOB from sdiag: the difference is what the
-#    plugins add to the controller (target: under 20 us).
+#    with stock SLURM (neither); slurmctld's CPU per submission, the
+#    whole process and by thread (from /proc: what the plugins add to
+#    the controller, target: under 20 us), and its mean time per
+#    REQUEST_SUBMIT_BATCH_JOB from sdiag.
 # 4. On the same cluster, jobs that run (1 GPU, sleep 1) and end while
 #    held submissions go on: completed jobs per second with
 #    jobcomp/aifactory charging each into its journal, and without; the
@@ -275,8 +276,44 @@ count_lines() {
 	cat -- "$@" 2>/dev/null | awk 'NF { n++ } END { print n + 0 }'
 }
 
+# slurmctld's CPU, as "name ns" lines: "process" (utime + stime of the
+# whole process in clock ticks, which counts threads that have ended,
+# such as the RPC threads, srvcn, one per connection), then each live
+# thread by its name (schedstat: nanoseconds on a CPU).
+ctld_cpu() {
+	local pid tick t name
+	pid=$(tr -dc '0-9' <"$CLUSTER/run/slurmctld.pid")
+	tick=$(getconf CLK_TCK)
+	awk -v tick="$tick" '{ sub(/^.*\) /, ""); printf "process %.0f\n", ($12 + $13) * 1e9 / tick }' \
+		"/proc/$pid/stat"
+	for t in /proc/"$pid"/task/*; do
+		name=$(cat "$t/comm" 2>/dev/null) || continue
+		awk -v n="${name// /_}" '{ print n, $1 }' "$t/schedstat" 2>/dev/null || :
+	done
+}
+
+# cpu_delta BEFORE AFTER JOBS: "process US" (CPU per submission of the
+# whole process), then "NAME US" per thread name, the live threads summed
+# by name; what ended in between (RPC threads) is "ended".
+cpu_delta() {
+	awk -v jobs="$3" '
+		FNR == 1 { f++ }
+		f == 1 { b[$1] += $2; next }
+		{ a[$1] += $2 }
+		END {
+			if (jobs <= 0) exit
+			whole = a["process"] - b["process"]
+			printf "process %.1f\n", whole / jobs / 1000
+			for (n in a) if (n != "process") {
+				d = a[n] - b[n]; live += d
+				if (d > 0) printf "%s %.1f\n", n, d / jobs / 1000
+			}
+			printf "ended %.1f\n", (whole - live) / jobs / 1000
+		}' "$1" "$2"
+}
+
 # Results, one entry per phase run.
-P_NAME=() P_ON=() P_JOBS=() P_FAILED=() P_SECS=() P_COUNT=() P_US=()
+P_NAME=() P_ON=() P_JOBS=() P_FAILED=() P_SECS=() P_COUNT=() P_US=() P_CPU=()
 FIRST_ERROR=
 
 # phase NAME on|off
@@ -306,6 +343,7 @@ phase() {
 	read -r c0 t0 < <(sdiag_submit)
 	dir=$WORK/$name
 	mkdir -p "$dir"
+	ctld_cpu >"$dir/cpu.before"
 	start=$(now)
 	for ((l = 0; l < LOOPS; l++)); do
 		n=$((JOBS / LOOPS + (l < JOBS % LOOPS ? 1 : 0)))
@@ -317,6 +355,7 @@ phase() {
 	done
 	wait
 	secs=$(calc "printf \"%.2f\", $(now) - $start")
+	ctld_cpu >"$dir/cpu.after"
 	read -r c1 t1 < <(sdiag_submit)
 	if [ "$name" = warm-up ]; then
 		cancel_all
@@ -328,6 +367,8 @@ phase() {
 	P_JOBS+=("$(count_lines "$dir"/*.ok)")
 	P_FAILED+=("$((JOBS - ${P_JOBS[-1]}))")
 	P_COUNT+=("$((c1 - c0))") P_US+=("$((t1 - t0))")
+	cpu_delta "$dir/cpu.before" "$dir/cpu.after" "${P_JOBS[-1]}" >"$dir/cpu"
+	P_CPU+=("$dir/cpu")
 	if [ -z "$FIRST_ERROR" ] && [ "${P_FAILED[-1]}" != 0 ]; then
 		FIRST_ERROR=$(cat "$dir"/*.err | grep -m 1 . || :)
 	fi
@@ -396,11 +437,15 @@ rate() { # jobs seconds
 }
 
 say ""
-printf '%-14s %6s %6s %8s %8s %16s\n' phase jobs failed seconds jobs/s 'sdiag us/submit'
+cpu_of() { # FILE NAME: us per submission, or ?
+	awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print "?" }' "$1"
+}
+printf '%-14s %6s %6s %8s %8s %16s %12s\n' phase jobs failed seconds jobs/s \
+	'sdiag us/submit' 'CPU us/job'
 for i in "${!P_NAME[@]}"; do
-	printf '%-14s %6s %6s %8s %8s %16s\n' "${P_NAME[i]}" "${P_JOBS[i]}" \
+	printf '%-14s %6s %6s %8s %8s %16s %12s\n' "${P_NAME[i]}" "${P_JOBS[i]}" \
 		"${P_FAILED[i]}" "${P_SECS[i]}" "$(rate "${P_JOBS[i]}" "${P_SECS[i]}")" \
-		"$(us_per "${P_US[i]}" "${P_COUNT[i]}")"
+		"$(us_per "${P_US[i]}" "${P_COUNT[i]}")" "$(cpu_of "${P_CPU[i]}" process)"
 done
 declare -A JOBS_SUM=() FAILED_SUM=() SECS_SUM=() COUNT_SUM=() US_SUM=() MEANS=()
 for i in "${!P_NAME[@]}"; do
@@ -420,6 +465,36 @@ for o in on off; do
 		"$(us_per "${US_SUM[$o]}" "${COUNT_SUM[$o]}")"
 done
 [ -z "$FIRST_ERROR" ] || say "first failed submission said: $FIRST_ERROR"
+
+# slurmctld's CPU per submission by thread, the mean of each mode's
+# phases: "NAME ON OFF" rows, the whole process first.
+ON_CPU=() OFF_CPU=()
+for i in "${!P_NAME[@]}"; do
+	if [ "${P_ON[i]}" = on ]; then ON_CPU+=("${P_CPU[i]}"); else OFF_CPU+=("${P_CPU[i]}"); fi
+done
+awk -v on="${#ON_CPU[@]}" '
+	FILENAME == "-" { next }
+	{ if (FNR == 1) f++; v[$1, f <= on ? "on" : "off"] += $2; names[$1] = 1 }
+	END {
+		off = f - on
+		printf "%-14s %10s %10s %10s\n", "slurmctld CPU", "with", "without", "added"
+		row("process", on, off)
+		for (n in names) if (n != "process" && n != "ended") row(n, on, off)
+		row("ended", on, off)
+	}
+	function row(n, on, off,   a, b) {
+		a = on ? v[n, "on"] / on : 0; b = off ? v[n, "off"] / off : 0
+		if (n != "process" && a < 0.05 && b < 0.05) return
+		printf "%-14s %10.1f %10.1f %+10.1f\n", n == "process" ? "whole process" : \
+			n == "ended" ? "ended threads" : n, a, b, a - b
+	}' "${ON_CPU[@]}" "${OFF_CPU[@]}" >"$WORK/cpu.table"
+say ""
+say "slurmctld CPU per submission in us, by thread (mean of the rounds;"
+say "ended threads: the RPC threads, srvcn, one per connection):"
+cat "$WORK/cpu.table"
+CPU_ON=$(awk '$1 == "whole" { print $3 }' "$WORK/cpu.table")
+CPU_OFF=$(awk '$1 == "whole" { print $4 }' "$WORK/cpu.table")
+CPU_ADDED=$(awk '$1 == "whole" { print $5 }' "$WORK/cpu.table")
 
 # ------------------------------------------------- 4. jobs that end
 
@@ -551,8 +626,9 @@ say ""
 say "== Summary"
 say "library:    ${DECIDE_NS:-?} ns per decision (normalise + decide; mean of 4 cases, the slowest ${WORST_NS:-?} ns)${IR_PER_DECISION:+, $IR_PER_DECISION instructions}; $PROJECTS projects load in ${LOAD_MS:-?} ms"
 say "cluster:    $rate_on jobs/s with job_submit/aifactory and jobcomp/aifactory, $rate_off with stock SLURM: ratio $ratio"
-say "controller: $diff_us us per submission with the plugin, all rounds ($us_on vs $us_off us per REQUEST_SUBMIT_BATCH_JOB, sdiag)"
-say "            $best us between the best rounds ($lo_on vs $lo_off us); target: under 20 us"
+say "controller: ${CPU_ADDED:-?} us of slurmctld CPU per submission added by the plugins, all threads (${CPU_ON:-?} vs ${CPU_OFF:-?} us, /proc); target: under 20 us"
+say "            $diff_us us per submission with the plugin, all rounds ($us_on vs $us_off us per REQUEST_SUBMIT_BATCH_JOB, sdiag)"
+say "            $best us between the best rounds ($lo_on vs $lo_off us)"
 if [ "$diff_us" != '?' ] &&
 	calc "exit !(($us_on - $us_off) ^ 2 <= $spread ^ 2)"; then
 	say "            within this run's noise: rounds of one phase differ by up to $spread us (more AIF_BENCH_JOBS and AIF_BENCH_ROUNDS narrow it)"
