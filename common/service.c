@@ -40,8 +40,17 @@
 struct queued {
 	struct queued *next;
 	bool refused;		/* the journal refused the record itself */
+	/* A charge record's: what the book counts once it is synced. */
+	struct aif_charge *charge;
+	time_t end;
 	struct aif_record rec;
 };
+
+static void _free_queued(struct queued *q)
+{
+	free(q->charge);
+	free(q);
+}
 
 /* One user's refusals by one rule in the current window: the first is
  * journalled whole, the others only counted, then one record says how
@@ -242,14 +251,18 @@ static int _load(void)
 	return rc;
 }
 
-/* A record is on its way to disk: the book follows the journal. */
-static void _book(const struct aif_record *rec)
+/* A record is on disk: the book follows the journal, a charge counted
+ * from its struct (what replaying its record would count). */
+static void _book(const struct queued *q)
 {
 	if (!svc.book)
 		return;
 	svc.since_snapshot++;
+	if (!q->charge)
+		return;
 	pthread_mutex_lock(&svc.book_lock);
-	if (aif_settle_replay(rec, svc.book)) {
+	if (aif_settle_totals_charge(svc.book, aif_record_str(&q->rec, "run"),
+				     q->end, q->charge)) {
 		svc.hooks.error("aifactory: the ledger's book is out of memory: no more snapshots until a restart (%s)",
 				strerror(errno));
 		aif_settle_totals_free(svc.book);
@@ -297,7 +310,7 @@ static struct queued *_without_refused(struct queued *list)
 	while ((q = *at)) {
 		if (q->refused) {
 			*at = q->next;
-			free(q);
+			_free_queued(q);
 		} else {
 			at = &q->next;
 		}
@@ -396,7 +409,7 @@ static void _write_queue(void)
 		/* No journal by design (tests): nothing to keep. */
 		for (q = list; q; q = next) {
 			next = q->next;
-			free(q);
+			_free_queued(q);
 			n++;
 		}
 		list = NULL;
@@ -449,10 +462,10 @@ static void _write_queue(void)
 	for (q = list; q && (n || q->refused); q = next) {
 		next = q->next;
 		if (!q->refused) {
-			_book(&q->rec);
+			_book(q);
 			n--;
 		}
-		free(q);
+		_free_queued(q);
 		list = next;
 	}
 	n = 0;
@@ -684,7 +697,7 @@ static int _open_journal(void)
 			if (!(svc.head = q->next))
 				svc.tail = &svc.head;
 			svc.queued--;
-			free(q);
+			_free_queued(q);
 			skipped++;
 		}
 		svc.written = svc.enqueued - svc.queued;
@@ -723,7 +736,7 @@ static void _free_deferred(struct deferred *d)
 	free(d);
 }
 
-static int _charge(const struct aif_job_end *je, const char *key,
+static int _charge(const struct aif_job_end *je, const struct aif_run *run,
 		   struct aif_policy *p, char *why, size_t len);
 
 /* The job ends that waited for the rebuild, charged now (a run the
@@ -732,6 +745,7 @@ static void _settle_deferred(struct aif_policy *p)
 {
 	struct deferred *list, *next;
 	struct aif_run_keys *keys;
+	struct aif_run run;
 	char why[AIF_ERR_MAX];
 	size_t n = 0;
 
@@ -750,8 +764,10 @@ static void _settle_deferred(struct aif_policy *p)
 		pthread_mutex_lock(&svc.lock);
 		seen = aif_run_keys_has(svc.run_keys, list->key);
 		pthread_mutex_unlock(&svc.lock);
-		if (!seen && _charge(&list->je, list->key, p, why,
-				     sizeof(why)) < 0)
+		/* Read again: a run's reading is not kept while it waits. */
+		if (!seen)
+			aif_run_read(svc.cluster, &list->je, &run);
+		if (!seen && _charge(&list->je, &run, p, why, sizeof(why)) < 0)
 			svc.hooks.error("aifactory: %s", why);
 		else if (!seen)
 			n++;
@@ -934,7 +950,7 @@ static void _drop_all(void)
 					svc.down_why,
 					aif_record_type_name(q->rec.type),
 					run ? run : "?");
-		free(q);
+		_free_queued(q);
 	}
 	if (decisions && svc.journal_dir)
 		svc.hooks.error("aifactory: stopping with the journal shut (%s): %zu decision records NOT written",
@@ -1147,8 +1163,10 @@ static bool _enqueue(struct queued *q)
 	return true;
 }
 
-static void _threshold(const struct aif_charge *c, size_t i,
-		       const char *run_key)
+/* The record of a threshold crossed (logged now), to queue after its
+ * charge; NULL when out of memory. */
+static struct queued *_threshold(const struct aif_charge *c, size_t i,
+				 const char *run_key)
 {
 	struct queued *q = calloc(1, sizeof(*q));
 
@@ -1156,24 +1174,22 @@ static void _threshold(const struct aif_charge *c, size_t i,
 		       c->project, c->crossings[i].grant,
 		       c->crossings[i].fraction * 100, run_key);
 	if (!q)
-		return;
+		return NULL;
 	aif_record_init(&q->rec, AIF_RECORD_THRESHOLD);
 	aif_record_add_str(&q->rec, "run", run_key);
 	aif_record_add_str(&q->rec, "project", c->project);
 	aif_record_add_str(&q->rec, "grant", c->crossings[i].grant);
 	aif_record_add_int(&q->rec, "permille",
 			   (int64_t) (c->crossings[i].fraction * 1000 + 0.5));
-	_enqueue(q);
+	return q;
 }
 
 /* A job that will not run again gives its lien back (a repeat finds the
  * grants already lower and is clamped at zero; the rebuild corrects). */
-static void _release(const struct aif_job_end *je)
+static void _release(const struct aif_job_end *je, const struct aif_run *run)
 {
-	struct aif_lien lien;
-
-	if (aif_lien_from_tag(je->admin_comment, &lien) == 0 &&
-	    aif_ledger_release(svc.ledger, &lien, NULL))
+	if (run->tag.has_lien == 0 &&
+	    aif_ledger_release(svc.ledger, &run->tag.lien, NULL))
 		svc.hooks.error("aifactory: job %u: its lien could not be released: %s",
 				je->job_id, strerror(errno));
 }
@@ -1186,12 +1202,13 @@ static void _release(const struct aif_job_end *je)
  * would find no room in the queue is not made: -1, the run is left for
  * SLURM's retry and jobcomp's sweep.
  */
-static int _charge(const struct aif_job_end *je, const char *key,
+static int _charge(const struct aif_job_end *je, const struct aif_run *run,
 		   struct aif_policy *p, char *why, size_t len)
 {
-	struct aif_charge charge;
+	const char *key = run->key;
 	enum aif_settle_result res;
-	struct queued *q;
+	struct queued *q, *crossed[AIF_LEDGER_CROSSINGS_MAX];
+	size_t n;
 	bool full;
 
 	pthread_mutex_lock(&svc.lock);
@@ -1204,14 +1221,18 @@ static int _charge(const struct aif_job_end *je, const char *key,
 			 je->job_id, key, _why_down(down, "the journal is slow"));
 		return -1;
 	}
-	if (!(q = calloc(1, sizeof(*q)))) {
+	if (!(q = calloc(1, sizeof(*q))) ||
+	    !(q->charge = malloc(sizeof(*q->charge)))) {
+		free(q);
 		snprintf(why, len, "job %u: out of memory: not charged",
 			 je->job_id);
 		return -1;
 	}
-	res = aif_settle(svc.ledger, p, key, je, &q->rec, &charge, why, len);
+	q->end = je->end;
+	res = aif_settle_run(svc.ledger, p, run, je, &q->rec, q->charge, why,
+			     len);
 	if (res != AIF_SETTLE_CHARGED) {
-		free(q);
+		_free_queued(q);
 		return res == AIF_SETTLE_ERROR ? -1 : 0;
 	}
 	pthread_mutex_lock(&svc.lock);
@@ -1219,9 +1240,14 @@ static int _charge(const struct aif_job_end *je, const char *key,
 		snprintf(why, len, "job %u: run %s charged but not remembered (out of memory)",
 			 je->job_id, key);
 	pthread_mutex_unlock(&svc.lock);
+	/* Built first: once queued, the charge is the writer's. */
+	for (size_t i = 0; i < q->charge->ncrossings; i++)
+		crossed[i] = _threshold(q->charge, i, key);
+	n = q->charge->ncrossings;
 	_enqueue(q);
-	for (size_t i = 0; i < charge.ncrossings; i++)
-		_threshold(&charge, i, key);
+	for (size_t i = 0; i < n; i++)
+		if (crossed[i])
+			_enqueue(crossed[i]);
 	return 0;
 }
 
@@ -1294,7 +1320,8 @@ static int _defer(const struct aif_job_end *je, const char *key, char *why,
 
 int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 {
-	char key[AIF_RUN_KEY_MAX];
+	struct aif_run run;	/* read once, passed down */
+	const char *key = run.key;
 	struct aif_policy *p;
 	bool seen, waiting;
 	int rc;
@@ -1305,19 +1332,20 @@ int aif_service_job_end(const struct aif_job_end *je, char *why, size_t len)
 			 je->job_id);
 		return -1;
 	}
-	aif_run_key(svc.cluster, je, key);
+	aif_run_read(svc.cluster, je, &run);
 	pthread_mutex_lock(&svc.lock);
 	seen = aif_run_keys_has(svc.run_keys, key);
 	waiting = !svc.replayed;
 	pthread_mutex_unlock(&svc.lock);
 	if (je->final)
-		_release(je);
+		_release(je, &run);
 	if (seen) {
 		aif_policy_unref(p);
 		return 1;
 	}
 	/* The ledger lacks the journal's charges (and runs): wait for it. */
-	rc = waiting ? _defer(je, key, why, len) : _charge(je, key, p, why, len);
+	rc = waiting ? _defer(je, key, why, len) :
+		_charge(je, &run, p, why, len);
 	aif_policy_unref(p);
 	return rc;
 }

@@ -375,17 +375,26 @@ static int _charge_record(struct aif_record *rec, const struct aif_policy *p,
 	return rc ? -1 : 0;
 }
 
-enum aif_settle_result aif_settle(struct aif_ledger *ledger,
-				  const struct aif_policy *p,
-				  const char *run_key,
-				  const struct aif_job_end *je,
-				  struct aif_record *rec,
-				  struct aif_charge *charge,
-				  char *why, size_t len)
+void aif_run_read(const char *cluster, const struct aif_job_end *je,
+		  struct aif_run *run)
+{
+	aif_run_key(cluster, je, run->key);
+	aif_tag_read(je->admin_comment, &run->tag);
+}
+
+enum aif_settle_result aif_settle_run(struct aif_ledger *ledger,
+				      const struct aif_policy *p,
+				      const struct aif_run *run,
+				      const struct aif_job_end *je,
+				      struct aif_record *rec,
+				      struct aif_charge *charge,
+				      char *why, size_t len)
 {
 	struct aif_use uses[AIF_GPU_TYPES_MAX];
-	struct aif_lien frozen;
-	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX];
+	/* The rates frozen into the lien at submit win over today's. */
+	const struct aif_lien *frozen = &run->tag.lien;
+	const char *run_key = run->key;
+	char project[AIF_NAME_MAX];
 	const struct aif_project *proj;
 	bool unknown_rate = false;
 	int64_t elapsed = je->end - je->start;
@@ -395,22 +404,21 @@ enum aif_settle_result aif_settle(struct aif_ledger *ledger,
 	if (!je->start || elapsed <= 0 || !je->ngpus)
 		return AIF_SETTLE_NOTHING;
 	/* The project is the one admission tagged, not a later account. */
-	if (aif_tag_parse(je->admin_comment, klass, project))
-		snprintf(project, sizeof(project), "%s", _or(je->account, ""));
+	snprintf(project, sizeof(project), "%s",
+		 run->tag.klass[0] && frozen->project[0] ?
+		 frozen->project : _or(je->account, ""));
 	if (!project[0] || !(proj = aif_policy_project(p, project))) {
 		snprintf(why, len, "job %u: project '%s' is not in the policy",
 			 je->job_id, project);
 		return AIF_SETTLE_NOTHING;
 	}
 
-	/* The rates frozen into the lien at submit win over today's. */
-	aif_lien_from_tag(je->admin_comment, &frozen);
 	for (unsigned i = 0; i < je->ngpus && i < AIF_GPU_TYPES_MAX; i++) {
 		double w = aif_policy_rate(p, je->gpus[i].type, je->qos);
 
-		for (size_t k = 0; k < frozen.nuses; k++)
-			if (!strcmp(frozen.uses[k].type, je->gpus[i].type))
-				w = frozen.uses[k].weight_milli / 1000.0;
+		for (size_t k = 0; k < frozen->nuses; k++)
+			if (!strcmp(frozen->uses[k].type, je->gpus[i].type))
+				w = frozen->uses[k].weight_milli / 1000.0;
 
 		if (!je->gpus[i].count)
 			continue;
@@ -657,11 +665,27 @@ int aif_settle_check(const struct aif_record *r, char *why, size_t len)
 	return 0;
 }
 
+/* A charge's run, overdraw and day of burn into the totals (its parts
+ * are the caller's): the one place a replayed record and a fresh charge
+ * meet. amount < 0: not known. */
+static int _count(struct aif_settle_totals *t, const char *project,
+		  const char *run, time_t end, int64_t overdraw,
+		  int64_t amount)
+{
+	if (t->keys && aif_run_keys_add(t->keys, run, end))
+		return -1;
+	if (overdraw && _add(t, project, "", overdraw))
+		return -1;
+	if (amount >= 0 && _add_burn(t, project, _day(end), amount))
+		return -1;
+	return 0;
+}
+
 int aif_settle_replay(const struct aif_record *r, void *arg)
 {
 	struct aif_settle_totals *t = arg;
 	const char *project, *run;
-	int64_t overdraw = 0;
+	int64_t overdraw = 0, end = 0, amount = -1;
 
 	if (r->type != AIF_RECORD_CHARGE)
 		return 0;
@@ -669,26 +693,21 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 	run = aif_record_str(r, "run");
 	if (!project || !run)
 		return 0;	/* not one of ours: verify judges records */
-	if (t->keys) {
-		int64_t end = 0;
-
-		aif_record_int(r, "end", &end);
-		if (aif_run_keys_add(t->keys, run, (time_t) end))
-			return -1;
-	}
+	aif_record_int(r, "end", &end);
+	if (aif_record_int(r, "amount", &amount))
+		amount = -1;
 	if (_replay_parts(t, r, project, &overdraw))
 		return -1;
-	if (overdraw && _add(t, project, "", overdraw))
-		return -1;
-	{
-		int64_t end, amount;
+	return _count(t, project, run, (time_t) end, overdraw, amount);
+}
 
-		if (!aif_record_int(r, "end", &end) &&
-		    !aif_record_int(r, "amount", &amount) &&
-		    _add_burn(t, project, _day((time_t) end), amount))
+int aif_settle_totals_charge(struct aif_settle_totals *t, const char *run,
+			     time_t end, const struct aif_charge *c)
+{
+	for (size_t i = 0; i < c->nparts; i++)
+		if (_add(t, c->project, c->parts[i].grant, c->parts[i].amount))
 			return -1;
-	}
-	return 0;
+	return _count(t, c->project, run, end, c->overdraw, c->total);
 }
 
 int aif_settle_replay_apply(struct aif_settle_totals *t,

@@ -62,20 +62,32 @@ enum aif_settle_result {
 	AIF_SETTLE_ERROR,	/* why says; nothing charged */
 };
 
+/* A job's end as read once: its run and what its tag says, passed down
+ * to every step of its settlement. */
+struct aif_run {
+	char key[AIF_RUN_KEY_MAX];
+	struct aif_job_tag tag;
+};
+void aif_run_read(const char *cluster, const struct aif_job_end *je,
+		  struct aif_run *run);
+
 /*
  * Charge a run to its project in the ledger and build its audit record:
  * who, what, GPUs by type, times, the charge per grant with balances
- * before and after, overdraw, the rule and the policy's hash. The rate of
- * each GPU type is the policy's billing weight; a type with no weight is
- * charged at 1.0 and flagged in the record ("rate": "unknown").
+ * before and after, overdraw, the rule and the policy's hash. The project
+ * is the one the tag names (else the job's account). The rate of each GPU
+ * type is the one frozen in the job's lien, else the policy's billing
+ * weight; a type with no weight is charged at 1.0 and flagged in the
+ * record ("rate": "unknown"). charge is what the book counts once the
+ * record is in the journal (aif_settle_totals_charge).
  */
-enum aif_settle_result aif_settle(struct aif_ledger *ledger,
-				  const struct aif_policy *p,
-				  const char *run_key,
-				  const struct aif_job_end *je,
-				  struct aif_record *rec,
-				  struct aif_charge *charge,
-				  char *why, size_t len);
+enum aif_settle_result aif_settle_run(struct aif_ledger *ledger,
+				      const struct aif_policy *p,
+				      const struct aif_run *run,
+				      const struct aif_job_end *je,
+				      struct aif_record *rec,
+				      struct aif_charge *charge,
+				      char *why, size_t len);
 
 /* The run keys already charged: a replayed or repeated end of a run is
  * charged once. Each key keeps the run's end time. Grows as needed; the
@@ -106,6 +118,11 @@ int aif_run_keys_merge(struct aif_run_keys *dst,
 struct aif_settle_totals;
 struct aif_settle_totals *aif_settle_totals_new(struct aif_run_keys *keys);
 int aif_settle_replay(const struct aif_record *r, void *totals);
+/* The same for a charge this process made (run: its key; end: its end
+ * time), once its record is in the journal: what replaying the record
+ * would count, from the struct rather than from the record's text. */
+int aif_settle_totals_charge(struct aif_settle_totals *t, const char *run,
+			     time_t end, const struct aif_charge *c);
 int aif_settle_replay_apply(struct aif_settle_totals *t,
 			    struct aif_ledger *ledger, char *why, size_t len);
 void aif_settle_totals_free(struct aif_settle_totals *t);

@@ -183,14 +183,18 @@ static size_t _pairs(const char *tag, const char *key,
 	return n;
 }
 
-int aif_lien_from_tag(const char *comment, struct aif_lien *out)
+/* The lien of tag (found, or NULL), its class into klass: as
+ * aif_lien_from_tag(). out->project is the tag's project whenever the
+ * tag names a class and a project, even when its lien cannot be read. */
+static int _lien(const char *tag, char klass[AIF_NAME_MAX],
+		 struct aif_lien *out)
 {
-	char klass[AIF_NAME_MAX], names[AIF_LEDGER_PARTS_MAX][AIF_NAME_MAX];
+	char names[AIF_LEDGER_PARTS_MAX][AIF_NAME_MAX];
 	int64_t numbers[AIF_LEDGER_PARTS_MAX];
-	const char *tag = aif_tag_find(comment);
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
+	klass[0] = '\0';
 	if (!tag || aif_tag_parse(tag, klass, out->project))
 		return -1;
 	n = _pairs(tag, "lien", names, numbers, AIF_LEDGER_PARTS_MAX);
@@ -212,6 +216,19 @@ int aif_lien_from_tag(const char *comment, struct aif_lien *out)
 	}
 	out->nuses = n;
 	return out->nparts ? 0 : 1;
+}
+
+int aif_lien_from_tag(const char *comment, struct aif_lien *out)
+{
+	char klass[AIF_NAME_MAX];
+
+	return _lien(aif_tag_find(comment), klass, out);
+}
+
+int aif_tag_read(const char *comment, struct aif_job_tag *out)
+{
+	out->has_lien = _lien(aif_tag_find(comment), out->klass, &out->lien);
+	return out->klass[0] && out->lien.project[0] ? 0 : -1;
 }
 
 int aif_record_add_tag(struct aif_record *rec, const char *tag)

@@ -50,6 +50,19 @@ int aif_tag_parse(const char *comment, char klass[AIF_NAME_MAX],
  * tag at all or one this library did not write. */
 int aif_lien_from_tag(const char *comment, struct aif_lien *out);
 
+/* Everything a job's tag says, read once: a job's end reads it here and
+ * passes it down (aif_run_read). */
+struct aif_job_tag {
+	char klass[AIF_NAME_MAX];	/* "" without a tag */
+	int has_lien;			/* as aif_lien_from_tag() returns */
+	struct aif_lien lien;		/* lien.project: the tag's project,
+					 * also when its lien is unreadable */
+};
+
+/* Read the tag in comment: 0 when it names a class and a project, -1
+ * when there is none (out then holds no project). */
+int aif_tag_read(const char *comment, struct aif_job_tag *out);
+
 /* A tag into a journal record: "tag", then "tag2", "tag3"... of
  * AIF_TAG_CHUNK bytes each, so that a long lien is not cut at a record's
  * bound on a string (read them back joined in order). 0, or -1 as

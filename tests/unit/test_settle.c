@@ -19,6 +19,22 @@
 #define H AIF_AMOUNT_PER_GPU_HOUR
 #define GRANTS 14
 
+/* A run as a job end reads it, with the run key the test chose. */
+static enum aif_settle_result _settle(struct aif_ledger *l,
+				      const struct aif_policy *p,
+				      const char *key,
+				      const struct aif_job_end *je,
+				      struct aif_record *rec,
+				      struct aif_charge *charge, char *why,
+				      size_t len)
+{
+	struct aif_run run;
+
+	snprintf(run.key, sizeof(run.key), "%s", key);
+	aif_tag_read(je->admin_comment, &run.tag);
+	return aif_settle_run(l, p, &run, je, rec, charge, why, len);
+}
+
 static time_t stamp;
 static char last_error[2048];
 
@@ -278,7 +294,7 @@ static void test_worst_case(const char *dir)
 	je.name = je.partition = je.qos = je.nodes = big;
 	memset(run, 'r', sizeof(run) - 1);
 	run[sizeof(run) - 1] = '\0';
-	is_int(aif_settle(ledger, p, run, &je, &rec, &charge, why, sizeof(why)),
+	is_int(_settle(ledger, p, run, &je, &rec, &charge, why, sizeof(why)),
 	       AIF_SETTLE_CHARGED, "a charge drawn from all 32 grants");
 	is_str(why, "", "with nothing to report");
 	is_int((long long) charge.nparts, AIF_LEDGER_PARTS_MAX, "32 parts");
@@ -316,6 +332,35 @@ static void test_worst_case(const char *dir)
 		is_int(total + sum.overdraw, charge.total,
 		       "the replayed ledger holds the whole charge");
 		is_int(sum.overdraw, charge.overdraw, "with the same overdraw");
+	}
+	{
+		/* The book counts the charge from its struct exactly as a
+		 * replay of its record counts it. */
+		struct aif_run_keys *ka = aif_run_keys_new(),
+				    *kb = aif_run_keys_new();
+		struct aif_settle_totals *a = aif_settle_totals_new(ka),
+					 *b = aif_settle_totals_new(kb);
+		char *ba = NULL, *bb = NULL;
+		size_t la = 0, lb = 0;
+
+		snprintf(text, sizeof(text), "aif:class=c%.62s,project=p%.62s,mode=%s",
+			 name, name, name);
+		je.end = time(NULL);	/* a day of burn that still counts */
+		je.start = je.end - 3600;
+		ok(!_settle(ledger, p, run, &je, &rec, &charge,
+			    why, sizeof(why)), "a charge that ends today");
+		is_int(aif_settle_replay(&rec, a), 0, "replayed from its record");
+		is_int(aif_settle_totals_charge(b, run, je.end, &charge), 0,
+		       "and counted from its struct");
+		ok(!aif_settle_totals_save(a, 0, &ba, &la) &&
+		   !aif_settle_totals_save(b, 0, &bb, &lb) && la == lb &&
+		   !memcmp(ba, bb, la), "the two books are the same, run key and burn included");
+		free(ba);
+		free(bb);
+		aif_settle_totals_free(a);
+		aif_settle_totals_free(b);
+		aif_run_keys_free(ka);
+		aif_run_keys_free(kb);
 	}
 	aif_settle_totals_free(t);
 	aif_ledger_free(ledger);

@@ -60,5 +60,19 @@ int main(void)
 	is_int(strlen(small), sizeof(small) - 6, "and leaves the tag as it was");
 	is_int(aif_lien_from_tag("aif:class=c,project=p,mode=m,lien=g:x", &back), -1,
 	       "a lien this library did not write is unreadable");
+	{
+		struct aif_job_tag t;
+
+		is_int(aif_tag_read("ops note;aif:class=c,project=p,mode=m,lien=g:5+h:7,rate=h100:1000", &t),
+		       0, "a job's tag is read once, whole");
+		ok(!strcmp(t.klass, "c") && !strcmp(t.lien.project, "p") &&
+		   t.has_lien == 0 && t.lien.total == 12 && t.lien.nuses == 1,
+		   "its class, project, lien and rates");
+		is_int(aif_tag_read("aif:class=c,project=p,mode=m,lien=g:x", &t), 0,
+		       "a tag whose lien is unreadable still names its project");
+		ok(t.has_lien == -1 && !strcmp(t.lien.project, "p"), "and says the lien is unreadable");
+		is_int(aif_tag_read("ops note", &t), -1, "a comment without a tag");
+		ok(!t.klass[0] && !t.lien.project[0], "names nothing");
+	}
 	return done();
 }
