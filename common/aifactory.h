@@ -237,6 +237,8 @@ const struct aif_class *aif_policy_class(const struct aif_policy *p,
 size_t aif_policy_nprojects(const struct aif_policy *p);
 const struct aif_project *aif_policy_project_at(const struct aif_policy *p,
 						size_t i);
+/* Every class, in name order: the class shares of site_factor and
+ * `aifctl priority --classes` walk them (today only the tests do). */
 size_t aif_policy_nclasses(const struct aif_policy *p);
 const struct aif_class *aif_policy_class_at(const struct aif_policy *p,
 					    size_t i);

@@ -146,15 +146,3 @@ void aif_sha256_to_hex(const uint8_t digest[AIF_SHA256_LEN],
 	}
 	out[2 * AIF_SHA256_LEN] = '\0';
 }
-
-void aif_sha256_hex(const void *data, size_t len,
-		    char out[AIF_SHA256_HEX_LEN])
-{
-	struct aif_sha256 c;
-	uint8_t digest[AIF_SHA256_LEN];
-
-	aif_sha256_init(&c);
-	aif_sha256_update(&c, data, len);
-	aif_sha256_final(&c, digest);
-	aif_sha256_to_hex(digest, out);
-}

@@ -29,10 +29,7 @@ void aif_sha256_update(struct aif_sha256 *c, const void *data, size_t len);
 /* Writes the digest and leaves c to be initialised again before reuse. */
 void aif_sha256_final(struct aif_sha256 *c, uint8_t out[AIF_SHA256_LEN]);
 
-/* Digest of len bytes at data as 64 lowercase hex digits and a NUL. */
-void aif_sha256_hex(const void *data, size_t len,
-		    char out[AIF_SHA256_HEX_LEN]);
-/* The same conversion for a digest already computed. */
+/* A digest as 64 lowercase hex digits and a NUL. */
 void aif_sha256_to_hex(const uint8_t digest[AIF_SHA256_LEN],
 		       char out[AIF_SHA256_HEX_LEN]);
 

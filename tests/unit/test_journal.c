@@ -29,6 +29,7 @@
 
 #include "journal.h"
 #include "sha256.h"
+#include "sha256_hex.h"
 #include "tap.h"
 
 #define T0 1795287314		/* 2026-11-21T18:55:14Z */
@@ -187,7 +188,7 @@ static char *forge(const char *head, const char *prev)
 	buf = malloc(64 + n);
 	memcpy(buf, prev, 64);
 	memcpy(buf + 64, head, n);
-	aif_sha256_hex(buf, 64 + n, hash);
+	sha256_hex(buf, 64 + n, hash);
 	free(buf);
 	if (asprintf(&line, "%s,\"prev\":\"%s\",\"hash\":\"%s\"}\n", head,
 		     prev, hash) < 0)
@@ -509,7 +510,7 @@ static void test_line_format(void)
 	ok(seq == 0 && !strcmp(last, ZEROS), "an empty chain: 0 and zeros");
 	ok(!aif_journal_append(j, &r) && !aif_journal_sync(j), "append, sync");
 	snprintf(hashed, sizeof(hashed), "%s%s", ZEROS, head);
-	aif_sha256_hex(hashed, strlen(hashed), hash);
+	sha256_hex(hashed, strlen(hashed), hash);
 	snprintf(want, sizeof(want), "%s,\"prev\":\"%s\",\"hash\":\"%s\"}\n",
 		 head, ZEROS, hash);
 	text = slurp(in(dir, "journal"), NULL);

@@ -31,6 +31,7 @@
 #include "aifactory.h"
 #include "fake_nss.h"
 #include "sha256.h"
+#include "sha256_hex.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------------ */
@@ -238,7 +239,7 @@ static void _test_good(void)
 	is_str(aif_policy_path(p), "good.json", "aif_policy_path");
 	is_int(aif_policy_balance_port(p), 0, "no balance_port: no balance queries");
 	text = _slurp("good.json", &len);
-	aif_sha256_hex(text, len, hex);
+	sha256_hex(text, len, hex);
 	is_str(aif_policy_hash(p), hex,
 	       "hash of a policy without project_dir: SHA-256 of the file");
 

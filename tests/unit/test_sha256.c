@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "sha256_hex.h"
 #include "tap.h"
 
 static void _check(const char *msg, const char *want, const char *what)
 {
 	char hex[AIF_SHA256_HEX_LEN];
 
-	aif_sha256_hex(msg, strlen(msg), hex);
+	sha256_hex(msg, strlen(msg), hex);
 	is_str(hex, want, "%s", what);
 }
 
@@ -29,7 +30,7 @@ static void _repeat(char c, size_t n, const char *want)
 		return;
 	}
 	memset(buf, c, n);
-	aif_sha256_hex(buf, n, hex);
+	sha256_hex(buf, n, hex);
 	is_str(hex, want, "%zu times '%c'", n, c);
 	free(buf);
 }
