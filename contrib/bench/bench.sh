@@ -233,8 +233,13 @@ cancel_all() {
 }
 
 # set_plugin on|off: JobSubmitPlugins and JobCompType in slurm.conf (ours,
-# or stock SLURM's none), then a fresh slurmctld.
+# or stock SLURM's none), then a fresh slurmctld; with the plugins on,
+# wait (up to a minute) until the policy is in force and slurmctld's
+# start-up is over: the service says "policy ... loaded" once, and that
+# load must not fall in a timed phase.
 set_plugin() {
+	local from tenths=600
+	from=$(($(stat -c %s "$CTLD_LOG" 2>/dev/null || echo 0) + 1))
 	if [ "$1" = on ]; then
 		sed -i -e 's/^#bench# JobSubmitPlugins=/JobSubmitPlugins=/' \
 			-e 's|^JobCompType=jobcomp/none|JobCompType=jobcomp/aifactory|' "$CONF"
@@ -244,6 +249,13 @@ set_plugin() {
 	fi
 	"$CLUSTER_SH" restart-ctld "$CLUSTER" >>"$WORK/cluster.log" 2>&1 ||
 		die "slurmctld did not restart; see $CTLD_LOG"
+	[ "$1" = on ] || return 0
+	until tail -c +"$from" "$CTLD_LOG" | grep -q 'aifactory: policy .* loaded'; do
+		tenths=$((tenths - 1))
+		[ "$tenths" -gt 0 ] || die "the policy was not loaded; see $CTLD_LOG"
+		sleep 0.1
+	done
+	sleep 3	# slurmctld's start-up reconfigure stamp (docs/slurm.md)
 }
 
 # "count total_us" of REQUEST_SUBMIT_BATCH_JOB since slurmctld started.
