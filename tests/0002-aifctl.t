@@ -6,7 +6,7 @@
 set -u
 . "${top_srcdir:-.}/tests/cluster/lib.sh"
 
-aifctl=${top_builddir:-.}/contrib/aifctl
+aifctl=${top_builddir:-.}/contrib/aifctl/aifctl
 fixture=$top_srcdir/tests/fixtures/aifctl/aifactory.json
 work=$(mktemp -d /tmp/aif-aifctl.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -8,7 +8,7 @@
 set -u
 . "${top_srcdir:-.}/tests/cluster/lib.sh"
 
-aifctl=${top_builddir:-.}/contrib/aifctl
+aifctl=${top_builddir:-.}/contrib/aifctl/aifctl
 writer=${top_builddir:-.}/tests/journal_writer
 work=$(mktemp -d /tmp/aif-audit.XXXXXX)
 trap 'chmod -R u+rwX "$work" 2>/dev/null; rm -rf "$work"' EXIT
