@@ -9,6 +9,7 @@
 #ifndef AIFCTL_H
 #define AIFCTL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -52,22 +53,33 @@ bool aifctl_terminal_utf8(void);
 /* aifactory.json next to slurm.conf, as the plugins find it, in buf. */
 const char *aifctl_default_policy(char *buf, size_t len);
 
-/* slurm.conf, as SLURM's commands find it. */
-const char *aifctl_slurm_conf(void);
+#define CTLD_HOSTS_MAX 8
 
-/* <StateSaveLocation>/aifactory in buf, and where that came from in
- * from; or -1 after saying why not. */
-int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen);
+/* What aifctl needs of SLURM's configuration, as slurmctld runs it. */
+struct aifctl_slurm {
+	char state_save[PATH_MAX];	/* StateSaveLocation; "" not shown */
+	bool state_save_long;		/* shown, but longer than PATH_MAX */
+	char hosts[CTLD_HOSTS_MAX][256]; /* SlurmctldHost[i], primary first:
+					  * the name, or the address given */
+	size_t nhosts;
+	char munge_socket[PATH_MAX];	/* AuthInfo's socket=; "" the default */
+	uid_t slurm_uid;		/* SlurmUser's; (uid_t) -1 not shown */
+	char why[256];			/* why scontrol failed */
+};
+
+/* Run 'scontrol show config' once and fill cfg from it (keys it does not
+ * show stay empty). 0, or -1 with cfg->why set: scontrol could not run,
+ * or failed (slurmctld unreachable). */
+int aifctl_slurm_config(struct aifctl_slurm *cfg);
+
+/* <StateSaveLocation>/aifactory in buf, as 'scontrol show config' says,
+ * and where that came from in from; or -1 after saying why not on stderr
+ * (nothing when quiet). */
+int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen,
+		       bool quiet);
 
 /* The ledger's reserved amounts replaced by the liens of the queued jobs
  * (squeue); -1 if squeue failed. */
 int aifctl_queued_liens(struct aif_ledger *ledger);
-
-#define CTLD_HOSTS_MAX 8
-
-/* slurmctld's hosts, primary first, the munged socket and SlurmUser's
- * uid, from 'scontrol show config'; the number of hosts. */
-size_t aifctl_ctld_hosts(char hosts[][256], size_t max, char *socket,
-			 size_t slen, uid_t *slurm_uid);
 
 #endif

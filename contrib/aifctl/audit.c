@@ -208,8 +208,8 @@ static int _audit_verify(int argc, char **argv)
 		snprintf(buf, sizeof(buf), "%s", dir);
 		from[0] = '\0';
 	} else {
-		if (aifctl_journal_dir(buf, sizeof(buf), from,
-					 sizeof(from)))
+		if (aifctl_journal_dir(buf, sizeof(buf), from, sizeof(from),
+				       false))
 			return 2;
 	}
 	n = strlen(buf);
@@ -289,8 +289,8 @@ static int _audit_archive(int argc, char **argv)
 		return aifctl_usage(stderr);
 	if (dir) {
 		snprintf(buf, sizeof(buf), "%s", dir);
-	} else if (aifctl_journal_dir(buf, sizeof(buf), from,
-					sizeof(from))) {
+	} else if (aifctl_journal_dir(buf, sizeof(buf), from, sizeof(from),
+				      false)) {
 		return 2;
 	}
 	n = strlen(buf);

@@ -38,8 +38,9 @@ static void _balance_error(const char *prefix, const char *text,
  */
 static int _balance_ask(const char *only, const char *policy_path)
 {
-	char hosts[CTLD_HOSTS_MAX][256], socket[PATH_MAX], buf[4096];
+	struct aifctl_slurm cfg;
 	char why[600] = "no SlurmctldHost in 'scontrol show config'";
+	char buf[4096];
 	char *answer = NULL;
 	size_t alen = 0;
 	FILE *out;
@@ -48,10 +49,8 @@ static int _balance_ask(const char *only, const char *policy_path)
 				   aifctl_default_policy(buf, sizeof(buf)),
 				   true);
 	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
-	uid_t slurm_uid = (uid_t) -1;
-	size_t n = aifctl_ctld_hosts(hosts, CTLD_HOSTS_MAX, socket,
-				     sizeof(socket), &slurm_uid);
 
+	aifctl_slurm_config(&cfg);	/* failed: no host, as said below */
 	if (p && !port) {
 		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
 			"does not answer balance queries; ask your centre\n",
@@ -61,13 +60,14 @@ static int _balance_ask(const char *only, const char *policy_path)
 	}
 	aif_policy_unref(p);
 	/* The primary first; a backup answers only when it is in charge. */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < cfg.nhosts; i++) {
 		if (!(out = open_memstream(&answer, &alen))) {
 			snprintf(why, sizeof(why), "%s", strerror(errno));
 			break;
 		}
-		if (!aif_query_ask(hosts[i], port, socket[0] ? socket : NULL,
-				   slurm_uid, only, out, why, sizeof(why))) {
+		if (!aif_query_ask(cfg.hosts[i], port, cfg.munge_socket[0] ?
+				   cfg.munge_socket : NULL, cfg.slurm_uid,
+				   only, out, why, sizeof(why))) {
 			fclose(out);
 			aif_text_to_terminal(stdout, answer, alen,
 					     aifctl_terminal_utf8());
@@ -86,8 +86,9 @@ static int _balance_ask(const char *only, const char *policy_path)
 
 /*
  * Who may see what: root reads the journal (SlurmUser's, mode 0600) here,
- * which works with slurmctld down too, and so does anyone naming a
- * journal they can read with --journal; everyone else asks slurmctld,
+ * found by 'scontrol show config' or named with --journal (which works
+ * with slurmctld down too), and so does anyone naming a journal they can
+ * read with --journal; everyone else asks slurmctld,
  * which answers with the projects they are a member of (all of them for
  * SlurmUser and the policy's operators). aifctl is never setuid.
  */
@@ -127,7 +128,7 @@ int aifctl_balance(int argc, char **argv)
 		return _balance_ask(only, path);
 	if (!dir) {
 		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
-					 sizeof(from)))
+				       sizeof(from), false))
 			return 2;
 		dir = dirbuf;
 	}

@@ -131,13 +131,12 @@ static struct aif_ledger *_explain_ledger(const struct aif_policy *p,
 	if (!dir && geteuid() != 0)
 		return ledger;
 	if (!dir) {
-		/* Without a slurm.conf here, the grants alone are priced. */
-		if (access(aifctl_slurm_conf(), R_OK) ||
-		    aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
-					 sizeof(from))) {
+		/* Without slurmctld to ask, the grants alone are priced. */
+		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
+				       sizeof(from), true)) {
 			snprintf(says, len, "the policy's grants, nothing "
 				 "charged or reserved (no journal found from "
-				 "slurm.conf)");
+				 "'scontrol show config')");
 			return ledger;
 		}
 		dir = dirbuf;

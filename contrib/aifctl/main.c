@@ -41,7 +41,8 @@ static const char usage_text[] =
 	"                     [--format table|csv|json] [--journal DIR]\n"
 	"\n"
 	"FILE defaults to aifactory.json next to slurm.conf ($SLURM_CONF,\n"
-	"else /etc/slurm/slurm.conf); DIR to aifactory under its StateSaveLocation.\n";
+	"else /etc/slurm/slurm.conf); DIR to aifactory under StateSaveLocation,\n"
+	"as 'scontrol show config' gives it.\n";
 
 int aifctl_usage(FILE *f)
 {

@@ -226,7 +226,7 @@ int aifctl_report(int argc, char **argv)
 
 	if (!dir) {
 		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
-					 sizeof(from)))
+				       sizeof(from), false))
 			return 2;
 		dir = dirbuf;
 	}

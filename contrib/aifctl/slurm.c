@@ -1,19 +1,23 @@
 /*
- * aifctl: what it learns of SLURM: where the policy and the journal are,
- * where slurmctld runs (scontrol show config), the queued jobs' liens
- * (squeue).
+ * aifctl: what it learns of SLURM, from its commands alone: where the
+ * journal is and where slurmctld runs ('scontrol show config', read once
+ * by aifctl_slurm_config), the queued jobs' liens (squeue); and the
+ * policy's default path, next to $SLURM_CONF.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "aifctl.h"
 #include "tag.h"
@@ -30,225 +34,237 @@ const char *aifctl_default_policy(char *buf, size_t len)
 	return buf;
 }
 
-/* slurm.conf, as SLURM's commands find it. */
-const char *aifctl_slurm_conf(void)
-{
-	const char *conf = getenv("SLURM_CONF");
-
-	return conf && conf[0] ? conf : "/etc/slurm/slurm.conf";
-}
-
-/* Cut a physical line at its comment: a "#" after an even number of
- * backslashes (SLURM's _strip_comments). */
-static void _conf_strip_comment(char *s)
-{
-	unsigned bs = 0;
-
-	for (; *s; s++) {
-		if (*s == '#' && !(bs % 2)) {
-			*s = '\0';
-			return;
-		}
-		bs = *s == '\\' ? bs + 1 : 0;
-	}
-}
-
-/* A line continued on the next: an odd number of backslashes at its end,
- * blanks after them allowed. Cuts them off; true if continued. */
-static bool _conf_strip_continuation(char *s)
-{
-	size_t n = strlen(s), bs = 0;
-
-	while (n && isspace((unsigned char) s[n - 1]))
-		n--;
-	while (bs < n && s[n - 1 - bs] == '\\')
-		bs++;
-	if (!(bs % 2))
-		return false;
-	s[n - 1] = '\0';	/* the others are escaped backslashes */
-	return true;
-}
-
-/* "\x" is x (SLURM's _strip_escapes). */
-static void _conf_strip_escapes(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (*s == '\\' && !*++s)
-			break;
-		*out++ = *s;
-	}
-	*out = '\0';
-}
-
-/* Look for key in one logical line of Key=Value pairs (SLURM's
- * keyvalue_pattern: blanks around "=", a value in double quotes may hold
- * blanks). found: 1 copied into out, -1 too long for out. */
-static void _conf_line(const char *s, const char *key, char *out, size_t len,
-		       int *found, bool *include)
-{
-	while (isspace((unsigned char) *s))
-		s++;
-	if (!strncasecmp(s, "include", 7) && isspace((unsigned char) s[7])) {
-		*include = true;
-		return;
-	}
-	while (*s) {
-		const char *k = s, *v, *q;
-		size_t klen = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "abcdefghijklmnopqrstuvwxyz0123456789_.");
-		size_t vlen;
-		bool op = false;
-
-		s += klen;
-		while (isspace((unsigned char) *s))
-			s++;
-		if (*s && strchr("-*+/", *s)) {	/* Key+=Value and the like */
-			op = true;
-			s++;
-		}
-		if (!klen || *s != '=') {
-			/* Not a pair: skip this word. */
-			s += strcspn(s, " \t\r\n\v\f");
-			goto next;
-		}
-		s++;
-		while (isspace((unsigned char) *s))
-			s++;
-		v = s;
-		q = *s == '"' ? strchr(s + 1, '"') : NULL;
-		if (q && (!q[1] || isspace((unsigned char) q[1]))) {
-			v = s + 1;
-			vlen = (size_t) (q - v);
-			s = q + 1;
-		} else {
-			vlen = strcspn(s, " \t\r\n\v\f");
-			s += vlen;
-		}
-		if (vlen && !op && klen == strlen(key) &&
-		    !strncasecmp(k, key, klen)) {
-			if (vlen < len) {
-				memcpy(out, v, vlen);
-				out[vlen] = '\0';
-				*found = 1;
-			} else {
-				*found = -1;
-			}
-		}
-next:
-		while (isspace((unsigned char) *s))
-			s++;
-	}
-}
-
 /*
- * The value of key in the slurm.conf at path, read as slurmctld reads it
- * (src/common/parse_config.c): a line ending in "\" goes on in the next;
- * "#" starts a comment unless escaped; "\x" is x; a line holds Key=Value
- * pairs; keys are matched without regard to case; the last value wins.
- * Include lines are not followed: *include says one was seen.
- * 1 found, 0 not there, -1 with errno (ENAMETOOLONG: longer than len).
+ * One line of 'scontrol show config' (slurm_print_key_pairs: the key,
+ * blanks to column 23, " = ", the value) into cfg. The first of each key
+ * counts: slurm.conf's own come before the plugins' sections. Lines that
+ * are not such a pair (the header, the ping of each slurmctld) are
+ * skipped.
  */
-static int _conf_get(const char *path, const char *key, char *out,
-		     size_t len, bool *include)
+static void _config_line(char *line, struct aifctl_slurm *cfg,
+			 bool *seen_state, bool *seen_user, bool *seen_auth)
 {
-	char *line = NULL, *logical = NULL;
-	size_t cap = 0, used = 0, lcap = 0;
-	int found = 0, err = 0;
-	bool more = false;
-	FILE *f;
+	size_t klen = strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz0123456789_[]");
+	char *v = line + klen, *end;
+	size_t n;
 
-	*include = false;
-	if (!(f = fopen(path, "re")))
-		return -1;
-	for (;;) {
-		ssize_t n = getline(&line, &cap, f);
+	if (!klen)
+		return;
+	while (*v == ' ')
+		v++;
+	if (v[0] != '=' || v[1] != ' ' || v == line + klen)
+		return;
+	v += 2;
+	n = strlen(v);
+	while (n && isspace((unsigned char) v[n - 1]))
+		v[--n] = '\0';
+	line[klen] = '\0';
+	if (!n || !strcmp(v, "(null)"))	/* printf's NULL: not set */
+		return;
 
-		if (n >= 0) {
-			_conf_strip_comment(line);
-			more = _conf_strip_continuation(line);
-			n = (ssize_t) strlen(line);
-			if (used + (size_t) n + 1 > lcap) {
-				size_t ncap = (used + (size_t) n + 1) * 2;
-				char *nl = realloc(logical, ncap);
+	if (!strcmp(line, "StateSaveLocation") && !*seen_state) {
+		*seen_state = true;
+		if (n < sizeof(cfg->state_save))
+			memcpy(cfg->state_save, v, n + 1);
+		else
+			cfg->state_save_long = true;
+	} else if (!strncmp(line, "SlurmctldHost[", 14) &&
+		   cfg->nhosts < CTLD_HOSTS_MAX) {
+		/* "name" or "name(addr)": the address */
+		char *open = strchr(v, '('), *close;
 
-				if (!nl) {
-					err = ENOMEM;
-					break;
-				}
-				logical = nl;
-				lcap = ncap;
-			}
-			memcpy(logical + used, line, (size_t) n + 1);
-			used += (size_t) n;
-			if (more)
-				continue;
-		} else if (ferror(f)) {
-			err = errno ? errno : EIO;
-			break;
-		} else if (!used) {
-			break;
+		if (open && (close = strchr(open, ')'))) {
+			*close = '\0';
+			v = open + 1;
 		}
-		_conf_strip_escapes(logical);
-		_conf_line(logical, key, out, len, &found, include);
-		used = 0;
-		if (n < 0)
-			break;
+		snprintf(cfg->hosts[cfg->nhosts++], sizeof(cfg->hosts[0]),
+			 "%s", v);
+	} else if (!strcmp(line, "SlurmUser") && !*seen_user &&
+		   (v = strchr(v, '('))) {
+		/* "slurm(64030)" */
+		unsigned long uid;
+
+		*seen_user = true;
+		errno = 0;
+		uid = strtoul(v + 1, &end, 10);
+		if (!errno && end != v + 1 && *end == ')' &&
+		    uid < (unsigned long) (uid_t) -1)
+			cfg->slurm_uid = (uid_t) uid;
+	} else if (!strcmp(line, "AuthInfo") && !*seen_auth) {
+		*seen_auth = true;
+		if ((v = strstr(v, "socket=")))
+			snprintf(cfg->munge_socket, sizeof(cfg->munge_socket),
+				 "%.*s", (int) strcspn(v + 7, ","), v + 7);
 	}
-	free(line);
-	free(logical);
-	fclose(f);
-	if (!err && found < 0)
-		err = ENAMETOOLONG;
-	if (err) {
-		errno = err;
-		return -1;
+}
+
+/* The last line scontrol wrote on stderr (its fatal error comes last),
+ * cut at 255 bytes and made printable, in cfg->why; false if none. */
+static bool _config_why(FILE *err, struct aifctl_slurm *cfg)
+{
+	char line[256];
+	bool whole = true, found = false;
+
+	if (fseek(err, 0, SEEK_SET))
+		return false;
+	while (fgets(line, sizeof(line), err)) {
+		bool start = whole;	/* not the rest of a longer line */
+
+		whole = strchr(line, '\n') != NULL;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!start || !line[0])
+			continue;
+		for (char *c = line; *c; c++)
+			if ((unsigned char) *c < 0x20 || *c == 0x7f)
+				*c = '?';
+		snprintf(cfg->why, sizeof(cfg->why), "%s", line);
+		found = true;
 	}
 	return found;
 }
 
-/* <StateSaveLocation>/aifactory, and where that came from; or -1 after
- * saying why not. */
-int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen)
+/* How scontrol ended, when it said nothing: waitpid's status, -1 if
+ * unknown. */
+static void _config_status(int status, struct aifctl_slurm *cfg)
 {
-	const char *conf = aifctl_slurm_conf();
-	char state[PATH_MAX];
-	bool include;
-	int rc = _conf_get(conf, "StateSaveLocation", state, sizeof(state),
-			   &include);
-	size_t n;
+	if (status != -1 && WIFEXITED(status))
+		snprintf(cfg->why, sizeof(cfg->why), "scontrol exited with "
+			 "status %d", WEXITSTATUS(status));
+	else if (status != -1 && WIFSIGNALED(status))
+		snprintf(cfg->why, sizeof(cfg->why), "scontrol was killed by "
+			 "signal %d", WTERMSIG(status));
+	else
+		snprintf(cfg->why, sizeof(cfg->why), "scontrol failed");
+}
 
-	if (rc < 0) {
-		fprintf(stderr, "aifctl: %s: cannot read StateSaveLocation: %s\n"
-			"  give the journal directory: aifctl audit verify DIR\n",
-			conf, strerror(errno));
-		return -1;
+/*
+ * 'scontrol show config', once: what slurmctld runs with (it applied
+ * SLURM's defaults, the Include files, configless...). scontrol asks
+ * slurmctld and exits 1 when it cannot reach it (slurm_load_ctl_conf
+ * error) after trying for MessageTimeout seconds. Its output is read a
+ * line at a time into a fixed buffer (a longer line is skipped) and its
+ * stderr kept aside for the reason.
+ */
+int aifctl_slurm_config(struct aifctl_slurm *cfg)
+{
+	char line[8192];
+	FILE *err = tmpfile(), *out = NULL;
+	int fds[2] = { -1, -1 }, status, rc = -1;
+	bool seen_state = false, seen_user = false, seen_auth = false;
+	bool skip = false;
+	pid_t pid;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->slurm_uid = (uid_t) -1;
+	if (!err)	/* no /tmp: its reason is lost, its status is not */
+		err = fopen("/dev/null", "w+e");
+	if (!err || fcntl(fileno(err), F_SETFD, FD_CLOEXEC) ||
+	    pipe2(fds, O_CLOEXEC) || (pid = fork()) < 0) {
+		snprintf(cfg->why, sizeof(cfg->why), "cannot run it: %s",
+			 strerror(errno));
+		goto out;
 	}
-	if (!rc && include) {
-		fprintf(stderr, "aifctl: %s: no StateSaveLocation in it (its "
-			"Include lines are not followed)\n"
-			"  give the journal directory: aifctl audit verify DIR\n",
-			conf);
-		return -1;
+	if (!pid) {
+		if (dup2(fds[1], STDOUT_FILENO) >= 0 &&
+		    dup2(fileno(err), STDERR_FILENO) >= 0)
+			execlp("scontrol", "scontrol", "show", "config",
+			       (char *) NULL);
+		dprintf(STDERR_FILENO, "scontrol: %s\n", strerror(errno));
+		_exit(127);
 	}
-	if (!rc) {	/* slurmctld's default (DEFAULT_SAVE_STATE_LOC) */
-		snprintf(state, sizeof(state), "/var/spool");
-		snprintf(from, fromlen, "from SLURM's default StateSaveLocation "
-			 "(/var/spool): %s does not set it", conf);
+	close(fds[1]);
+	fds[1] = -1;
+	if (!(out = fdopen(fds[0], "r"))) {
+		snprintf(cfg->why, sizeof(cfg->why), "%s", strerror(errno));
+		kill(pid, SIGTERM);
 	} else {
-		snprintf(from, fromlen, "from StateSaveLocation in %s", conf);
+		fds[0] = -1;
+		while (fgets(line, sizeof(line), out)) {
+			bool whole = strchr(line, '\n') || feof(out);
+
+			if (!skip && whole)
+				_config_line(line, cfg, &seen_state,
+					     &seen_user, &seen_auth);
+			else if (!skip && !seen_state &&
+				 !strncmp(line, "StateSaveLocation ", 18))
+				seen_state = cfg->state_save_long = true;
+			skip = !whole;	/* the rest of a longer line */
+		}
 	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	if (out && status == 0)
+		rc = 0;
+	else if (out && !_config_why(err, cfg))
+		_config_status(status, cfg);
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (out)
+		fclose(out);
+	if (err)
+		fclose(err);
+	return rc;
+}
+
+/* <StateSaveLocation>/aifactory as 'scontrol show config' says, and where
+ * that came from; or -1 after saying why not (unless quiet). */
+int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen,
+		       bool quiet)
+{
+	struct aifctl_slurm *cfg = malloc(sizeof(*cfg));
+	const char *what = NULL;
+	char *state;
+	size_t n;
+	int rc = -1;
+
+	if (!cfg) {
+		if (!quiet)
+			fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
+		return -1;
+	}
+	if (aifctl_slurm_config(cfg)) {
+		if (!quiet)
+			fprintf(stderr, "aifctl: 'scontrol show config': cannot "
+				"read StateSaveLocation: %s\n"
+				"  give the journal directory: aifctl audit "
+				"verify DIR\n", cfg->why);
+		goto out;
+	}
+	if (cfg->state_save_long)
+		what = "StateSaveLocation is too long";
+	else if (!cfg->state_save[0])
+		what = "no StateSaveLocation in its output";
+	if (what) {
+		if (!quiet)
+			fprintf(stderr, "aifctl: 'scontrol show config': %s\n"
+				"  give the journal directory: aifctl audit "
+				"verify DIR\n", what);
+		goto out;
+	}
+	snprintf(from, fromlen, "from StateSaveLocation in 'scontrol show "
+		 "config'");
+	state = cfg->state_save;
 	n = strlen(state);
 	while (n > 1 && state[n - 1] == '/')
 		state[--n] = '\0';
 	if ((size_t) snprintf(buf, len, "%s%saifactory", state,
 			      n > 1 || state[0] != '/' ? "/" : "") >= len) {
-		fprintf(stderr, "aifctl: %s: StateSaveLocation is too long\n",
-			conf);
-		return -1;
+		if (!quiet)
+			fprintf(stderr, "aifctl: 'scontrol show config': "
+				"StateSaveLocation is too long\n");
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(cfg);
+	return rc;
 }
 
 /*
@@ -297,46 +313,4 @@ int aifctl_queued_liens(struct aif_ledger *ledger)
 		rc = -1;
 	free(liens);
 	return rc;
-}
-
-/*
- * Where slurmctld runs and which munged to use, as scontrol says: it
- * reads the same configuration the user's sbatch does (also configless).
- * Hosts in order, primary first ("name" or "name(addr)": the address).
- */
-size_t aifctl_ctld_hosts(char hosts[][256], size_t max, char *socket,
-			 size_t slen, uid_t *slurm_uid)
-{
-	FILE *f = popen("scontrol show config 2>/dev/null", "re");
-	char *line = NULL, *v;
-	size_t cap = 0, n = 0;
-
-	socket[0] = '\0';
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!(v = strstr(line, " = ")))
-			continue;
-		v += 3;
-		if (!strncmp(line, "SlurmctldHost[", 14) && n < max) {
-			char *open = strchr(v, '('), *close;
-
-			if (open && (close = strchr(open, ')'))) {
-				*close = '\0';
-				v = open + 1;
-			}
-			snprintf(hosts[n++], 256, "%s", v);
-		} else if (!strncmp(line, "SlurmUser ", 10) &&
-			   (v = strchr(v, '('))) {
-			*slurm_uid = (uid_t) strtoul(v + 1, NULL, 10);
-		} else if (!strncmp(line, "AuthInfo ", 9) &&
-			   (v = strstr(v, "socket="))) {
-			snprintf(socket, slen, "%.*s",
-				 (int) strcspn(v + 7, ","), v + 7);
-		}
-	}
-	free(line);
-	pclose(f);
-	return n;
 }
