@@ -34,7 +34,7 @@ AIF_POLICY=$examples/aifactory.json AIF_POLICY_DIR=$examples/aifactory.d \
 sinfo -o '%10P %6D %20G %T'
 
 title "The policy (checked the way an operator would before a reload)"
-"$build/contrib/aifctl" check "$dir/etc/aifactory.json"
+"$build/contrib/aifctl/aifctl" check "$dir/etc/aifactory.json"
 printf 'classes: startup (<=8 GPUs, 1 node, 24 h, qos startup), sme (<=16 GPUs, 2 nodes, 2 days), research (a100 only)\n'
 printf 'projects: acme-ai (startup; group aif-acme: alice, bob), voltwerk (sme; dave), lab-genomics (research; carol, erin), robotix (startup; erin; from aifactory.d/)\n'
 
@@ -50,7 +50,7 @@ run_as aif-carol sbatch -A lab-genomics -N 4 --gres=gpu:h100:4 -o /dev/null --wr
 
 title "4. the operator asks aifctl explain the same question, without a cluster"
 printf '\n# aifctl explain -u aif-carol -A lab-genomics -N 4 --gres=gpu:h100:4\n'
-"$build/contrib/aifctl" explain --policy "$dir/etc/aifactory.json" \
+"$build/contrib/aifctl/aifctl" explain --policy "$dir/etc/aifactory.json" \
 	-u aif-carol -A lab-genomics -N 4 --gres=gpu:h100:4 || true
 
 title "What SLURM shows"

@@ -6,12 +6,19 @@
 set -u
 . "${top_srcdir:-.}/tests/cluster/lib.sh"
 
-aifctl=${top_builddir:-.}/contrib/aifctl
+aifctl=${top_builddir:-.}/contrib/aifctl/aifctl
 fixture=$top_srcdir/tests/fixtures/aifctl/aifactory.json
 work=$(mktemp -d /tmp/aif-aifctl.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 install -m 644 "$fixture" "$work/aifactory.json"
 policy=$work/aifactory.json
+# No slurmctld: explain, run as root, finds no journal from a fake
+# 'scontrol show config' that fails as SLURM 22.05's does without one.
+mkdir "$work/bin"
+printf '#!/bin/sh\necho "slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)" >&2\nexit 1\n' \
+	>"$work/bin/scontrol"
+chmod 755 "$work/bin/scontrol"
+export PATH=$work/bin:$PATH
 
 run "$aifctl" check "$policy"
 is "$AS_RC" 0 "check: a good policy exits 0"
@@ -70,8 +77,8 @@ run "$aifctl" explain --policy "$policy" -u root --gres=gpu:h100:x
 is "$AS_RC" 1 "explain: a malformed GPU request is refused"
 like "$AS_OUT" 'bad GPU count in "gpu:h100:x"' "explain: and says which item"
 
-SLURM_CONF=$work/slurm.conf run "$aifctl" explain --policy "$policy" -u root -A ops-lab -p h100 -t 1:00:00 --gres=gpu:h100:2
-like "$AS_OUT" $'\nledger:    the policy\'s grants, nothing charged or reserved \\(no journal found from slurm.conf\\)\n' \
+run "$aifctl" explain --policy "$policy" -u root -A ops-lab -p h100 -t 1:00:00 --gres=gpu:h100:2
+like "$AS_OUT" $'\nledger:    the policy\'s grants, nothing charged or reserved \\(no journal found from \'scontrol show config\'\\)\n' \
 	"explain: says what it priced the lien against"
 
 run "$aifctl" explain --policy "$policy" --frobnicate

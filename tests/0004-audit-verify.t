@@ -8,7 +8,7 @@
 set -u
 . "${top_srcdir:-.}/tests/cluster/lib.sh"
 
-aifctl=${top_builddir:-.}/contrib/aifctl
+aifctl=${top_builddir:-.}/contrib/aifctl/aifctl
 writer=${top_builddir:-.}/tests/journal_writer
 work=$(mktemp -d /tmp/aif-audit.XXXXXX)
 trap 'chmod -R u+rwX "$work" 2>/dev/null; rm -rf "$work"' EXIT
@@ -32,25 +32,45 @@ run "$aifctl" audit verify "$chain/"
 is "$AS_OUT" "$chain: OK: 20 records, seq 1..20, last hash $last_hash" \
 	"a trailing slash is not shown"
 
-# The default directory: <StateSaveLocation>/aifactory from slurm.conf,
-# read as slurmctld reads it (case, blanks, comments, quotes, last wins).
-mkdir -p "$work/state"
+# The default directory: <StateSaveLocation>/aifactory as 'scontrol show
+# config' gives it, from a fake scontrol first on PATH that prints what
+# SLURM 22.05's does (the header, "Key" padded to column 23 then " = ", a
+# plugin's section, the ping of slurmctld): the first StateSaveLocation
+# counts, its trailing slash dropped.
+mkdir -p "$work/state" "$work/scontrol-ok" "$work/scontrol-down"
 cp -a "$chain" "$work/state/aifactory"
-cat >"$work/slurm.conf" <<EOF
-# a test slurm.conf
-ClusterName=test
-#StateSaveLocation=/nonexistent
-SlurmctldHost=localhost StateSaveLocation=/earlier/value
-   statesavelocation = "$work/state"   # the last one wins
+cat >"$work/scontrol-ok/scontrol" <<EOF
+#!/bin/sh
+cat <<'END'
+Configuration data as of 2026-01-01T00:00:00
+AuthInfo                = socket=/run/munge/munge.socket.2
+ClusterName             = test
+SlurmctldHost[0]        = localhost
+SlurmUser               = slurm(64030)
+StateSaveLocation       = $work/state/
+SuspendExcNodes         = (null)
+
+MPI Plugins Configuration:
+StateSaveLocation       = /a/later/section
+
+Slurmctld(primary) at localhost is UP
+END
 EOF
-SLURM_CONF=$work/slurm.conf run "$aifctl" audit verify
+# slurmctld down: what scontrol 22.05 prints then (slurm_perror), exit 1.
+cat >"$work/scontrol-down/scontrol" <<'EOF'
+#!/bin/sh
+echo "slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)" >&2
+exit 1
+EOF
+chmod 755 "$work/scontrol-ok/scontrol" "$work/scontrol-down/scontrol"
+PATH=$work/scontrol-ok:$PATH run "$aifctl" audit verify
 is "$AS_RC" 0 "default directory: exits 0"
 is "$AS_OUT" "$work/state/aifactory: OK: 20 records, seq 1..20, last hash $last_hash" \
-	"default directory: aifactory under StateSaveLocation in SLURM_CONF"
+	"default directory: aifactory under StateSaveLocation in 'scontrol show config'"
 
-SLURM_CONF=$work/no-such.conf run "$aifctl" audit verify
-is "$AS_RC" 2 "default directory: an unreadable slurm.conf exits 2"
-is "$AS_ERR" "aifctl: $work/no-such.conf: cannot read StateSaveLocation: No such file or directory
+PATH=$work/scontrol-down:$PATH run "$aifctl" audit verify
+is "$AS_RC" 2 "default directory: a failing 'scontrol show config' exits 2"
+is "$AS_ERR" "aifctl: 'scontrol show config': cannot read StateSaveLocation: slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure)
   give the journal directory: aifctl audit verify DIR" \
 	"default directory: says why and what to do"
 

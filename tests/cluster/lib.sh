@@ -208,7 +208,7 @@ cluster_up_policy() {
 # checkout under /root is 0700). Run it as LD_LIBRARY_PATH=DIR DIR/aifctl.
 aifctl_copy() {
 	install -d -m 755 "$1"
-	install -m 755 "${top_builddir:-.}/contrib/.libs/aifctl" \
+	install -m 755 "${top_builddir:-.}/contrib/aifctl/.libs/aifctl" \
 		"${top_builddir:-.}/common/.libs/libaifactory.so.0" "$1/"
 }
 

@@ -14,7 +14,7 @@ cluster_up_example
 
 policy=$AIF_CLUSTER_DIR/etc/aifactory.json
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
-aifctl=$top_builddir/contrib/aifctl
+aifctl=$top_builddir/contrib/aifctl/aifctl
 
 # write_policy SED-SCRIPT: the example policy, edited, as the live one.
 write_policy() {

@@ -70,8 +70,8 @@ is "$(stat -c '%U %a' "$journal")" "slurm 600" "the journal is owned by SlurmUse
 as_user aif-alice cat "$journal"
 like "$AS_ERR" "Permission denied" "an ordinary user cannot read it"
 
-run "$top_builddir/contrib/aifctl" audit verify
-is "$AS_RC" 0 "aifctl audit verify finds the journal from slurm.conf and its chain whole" || diag "$AS_OUT $AS_ERR"
+run "$top_builddir/contrib/aifctl/aifctl" audit verify
+is "$AS_RC" 0 "aifctl audit verify finds the journal from 'scontrol show config' and its chain whole" || diag "$AS_OUT $AS_ERR"
 like "$AS_OUT" "^$AIF_CLUSTER_DIR/state/aifactory: OK: 5 records, seq 1\.\.5, last hash [0-9a-f]{64}$" \
 	"and says how many records it checked: 3 decisions and 2 charges"
 like "$(grep -F '"type":"decision"' "$journal" | head -1)" \

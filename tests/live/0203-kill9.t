@@ -185,6 +185,6 @@ for i in 1 2 3 4; do
 	[ "$VERDICT" = charged ] && saved=$((saved + 1))
 done
 is "$saved" 4 "the four jobs SLURM had saved running are charged"
-run "$top_builddir/contrib/aifctl" audit verify
+run "$top_builddir/contrib/aifctl/aifctl" audit verify
 is "$AS_RC" 0 "the journal's chain is whole" || diag "$AS_OUT"
 done_testing

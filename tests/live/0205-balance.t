@@ -49,7 +49,7 @@ cluster_up_policy <<JSON
 }
 JSON
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
-aifctl=$top_builddir/contrib/aifctl
+aifctl=$top_builddir/contrib/aifctl/aifctl
 
 # statement LINE...: what aifctl balance prints. A line of 8 tab-separated
 # cells is a grant's row, any other a line of its own; the header first,

@@ -40,7 +40,7 @@ cluster_up_policy <<JSON
 }
 JSON
 journal=$AIF_CLUSTER_DIR/state/aifactory/journal
-aifctl=$top_builddir/contrib/aifctl
+aifctl=$top_builddir/contrib/aifctl/aifctl
 
 table() {	# table WIDTH KEY RUNS HOURS [KEY RUNS HOURS...]: the lines
 	local w=$1

@@ -36,7 +36,7 @@ JSON
 state=$AIF_CLUSTER_DIR/state/aifactory
 journal=$state/journal
 log=$AIF_CLUSTER_DIR/log/slurmctld.log
-aifctl=$top_builddir/contrib/aifctl
+aifctl=$top_builddir/contrib/aifctl/aifctl
 
 # A charge in the journal, then slurmctld goes down.
 as_user aif-alice sbatch --parsable -p h100 --gres=gpu:h100:1 -t 5 --wrap 'sleep 1'

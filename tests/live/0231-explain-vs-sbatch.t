@@ -119,7 +119,7 @@ compare "within the strict class" aif-carol -A gamma -p h100 -q research --gres=
 as_user aif-alice env LD_LIBRARY_PATH="$bin" "$bin/aifctl" explain -A alpha -p h100 --gres=gpu:h100:1 -t 10
 like "$AS_OUT" $'\nledger:    the policy\'s grants, nothing charged or reserved ' \
 	"a user's explain says it priced against the grants alone"
-run "$top_builddir/contrib/aifctl" explain -u aif-alice -A alpha -p h100 --gres=gpu:h100:1 -t 10
+run "$top_builddir/contrib/aifctl/aifctl" explain -u aif-alice -A alpha -p h100 --gres=gpu:h100:1 -t 10
 like "$AS_OUT" $'\nledger:    the journal in [^ ]+, and the liens of queued jobs' \
 	"root's explain prices against the journal and the queue"
 done_testing

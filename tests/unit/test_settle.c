@@ -230,7 +230,7 @@ static void _audit(const char *dir, struct aif_record *rec, const char *want,
 	}
 	aif_journal_append(j, rec);
 	aif_journal_close(j);
-	snprintf(cmd, sizeof(cmd), "'%s/contrib/aifctl' audit verify '%s' 2>&1",
+	snprintf(cmd, sizeof(cmd), "'%s/contrib/aifctl/aifctl' audit verify '%s' 2>&1",
 		 top ? top : ".", jdir);
 	if (!(f = popen(cmd, "r"))) {
 		ok(0, "%s: aifctl runs", what);

@@ -1,0 +1,85 @@
+/*
+ * aifctl: what its subcommands share (the usage, the policy's loading,
+ * the journal's replay, the terminal's charset) and what it learns of
+ * SLURM (slurm.c). Internal to the program: nothing here is installed.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef AIFCTL_H
+#define AIFCTL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "aifactory.h"
+#include "journal.h"
+#include "ledger.h"
+
+/* The long options' codes that no short option has (getopt_long). */
+enum {
+	OPT_POLICY = 256, OPT_GRES, OPT_GPUS, OPT_GPN, OPT_GPT, OPT_GPS,
+	OPT_TPN, OPT_SPN, OPT_BY, OPT_MONTH, OPT_FROM, OPT_TO, OPT_FORMAT,
+};
+
+/* The subcommands: argv[0] is the subcommand's name; the exit code. */
+int aifctl_check(int argc, char **argv);
+int aifctl_explain(int argc, char **argv);
+int aifctl_audit(int argc, char **argv);
+int aifctl_balance(int argc, char **argv);
+int aifctl_report(int argc, char **argv);
+
+/* The usage on f: 0 on stdout (asked for), 2 on stderr (a usage error). */
+int aifctl_usage(FILE *f);
+
+/* shared.c */
+
+/* The policy at path, its warnings and errors on stderr; with !quiet_ok
+ * also "PATH: OK: ..." on stdout. NULL if refused (said why). */
+struct aif_policy *aifctl_load_policy(const char *path, bool quiet_ok);
+
+/* Replay the whole journal in dir through fn; -1 after saying why not.
+ * balance and report read it alike, and only root and SlurmUser can. */
+int aifctl_replay(const char *dir, aif_replay_fn fn, void *arg);
+
+/* Whether the terminal shows UTF-8 (the locale's LC_CTYPE). */
+bool aifctl_terminal_utf8(void);
+
+/* slurm.c */
+
+/* aifactory.json next to slurm.conf, as the plugins find it, in buf. */
+const char *aifctl_default_policy(char *buf, size_t len);
+
+#define CTLD_HOSTS_MAX 8
+
+/* What aifctl needs of SLURM's configuration, as slurmctld runs it. */
+struct aifctl_slurm {
+	char state_save[PATH_MAX];	/* StateSaveLocation; "" not shown */
+	bool state_save_long;		/* shown, but longer than PATH_MAX */
+	char hosts[CTLD_HOSTS_MAX][256]; /* SlurmctldHost[i], primary first:
+					  * the name, or the address given */
+	size_t nhosts;
+	char munge_socket[PATH_MAX];	/* AuthInfo's socket=; "" the default */
+	uid_t slurm_uid;		/* SlurmUser's; (uid_t) -1 not shown */
+	char why[256];			/* why scontrol failed */
+};
+
+/* Run 'scontrol show config' once and fill cfg from it (keys it does not
+ * show stay empty). 0, or -1 with cfg->why set: scontrol could not run,
+ * or failed (slurmctld unreachable). */
+int aifctl_slurm_config(struct aifctl_slurm *cfg);
+
+/* <StateSaveLocation>/aifactory in buf, as 'scontrol show config' says,
+ * and where that came from in from; or -1 after saying why not on stderr
+ * (nothing when quiet). */
+int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen,
+		       bool quiet);
+
+/* The ledger's reserved amounts replaced by the liens of the queued jobs
+ * (squeue); -1 if squeue failed. */
+int aifctl_queued_liens(struct aif_ledger *ledger);
+
+#endif
