@@ -61,7 +61,7 @@ struct refusals {
 	char project[AIF_NAME_MAX], klass[AIF_NAME_MAX];
 };
 
-struct deferred;	/* a job end kept until the rebuild (service_settle.c) */
+struct deferred;	/* a job end kept for the rebuild: service_settle.c */
 struct aif_query;
 
 /* The service's state: one per process, svc (service.c). */
