@@ -6,7 +6,8 @@
  * It lives in libaifactory.so, which every plugin loads, so there is one
  * instance per process. Each plugin calls aif_service_start() from its
  * init and aif_service_stop() from its fini; the first start loads the
- * policy and starts the watcher thread, the last stop ends them.
+ * policy and starts the service's thread (named "aif_service" in
+ * top -H), the last stop ends them.
  *
  * The same thread writes the journal, and a snapshot of the ledger every
  * snapshot_every records, at a checkpoint and at the last stop; a start
@@ -18,7 +19,7 @@
  * A policy with a balance_port also starts the members' balance queries
  * (query.h) on a thread of their own; a reload moves or ends them.
  *
- * The watcher reloads the policy, off slurmctld's locks, whenever the
+ * The thread reloads the policy, off slurmctld's locks, whenever the
  * configuration stamp it was given changes (slurmctld bumps
  * slurm_conf.last_update on every reconfigure); a policy that fails to
  * load is logged with file, line and reason and the last good one stays.
@@ -74,14 +75,14 @@ struct aif_service_hooks {
 /*
  * Take a reference on the service, starting it on the first one: load the
  * policy (synchronously, so the first job already sees it), build the
- * ledger, start the watcher. Later calls only count (their hooks are
- * ignored). Returns 0, or -1 if the service could not start at all (out
- * of memory); a policy that does not load is not a failure: the service
- * then runs without one and says so.
+ * ledger, start the service's thread. Later calls only count (their
+ * hooks are ignored). Returns 0, or -1 if the service could not start at
+ * all (out of memory); a policy that does not load is not a failure: the
+ * service then runs without one and says so.
  */
 int aif_service_start(const struct aif_service_hooks *hooks);
 
-/* Drop a reference; the last one stops the watcher and frees it all. */
+/* Drop a reference; the last one stops the thread and frees it all. */
 void aif_service_stop(void);
 
 /* The policy in force with a reference (aif_policy_unref() it), or NULL

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the shared service (common/service.c): the policy is
+ * Unit tests of the shared service (common/service*.c): the policy is
  * loaded at start, reloaded when the configuration stamp moves, a broken
  * file keeps the last good policy, and references are counted.
  *
@@ -72,7 +72,7 @@ static const char better[] =
 	"  \"projects\": { \"p\": { \"class\": \"c\", \"mode\": \"m\" },\n"
 	"                \"q\": { \"class\": \"c\", \"mode\": \"m\" } } }\n";
 
-/* Wait (bounded) for the watcher to swap in a policy of n projects. */
+/* Wait (bounded) for the thread to swap in a policy of n projects. */
 static size_t _wait_projects(size_t n)
 {
 	size_t got = 0;
