@@ -27,7 +27,8 @@
 /*
  * What one load may read (docs/policy-schema.md, "Limits"). The loader
  * runs inside slurmctld, so a huge or hostile policy must be refused
- * before it costs much memory; see policy_load.c for what each costs.
+ * before it costs much memory; docs/policy-loader.md, "Memory", says
+ * what each costs.
  */
 #define AIF_POLICY_FILE_MAX (16u << 20)	/* bytes in the main policy file */
 #define AIF_PROJECT_FILE_MAX (256u << 10) /* bytes in one project file */

@@ -1,33 +1,7 @@
 /*
  * slurm-aifactory policy library: loading and checking the policy file.
- *
- * A load reads the main file and the files of its project_dir, parses
- * each with json-c, checks every key against docs/policy-schema.md,
- * resolves user and group names to ids, and copies everything into a new
- * snapshot (policy.c). The json-c trees are freed before it returns: they
- * are not thread-safe, and the snapshot must be.
- *
- * json-c keeps no source positions, so a scanner of our own walks the
- * raw text too and records, for every value, where it is written and the
- * hash of its dotted path ("projects.acme.grants[1].gpu_hours"). Errors
- * look their line up by path; the scanner also finds duplicate keys
- * (json-c keeps the last silently) and the leniencies json-c allows even
- * when strict (single quotes, NaN, raw control characters in strings).
- *
- * Memory. The loader runs inside slurmctld, at startup and on every
- * reconfigure, so what a policy may cost is bounded (policy_internal.h,
- * docs/policy-schema.md "Limits"): the size of each file and of all of
- * them, the number of project files, the number of JSON values over the
- * whole load, and the number of objects and arrays in one file (json-c
- * spends about 800 bytes on an empty object). The scanner counts before
- * json-c parses, so a file over a limit never becomes a tree. Each file
- * is released (text, tree, index) as soon as what it holds has been
- * copied into the snapshot: the main file before project_dir is read,
- * each project file before the next one. What the loader keeps for later
- * messages is the file's name and the lines of member names.
- *
- * Every error is collected (up to AIF_LOAD_ERRORS_MAX), not only the
- * first, so an operator fixes a file in one pass.
+ * How a load works and why (positions, memory, trust):
+ * docs/policy-loader.md.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -606,30 +580,8 @@ static void _diags_finish(struct loader *ld, struct diags *d, bool errors,
 /* ------------------------------------------------------------------ */
 /* Reading a file we are going to trust                                 */
 
-/*
- * Security, as munge does for its key: anyone who could change the
- * policy could hand themselves GPU-hours, so a file is read only when
- *  - it is a regular file;
- *  - it is owned by root or by the user we run as (slurmctld runs the
- *    loader as SlurmUser);
- *  - neither group nor others may write it;
- *  - neither group nor others may write the directory holding it (the
- *    main file's directory; project_dir, checked once for its files),
- *    since they could replace it there. No exception for sticky
- *    directories: a policy has no business in /tmp;
- *  - every directory on the path to it (as named and as resolved, up to
- *    "/") is owned by root or by us, and the ones above its own are not
- *    writable by group or others unless sticky: the owner of any of them
- *    could rename the policy's directory away and put another in its
- *    place (an older root-owned policy, behind a symlink).
- *
- * Symlinks are followed, and what they lead to is checked (with fstat on
- * the descriptor we read, so nothing can be swapped between the check
- * and the read), and so is the directory holding the target: a link may
- * only be changed by whoever may write the directory holding it, checked
- * above, and configuration managers (Kubernetes ConfigMaps, stow,
- * alternatives) deliver files as links.
- */
+/* Security, as munge does for its key: docs/policy-loader.md, "Trusting
+ * the files", says what is checked and why. */
 
 static bool _trusted_owner(uid_t uid)
 {
