@@ -1,7 +1,8 @@
 /*
  * slurm-aifactory policy library: the layout of a policy snapshot and the
- * helpers policy.c and policy_load.c share. Not for the plugins: they see
- * struct aif_policy only through the accessors of aifactory.h.
+ * helpers policy.c and the loader (policy_load.h) share. Not for the
+ * plugins: they see struct aif_policy only through the accessors of
+ * aifactory.h.
  *
  * Memory: everything a snapshot points to (the structs of aifactory.h,
  * their strings and arrays, the indexes) lives in one arena owned by the
