@@ -1,7 +1,8 @@
 /*
  * slurm-aifactory policy library: the layout of a policy snapshot and the
- * helpers policy.c and policy_load.c share. Not for the plugins: they see
- * struct aif_policy only through the accessors of aifactory.h.
+ * helpers policy.c and the loader (policy_load.h) share. Not for the
+ * plugins: they see struct aif_policy only through the accessors of
+ * aifactory.h.
  *
  * Memory: everything a snapshot points to (the structs of aifactory.h,
  * their strings and arrays, the indexes) lives in one arena owned by the
@@ -27,7 +28,8 @@
 /*
  * What one load may read (docs/policy-schema.md, "Limits"). The loader
  * runs inside slurmctld, so a huge or hostile policy must be refused
- * before it costs much memory; see policy_load.c for what each costs.
+ * before it costs much memory; docs/policy-loader.md, "Memory", says
+ * what each costs.
  */
 #define AIF_POLICY_FILE_MAX (16u << 20)	/* bytes in the main policy file */
 #define AIF_PROJECT_FILE_MAX (256u << 10) /* bytes in one project file */
