@@ -33,6 +33,7 @@ struct aif_svc_state svc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.load_lock = PTHREAD_MUTEX_INITIALIZER,
 	.book_lock = PTHREAD_MUTEX_INITIALIZER,
+	.notes_lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 	.flushed = PTHREAD_COND_INITIALIZER,
 	.tail = &svc.head,
@@ -298,6 +299,7 @@ static void _free_all(void)
 	free(svc.path);
 	free(svc.journal_dir);
 	free(svc.cluster);
+	aif_svc_notes_free();
 	svc.journal = NULL;
 	svc.policy = NULL;
 	svc.ledger = NULL;

@@ -26,7 +26,7 @@ void aif_svc_book_record(const struct queued *q)
 	if (!q->charge)
 		return;
 	pthread_mutex_lock(&svc.book_lock);
-	if (aif_settle_totals_charge(svc.book, aif_record_str(&q->rec, "run"),
+	if (aif_settle_totals_charge(svc.book, aif_record_str(q->rec, "run"),
 				     q->end, q->charge)) {
 		svc.hooks.error("aifactory: the ledger's book is out of memory: no more snapshots until a restart (%s)",
 				strerror(errno));

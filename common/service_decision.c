@@ -20,18 +20,17 @@ static struct queued *_window_record(const struct refusals *w)
 {
 	struct queued *q;
 
-	if (!w->repeated || !(q = calloc(1, sizeof(*q))))
+	if (!w->repeated || !(q = aif_svc_queued_new(AIF_RECORD_DECISION)))
 		return NULL;
-	aif_record_init(&q->rec, AIF_RECORD_DECISION);
-	aif_record_add_str(&q->rec, "verdict", "refuse");
-	aif_record_add_str(&q->rec, "rule", w->rule);
-	aif_record_add_int(&q->rec, "uid", w->uid);
-	aif_record_add_str(&q->rec, "project", w->project);
-	aif_record_add_str(&q->rec, "class", w->klass);
-	aif_record_add_int(&q->rec, "repeated", (int64_t) w->repeated);
-	aif_record_add_int(&q->rec, "first", w->first);
-	aif_record_add_int(&q->rec, "last", w->last);
-	aif_record_add_int(&q->rec, "window", svc.refusal_window);
+	aif_record_add_str(q->rec, "verdict", "refuse");
+	aif_record_add_str(q->rec, "rule", w->rule);
+	aif_record_add_int(q->rec, "uid", w->uid);
+	aif_record_add_str(q->rec, "project", w->project);
+	aif_record_add_str(q->rec, "class", w->klass);
+	aif_record_add_int(q->rec, "repeated", (int64_t) w->repeated);
+	aif_record_add_int(q->rec, "first", w->first);
+	aif_record_add_int(q->rec, "last", w->last);
+	aif_record_add_int(q->rec, "window", svc.refusal_window);
 	return q;
 }
 
@@ -103,15 +102,52 @@ static bool _counted(const struct aif_request *r, const struct aif_decision *d,
 	return false;
 }
 
+/* s into dst, cut to its size: what an RPC thread copies. */
+static void _copy(char *dst, size_t size, const char *s)
+{
+	size_t n = s ? strnlen(s, size - 1) : 0;
+
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* A note from the pool, or a new one; NULL when out of memory. */
+static struct aif_svc_note *_note_get(void)
+{
+	struct aif_svc_note *n;
+
+	pthread_mutex_lock(&svc.notes_lock);
+	if ((n = svc.notes))
+		svc.notes = n->next;
+	pthread_mutex_unlock(&svc.notes_lock);
+	return n ? n : malloc(sizeof(*n));
+}
+
+void aif_svc_note_put(struct aif_svc_note *n)
+{
+	pthread_mutex_lock(&svc.notes_lock);
+	n->next = svc.notes;
+	svc.notes = n;
+	pthread_mutex_unlock(&svc.notes_lock);
+}
+
+void aif_svc_notes_free(void)
+{
+	struct aif_svc_note *n;
+
+	while ((n = svc.notes)) {
+		svc.notes = n->next;
+		free(n);
+	}
+}
+
 void aif_service_decision(const struct aif_request *r,
 			  const struct aif_decision *d,
 			  const struct aif_policy *p)
 {
-	static const char *const verdicts[] = { "accept", "reshape", "refuse" };
 	static time_t told;
+	struct aif_svc_note *n;
 	struct queued *q;
-	char gpus[256] = "";
-	size_t used = 0;
 
 	/* Failing closed is an operator's matter: at error level (once a
 	 * second at most, the log must not fill the disk either). */
@@ -140,34 +176,62 @@ void aif_service_decision(const struct aif_request *r,
 		if (counted)
 			return;
 	}
+	/* A copy of what the record needs; the service's thread encodes it. */
 	if (!(q = calloc(1, sizeof(*q))))
 		return;
-	for (unsigned i = 0; i < r->gpus.ntypes && used < sizeof(gpus); i++)
+	if (!(n = _note_get())) {
+		free(q);
+		return;
+	}
+	n->verdict = d->verdict;
+	n->rule = d->rule;
+	n->uid = r->uid;
+	n->nodes = r->nodes;
+	n->time_limit = d->time_limit ? d->time_limit : r->time_limit;
+	n->ngpus = r->gpus.ntypes < AIF_GPU_TYPES_MAX ? r->gpus.ntypes :
+		AIF_GPU_TYPES_MAX;
+	memcpy(n->gpus, r->gpus.by_type, n->ngpus * sizeof(n->gpus[0]));
+	_copy(n->project, sizeof(n->project),
+	      d->project ? d->project->name : "");
+	_copy(n->klass, sizeof(n->klass), d->klass ? d->klass->name : "");
+	/* From the user: kept only when it names a project (anything else
+	 * is a user's string, up to 512 bytes a record for nothing). */
+	_copy(n->account, sizeof(n->account), r->account && p &&
+	      aif_policy_project(p, r->account) ? r->account : "");
+	_copy(n->policy, sizeof(n->policy), p ? aif_policy_hash(p) : "");
+	_copy(n->text, sizeof(n->text),
+	      d->verdict == AIF_REFUSE ? d->message : d->tag);
+	q->note = n;
+	aif_svc_enqueue(q);
+}
+
+void aif_svc_note_encode(const struct aif_svc_note *n,
+			 struct aif_record *rec)
+{
+	static const char *const verdicts[] = { "accept", "reshape", "refuse" };
+	char gpus[256] = "";
+	size_t used = 0;
+
+	for (unsigned i = 0; i < n->ngpus && used < sizeof(gpus); i++)
 		used += (size_t) snprintf(gpus + used, sizeof(gpus) - used,
 					  "%s%s:%llu", i ? "," : "",
-					  r->gpus.by_type[i].type[0] ?
-					  r->gpus.by_type[i].type : "untyped",
+					  n->gpus[i].type[0] ?
+					  n->gpus[i].type : "untyped",
 					  (unsigned long long)
-					  r->gpus.by_type[i].total);
-	aif_record_init(&q->rec, AIF_RECORD_DECISION);
-	aif_record_add_str(&q->rec, "verdict", verdicts[d->verdict]);
-	aif_record_add_str(&q->rec, "rule", d->rule);
-	aif_record_add_int(&q->rec, "uid", r->uid);
-	aif_record_add_str(&q->rec, "project",
-			   d->project ? d->project->name : "");
-	aif_record_add_str(&q->rec, "class", d->klass ? d->klass->name : "");
-	aif_record_add_str(&q->rec, "gpus", gpus);
-	aif_record_add_int(&q->rec, "nodes", r->nodes);
-	aif_record_add_int(&q->rec, "time_limit",
-			   d->time_limit ? d->time_limit : r->time_limit);
-	aif_record_add_str(&q->rec, "policy", p ? aif_policy_hash(p) : "");
-	aif_record_add_tag(&q->rec, d->verdict == AIF_REFUSE ? "" : d->tag);
-	/* From the user: kept only when it names a project (anything else
-	 * is a user's string, up to 512 bytes a record for nothing);
-	 * escaped, last. */
-	aif_record_add_str(&q->rec, "account", r->account && p &&
-			   aif_policy_project(p, r->account) ? r->account : "");
-	aif_record_add_str(&q->rec, "message",
-			   d->verdict == AIF_REFUSE ? d->message : "");
-	aif_svc_enqueue(q);
+					  n->gpus[i].total);
+	aif_record_init(rec, AIF_RECORD_DECISION);
+	aif_record_add_str(rec, "verdict", verdicts[n->verdict]);
+	aif_record_add_str(rec, "rule", n->rule);
+	aif_record_add_int(rec, "uid", n->uid);
+	aif_record_add_str(rec, "project", n->project);
+	aif_record_add_str(rec, "class", n->klass);
+	aif_record_add_str(rec, "gpus", gpus);
+	aif_record_add_int(rec, "nodes", n->nodes);
+	aif_record_add_int(rec, "time_limit", n->time_limit);
+	aif_record_add_str(rec, "policy", n->policy);
+	aif_record_add_tag(rec, n->verdict == AIF_REFUSE ? "" : n->text);
+	/* Escaped, last. */
+	aif_record_add_str(rec, "account", n->account);
+	aif_record_add_str(rec, "message",
+			   n->verdict == AIF_REFUSE ? n->text : "");
 }

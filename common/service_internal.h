@@ -37,14 +37,39 @@
 /* Inside the library only: not exported (tests/0008-library-exports.t). */
 #pragma GCC visibility push(hidden)
 
-/* A record waiting for the journal (service_writer.c). */
+/*
+ * An admission decision as an RPC thread leaves it: copied and bounded,
+ * not encoded. The service's thread turns it into its record
+ * (aif_svc_note_encode): job_submit pays for a copy, not for the record.
+ * Notes are kept in a pool and used again, never freed before the stop.
+ */
+struct aif_svc_note {
+	struct aif_svc_note *next;	/* in the pool */
+	enum aif_verdict verdict;
+	const char *rule;		/* static (struct aif_decision) */
+	uid_t uid;
+	uint32_t nodes;
+	uint32_t time_limit;
+	unsigned ngpus;
+	struct aif_gpu_count gpus[AIF_GPU_TYPES_MAX];
+	char project[AIF_NAME_MAX];
+	char klass[AIF_NAME_MAX];
+	char account[AIF_NAME_MAX];	/* only when it names a project */
+	char policy[AIF_SHA256_HEX_LEN];
+	char text[AIF_TAG_MAX];		/* an admission's tag, a refusal's
+					 * message */
+};
+
+/* A record waiting for the journal (service_writer.c): its record, or a
+ * decision's note the writer encodes into one. */
 struct queued {
 	struct queued *next;
 	bool refused;		/* the journal refused the record itself */
 	/* A charge record's: what the book counts once it is synced. */
 	struct aif_charge *charge;
 	time_t end;
-	struct aif_record rec;
+	struct aif_svc_note *note;
+	struct aif_record *rec;
 };
 
 /* One user's refusals by one rule in the current window: the first is
@@ -114,6 +139,9 @@ struct aif_svc_state {
 	uint64_t snapshot_every;
 	uint64_t rotate_bytes;
 	struct queued *head, **tail;	/* records for the journal */
+	struct aif_svc_note *notes;	/* the pool of free notes */
+	pthread_mutex_t notes_lock;	/* the pool: taken alone, or inside
+					 * lock (never the other way) */
 	size_t queued;
 	struct timespec batch_due;	/* CLOCK_MONOTONIC: write the queue */
 	uint64_t written;		/* records queued then written */
@@ -133,6 +161,8 @@ const char *aif_svc_why_down(char buf[AIF_LEDGER_CLOSED_MAX],
 
 /* service_writer.c: the queue and the writer */
 
+/* A record of this type to fill and queue; NULL when out of memory. */
+struct queued *aif_svc_queued_new(enum aif_record_type type);
 /* Queue a record for the journal (the writer owns it then); false when
  * a decision or threshold was dropped (and counted), the queue full. */
 bool aif_svc_enqueue(struct queued *q);
@@ -171,6 +201,12 @@ void aif_svc_drop_deferred(void);
 /* Queue the records of the refusal windows that are over (all: every
  * one). */
 void aif_svc_close_windows(bool all);
+/* A decision's note into its record (the service's thread). */
+void aif_svc_note_encode(const struct aif_svc_note *n,
+			 struct aif_record *rec);
+/* Give a note back to the pool; free the pool (at the last stop). */
+void aif_svc_note_put(struct aif_svc_note *n);
+void aif_svc_notes_free(void);
 
 /* service_balance.c */
 

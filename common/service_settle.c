@@ -41,18 +41,17 @@ static void _free_deferred(struct deferred *d)
 static struct queued *_threshold(const struct aif_charge *c, size_t i,
 				 const char *run_key)
 {
-	struct queued *q = calloc(1, sizeof(*q));
+	struct queued *q = aif_svc_queued_new(AIF_RECORD_THRESHOLD);
 
 	svc.hooks.info("aifactory: project %s: grant %s reached %.0f%% (run %s)",
 		       c->project, c->crossings[i].grant,
 		       c->crossings[i].fraction * 100, run_key);
 	if (!q)
 		return NULL;
-	aif_record_init(&q->rec, AIF_RECORD_THRESHOLD);
-	aif_record_add_str(&q->rec, "run", run_key);
-	aif_record_add_str(&q->rec, "project", c->project);
-	aif_record_add_str(&q->rec, "grant", c->crossings[i].grant);
-	aif_record_add_int(&q->rec, "permille",
+	aif_record_add_str(q->rec, "run", run_key);
+	aif_record_add_str(q->rec, "project", c->project);
+	aif_record_add_str(q->rec, "grant", c->crossings[i].grant);
+	aif_record_add_int(q->rec, "permille",
 			   (int64_t) (c->crossings[i].fraction * 1000 + 0.5));
 	return q;
 }
@@ -94,15 +93,16 @@ static int _charge(const struct aif_job_end *je, const struct aif_run *run,
 			 je->job_id, key, aif_svc_why_down(down, "the journal is slow"));
 		return -1;
 	}
-	if (!(q = calloc(1, sizeof(*q))) ||
+	if (!(q = aif_svc_queued_new(AIF_RECORD_CHARGE)) ||
 	    !(q->charge = malloc(sizeof(*q->charge)))) {
-		free(q);
+		if (q)
+			aif_svc_free_queued(q);
 		snprintf(why, len, "job %u: out of memory: not charged",
 			 je->job_id);
 		return -1;
 	}
 	q->end = je->end;
-	res = aif_settle_run(svc.ledger, p, run, je, &q->rec, q->charge, why,
+	res = aif_settle_run(svc.ledger, p, run, je, q->rec, q->charge, why,
 			     len);
 	if (res != AIF_SETTLE_CHARGED) {
 		aif_svc_free_queued(q);

@@ -24,8 +24,24 @@
  * sweep, see docs/ledger.md). */
 #define BATCH_MS 50
 
+struct queued *aif_svc_queued_new(enum aif_record_type type)
+{
+	struct queued *q = calloc(1, sizeof(*q));
+
+	if (q && !(q->rec = malloc(sizeof(*q->rec)))) {
+		free(q);
+		return NULL;
+	}
+	if (q)
+		aif_record_init(q->rec, type);
+	return q;
+}
+
 void aif_svc_free_queued(struct queued *q)
 {
+	if (q->note)
+		aif_svc_note_put(q->note);
+	free(q->rec);
 	free(q->charge);
 	free(q);
 }
@@ -104,16 +120,16 @@ static uint64_t _tell_dropped(void)
 	n = svc.dropped - svc.dropped_told;
 	snprintf(why, sizeof(why), "%s", svc.dropped_why);
 	pthread_mutex_unlock(&svc.lock);
-	if (!n || !svc.journal || !(q = calloc(1, sizeof(*q))))
+	if (!n || !svc.journal ||
+	    !(q = aif_svc_queued_new(AIF_RECORD_DECISION)))
 		return 0;
-	aif_record_init(&q->rec, AIF_RECORD_DECISION);
-	aif_record_add_str(&q->rec, "verdict", "dropped");
-	aif_record_add_str(&q->rec, "rule", "journal.queue_full");
-	aif_record_add_int(&q->rec, "count", (int64_t) n);
-	aif_record_add_str(&q->rec, "why", why);
-	if (aif_journal_append(svc.journal, &q->rec))
+	aif_record_add_str(q->rec, "verdict", "dropped");
+	aif_record_add_str(q->rec, "rule", "journal.queue_full");
+	aif_record_add_int(q->rec, "count", (int64_t) n);
+	aif_record_add_str(q->rec, "why", why);
+	if (aif_journal_append(svc.journal, q->rec))
 		n = 0;
-	free(q);
+	aif_svc_free_queued(q);
 	return n;
 }
 
@@ -127,6 +143,7 @@ static uint64_t _tell_dropped(void)
  */
 void aif_svc_write_queue(void)
 {
+	static struct aif_record scratch;	/* the writer's: load_lock */
 	struct queued *list, *q, *next;
 	uint64_t told, before;
 	size_t n = 0;
@@ -159,19 +176,27 @@ void aif_svc_write_queue(void)
 
 	/* Append in order; the first failure of the journal stops it. */
 	for (q = list; q; q = q->next) {
-		aif_record_name_user(&q->rec);	/* NSS: here, off SLURM's locks */
-		if (!aif_journal_append(svc.journal, &q->rec)) {
+		struct aif_record *rec = q->rec;
+
+		/* A decision's note is encoded here, into the writer's own
+		 * record: kept as a note until its batch is synced. */
+		if (q->note) {
+			aif_svc_note_encode(q->note, &scratch);
+			rec = &scratch;
+		}
+		aif_record_name_user(rec);	/* NSS: here, off SLURM's locks */
+		if (!aif_journal_append(svc.journal, rec)) {
 			n++;
 			continue;
 		}
 		err = errno;
-		if (!_record_fault(&q->rec, err))
+		if (!_record_fault(rec, err))
 			break;
 		{
-			const char *run = aif_record_str(&q->rec, "run");
+			const char *run = aif_record_str(rec, "run");
 
 			svc.hooks.error("aifactory: journal: %s record %s refused: %s; it is NOT in the journal",
-					aif_record_type_name(q->rec.type),
+					aif_record_type_name(rec->type),
 					run ? run : "", strerror(err));
 			q->refused = true;
 			err = 0;
@@ -308,9 +333,10 @@ bool aif_svc_enqueue(struct queued *q)
 	uint64_t dropped;
 
 	pthread_mutex_lock(&svc.lock);
-	if (q->rec.type != AIF_RECORD_CHARGE &&
+	if ((q->note || q->rec->type != AIF_RECORD_CHARGE) &&
 	    svc.queued >= svc.queue_max / 2) {
-		enum aif_record_type type = q->rec.type;
+		enum aif_record_type type = q->note ? AIF_RECORD_DECISION :
+			q->rec->type;
 		char why[AIF_LEDGER_CLOSED_MAX];
 
 		dropped = ++svc.dropped;
@@ -319,7 +345,7 @@ bool aif_svc_enqueue(struct queued *q)
 			 "the journal is slow");
 		memcpy(why, svc.dropped_why, sizeof(why));
 		pthread_mutex_unlock(&svc.lock);
-		free(q);
+		aif_svc_free_queued(q);
 		/* Once a second at most: the log must not fill the disk. */
 		if (time(NULL) != told) {
 			told = time(NULL);
@@ -389,15 +415,15 @@ void aif_svc_drop_queue(void)
 	size_t decisions = 0;
 
 	for (q = svc.head; q; q = next) {
-		const char *run = aif_record_str(&q->rec, "run");
+		const char *run = q->rec ? aif_record_str(q->rec, "run") : NULL;
 
 		next = q->next;
-		if (q->rec.type == AIF_RECORD_DECISION)
+		if (q->note || q->rec->type == AIF_RECORD_DECISION)
 			decisions++;
 		else if (svc.journal_dir)
 			svc.hooks.error("aifactory: stopping with the journal shut (%s): %s record of run %s NOT written",
 					svc.down_why,
-					aif_record_type_name(q->rec.type),
+					aif_record_type_name(q->rec->type),
 					run ? run : "?");
 		aif_svc_free_queued(q);
 	}
