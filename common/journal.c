@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "fs_trust.h"
 #include "text.h"
 #include "journal.h"
 #include "sha256.h"
@@ -121,19 +122,10 @@ struct reader {
 
 enum walk_mode { WALK_VERIFY, WALK_REPLAY, WALK_OPEN };
 
-/* What is asked of the files before they are believed. */
-enum trust {
-	TRUST_NONE,	/* verify: the chain is what is checked */
-	TRUST_READ,	/* no symlink, no group/other write, owner root or
-			 * us, or anyone when we are root (aifctl reading
-			 * what SlurmUser wrote) */
-	TRUST_WRITE,	/* the same, and owner root or us even for root */
-};
-
 /* One pass along the chain, file by file. */
 struct walk {
 	enum walk_mode mode;
-	enum trust trust;
+	enum aif_fs_trust trust;
 	struct aif_verify_report *rep;
 	bool started;		/* seq and hash below are known */
 	uint64_t seq;		/* of the last good record */
@@ -159,11 +151,6 @@ struct walk {
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
-
-static const char *_strerror(int err, char *buf, size_t len)
-{
-	return strerror_r(err, buf, len);
-}
 
 static bool _is_hex64(const char *s)
 {
@@ -234,75 +221,31 @@ static int _say_errno(struct aif_verify_report *rep, int err,
 		return _say(rep, AIF_CHAIN_UNSAFE, err, file, 0, 0, "is a "
 			    "symlink; refusing to follow it");
 	return _say(rep, AIF_CHAIN_IO, err, file, 0, 0, "%s: %s", what,
-		    _strerror(err, ebuf, sizeof(ebuf)));
+		    aif_fs_strerror(err, ebuf, sizeof(ebuf)));
 }
 
-static int _write_all(int fd, const void *buf, size_t len)
+/* What an fs_trust check found, in rep; name is what was checked, a
+ * directory when dir. -1 with its errno. */
+static int _say_fault(struct aif_verify_report *rep,
+		      const struct aif_fs_fault *f, const char *name, bool dir)
 {
-	const char *p = buf;
+	const char *what = dir ? "directory " : "";
 
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t) n;
-	}
-	return 0;
-}
-
-/* Reads len bytes unless the file ends first; the count read, or -1. */
-static ssize_t _read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *) buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t) n;
-	}
-	return (ssize_t) got;
-}
-
-static bool _trusted_owner(uid_t uid, enum trust trust)
-{
-	uid_t me = geteuid();
-
-	return uid == 0 || uid == me || (trust == TRUST_READ && me == 0);
-}
-
-/* Make a new directory's entry durable; a failure shows at the first
- * sync of a file in it, if ever. */
-static void _sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char parent[PATH_MAX];
-	int fd;
-
-	if (!slash)
-		_copy(parent, sizeof(parent), ".");
-	else if (slash == path)
-		_copy(parent, sizeof(parent), "/");
-	else
-		snprintf(parent, sizeof(parent), "%.*s", (int) (slash - path),
-			 path);
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
+	switch (f->problem) {
+	case AIF_FS_NOT_REGULAR:
+		return _say(rep, AIF_CHAIN_UNSAFE, EINVAL, name, 0, 0,
+			    "not a regular file");
+	case AIF_FS_OWNER:
+		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, name, 0, 0,
+			    "%sowned by uid %lu; it must be owned by root or "
+			    "by the user slurmctld runs as (uid %lu)", what,
+			    (unsigned long) f->uid, (unsigned long) geteuid());
+	case AIF_FS_WRITABLE:
+		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, name, 0, 0,
+			    "%swritable by group or others (mode %04o); "
+			    "refusing to trust it", what, (unsigned) f->mode);
+	default:
+		return _say_errno(rep, f->err, name, f->op);
 	}
 }
 
@@ -311,110 +254,51 @@ static void _sync_parent(const char *path)
  * directory owned by anyone but root or us, or one that group or others
  * may write. Returns the fd, or -1 after a report.
  */
-static int _open_dir(const char *dir, bool create, enum trust trust,
+static int _open_dir(const char *dir, bool create, enum aif_fs_trust trust,
 		     struct aif_verify_report *rep)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	size_t n;
+	struct aif_fs_fault f;
 	int fd;
 
 	if (!dir || !*dir)
 		return _say(rep, AIF_CHAIN_IO, EINVAL, NULL, 0, 0,
 			    "no journal directory given");
-	n = strlen(dir);
-	if (n >= sizeof(path))
-		return _say_errno(rep, ENAMETOOLONG, dir, "cannot open");
-	memcpy(path, dir, n + 1);
-	while (n > 1 && path[n - 1] == '/')	/* "link/" would follow it */
-		path[--n] = '\0';
-	if (create && !mkdir(path, 0700))
-		_sync_parent(path);
-	else if (create && errno != EEXIST)
-		return _say_errno(rep, errno, path, "cannot create directory");
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-		  (trust ? O_NOFOLLOW : 0));
-	if (fd < 0) {
-		int err = errno;
-
-		if (trust && (err == ENOTDIR || err == ELOOP) &&
-		    !lstat(path, &st) && S_ISLNK(st.st_mode))
-			err = ELOOP;
-		return _say_errno(rep, err, path, "cannot open directory");
-	}
-	if (fstat(fd, &st)) {
-		int err = errno;
-
-		close(fd);
-		return _say_errno(rep, err, path, "cannot stat");
-	}
-	if (trust && !_trusted_owner(st.st_uid, trust)) {
-		close(fd);
-		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, path, 0, 0,
-			    "directory owned by uid %lu; it must be owned by "
-			    "root or by the user slurmctld runs as (uid %lu)",
-			    (unsigned long) st.st_uid,
-			    (unsigned long) geteuid());
-	}
-	if (trust && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, path, 0, 0,
-			    "directory writable by group or others (mode "
-			    "%04o); refusing to trust it",
-			    (unsigned) (st.st_mode & 07777));
-	}
+	if (aif_fs_dir_path(dir, path, sizeof(path)))
+		return _say_errno(rep, errno, dir, "cannot open");
+	fd = aif_fs_open_dir(path, create ? AIF_FS_CREATE : 0, trust, &f);
+	if (fd < 0)
+		return _say_fault(rep, &f, path, true);
 	return fd;
 }
 
 /* fd is name: a regular file and, with trust, ours and not writable by
  * others. 0, or -1 after a report. */
-static int _check_file(int fd, const char *name, enum trust trust,
+static int _check_file(int fd, const char *name, enum aif_fs_trust trust,
 		       struct aif_verify_report *rep)
 {
-	struct stat st;
+	struct aif_fs_fault f;
 
-	if (fstat(fd, &st))
-		return _say_errno(rep, errno, name, "cannot stat");
-	if (!S_ISREG(st.st_mode))
-		return _say(rep, AIF_CHAIN_UNSAFE, EINVAL, name, 0, 0,
-			    "not a regular file");
-	if (trust && !_trusted_owner(st.st_uid, trust))
-		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, name, 0, 0,
-			    "owned by uid %lu; it must be owned by root or by "
-			    "the user slurmctld runs as (uid %lu)",
-			    (unsigned long) st.st_uid,
-			    (unsigned long) geteuid());
-	if (trust && (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return _say(rep, AIF_CHAIN_UNSAFE, EPERM, name, 0, 0,
-			    "writable by group or others (mode %04o); "
-			    "refusing to trust it",
-			    (unsigned) (st.st_mode & 07777));
+	if (aif_fs_check_file(fd, trust, &f))
+		return _say_fault(rep, &f, name, false);
 	return 0;
 }
 
 /* name in dirfd, for reading. -1 with *missing set if it does not exist
  * (and missing is given), or after a report. */
-static int _open_read(int dirfd, const char *name, enum trust trust,
+static int _open_read(int dirfd, const char *name, enum aif_fs_trust trust,
 		      struct aif_verify_report *rep, bool *missing)
 {
-	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-			O_NONBLOCK | (trust ? O_NOFOLLOW : 0));
+	struct aif_fs_fault f;
+	int fd = aif_fs_open_read(dirfd, name, 0, trust, &f);
 
-	if (fd < 0) {
-		if (errno == ENOENT && missing) {
-			*missing = true;
-			return -1;
-		}
-		return _say_errno(rep, errno, name, "cannot open");
-	}
-	if (_check_file(fd, name, trust, rep)) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
+	if (fd < 0 && f.problem == AIF_FS_SYSCALL && f.err == ENOENT &&
+	    missing) {
+		*missing = true;
 		return -1;
 	}
+	if (fd < 0)
+		return _say_fault(rep, &f, name, false);
 	return fd;
 }
 
@@ -1052,7 +936,7 @@ static int _read_line(struct reader *rd, const char **line, size_t *len,
 /* ------------------------------------------------------------------ */
 /* Walking the chain                                                    */
 
-static struct walk *_walk_new(enum walk_mode mode, enum trust trust,
+static struct walk *_walk_new(enum walk_mode mode, enum aif_fs_trust trust,
 			      struct aif_verify_report *rep)
 {
 	struct walk *w = calloc(1, sizeof(*w));
@@ -1256,7 +1140,7 @@ static int _walk_fd(struct walk *w, int fd, const char *name, uint64_t first,
 		if (k < 0)
 			return _say(rep, AIF_CHAIN_IO, errno, name, line, 0,
 				    "cannot read: %s",
-				    _strerror(errno, ebuf, sizeof(ebuf)));
+				    aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		if (!nl && !last && w->mode != WALK_VERIFY) {
 			w->torn = true;
 			rep->torn_line = line;
@@ -1406,7 +1290,7 @@ static int _list_rotated(int dirfd, struct rotated **out, size_t *n,
  *   aifactory-archived 1 file=<name> seq=<seq> hash=<64 hex>
  * 0 with *seq 0 when there is none; -1 after a report.
  */
-static int _archived_read(int dirfd, enum trust trust,
+static int _archived_read(int dirfd, enum aif_fs_trust trust,
 			  char file[AIF_JOURNAL_NAME_MAX], uint64_t *seq,
 			  char hash[AIF_SHA256_HEX_LEN],
 			  struct aif_verify_report *rep)
@@ -1421,7 +1305,7 @@ static int _archived_read(int dirfd, enum trust trust,
 	fd = _open_read(dirfd, ARCHIVED, trust, rep, &missing);
 	if (fd < 0)
 		return missing ? 0 : -1;
-	n = _read_full(fd, buf, sizeof(buf) - 1);
+	n = aif_fs_read_full(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
 		return _say_errno(rep, errno, ARCHIVED, "cannot read");
@@ -1464,7 +1348,7 @@ static void _skip_archived(struct rotated *files, size_t *n, uint64_t seq)
 	*n = k;
 }
 
-static int _snapshot_load(int dirfd, enum trust trust, char **body,
+static int _snapshot_load(int dirfd, enum aif_fs_trust trust, char **body,
 			  size_t *lenp,
 			  uint64_t *seqp, char hash[AIF_SHA256_HEX_LEN]);
 
@@ -1478,7 +1362,7 @@ static int _copy_file(int dirfd, int destfd, const char *name,
 	int in, out = -1, err;
 	ssize_t n;
 
-	if ((in = _open_read(dirfd, name, TRUST_NONE, rep, NULL)) < 0)
+	if ((in = _open_read(dirfd, name, AIF_FS_TRUST_NONE, rep, NULL)) < 0)
 		return -1;
 	if (fstat(in, &st))
 		goto io;
@@ -1496,7 +1380,7 @@ static int _copy_file(int dirfd, int destfd, const char *name,
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || _write_all(out, buf, (size_t) n))
+		if (n < 0 || aif_fs_write_all(out, buf, (size_t) n))
 			goto io;
 	}
 	if (fsync(out) || close(out))
@@ -1532,9 +1416,10 @@ int aif_journal_archive(const char *dir, const char *dest, size_t *moved,
 	*moved = 0;
 	if (aif_journal_verify(dir, report))
 		return -1;	/* never archive a broken chain */
-	if ((dirfd = _open_dir(dir, false, TRUST_WRITE, report)) < 0)
+	if ((dirfd = _open_dir(dir, false, AIF_FS_TRUST_WRITE, report)) < 0)
 		return -1;
-	if (_snapshot_load(dirfd, TRUST_WRITE, NULL, &len, &snap_seq, hash)) {
+	if (_snapshot_load(dirfd, AIF_FS_TRUST_WRITE, NULL, &len, &snap_seq,
+			   hash)) {
 		_say(report, AIF_CHAIN_IO, errno == ENOENT ? ENOENT : EBADMSG,
 		     SNAPSHOT, 0, 0, "no good snapshot: only rotated files "
 		     "a snapshot covers are archived (the ledger must never "
@@ -1552,7 +1437,7 @@ int aif_journal_archive(const char *dir, const char *dest, size_t *moved,
 		rc = 0;
 		goto out;
 	}
-	if ((destfd = _open_dir(dest, true, TRUST_WRITE, report)) < 0)
+	if ((destfd = _open_dir(dest, true, AIF_FS_TRUST_WRITE, report)) < 0)
 		goto out;
 	for (size_t i = 0; i < take; i++)
 		if (_copy_file(dirfd, destfd, files[i].name, report))
@@ -1572,7 +1457,7 @@ int aif_journal_archive(const char *dir, const char *dest, size_t *moved,
 	unlinkat(dirfd, ARCHIVED_TMP, 0);
 	fd = openat(dirfd, ARCHIVED_TMP, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || _write_all(fd, line, strlen(line)) || fsync(fd)) {
+	if (fd < 0 || aif_fs_write_all(fd, line, strlen(line)) || fsync(fd)) {
 		err = errno;
 		if (fd >= 0)
 			close(fd);
@@ -1608,7 +1493,7 @@ out:
  * Read and check "snapshot" in dirfd. body NULL: only check it (streamed).
  * -1 with errno ENOENT, EBADMSG, or another.
  */
-static int _snapshot_load(int dirfd, enum trust trust, char **body,
+static int _snapshot_load(int dirfd, enum aif_fs_trust trust, char **body,
 			  size_t *lenp,
 			  uint64_t *seqp, char hash[AIF_SHA256_HEX_LEN])
 {
@@ -1628,7 +1513,8 @@ static int _snapshot_load(int dirfd, enum trust trust, char **body,
 	fd = _open_read(dirfd, SNAPSHOT, trust, &scratch, NULL);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || (n = _read_full(fd, head, sizeof(head))) < 0) {
+	if (fstat(fd, &st) ||
+	    (n = aif_fs_read_full(fd, head, sizeof(head))) < 0) {
 		err = errno;
 		goto fail;
 	}
@@ -1657,7 +1543,7 @@ static int _snapshot_load(int dirfd, enum trust trust, char **body,
 			err = ENOMEM;
 			goto fail;
 		}
-		if ((n = _read_full(fd, buf, (size_t) len)) < 0) {
+		if ((n = aif_fs_read_full(fd, buf, (size_t) len)) < 0) {
 			err = errno;
 			goto fail;
 		}
@@ -1673,7 +1559,7 @@ static int _snapshot_load(int dirfd, enum trust trust, char **body,
 			size_t want = left < sizeof(chunk) ? (size_t) left
 				: sizeof(chunk);
 
-			if ((n = _read_full(fd, chunk, want)) < 0) {
+			if ((n = aif_fs_read_full(fd, chunk, want)) < 0) {
 				err = errno;
 				goto fail;
 			}
@@ -1711,9 +1597,9 @@ int aif_snapshot_read(const char *dir, char **body, size_t *len,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((dirfd = _open_dir(dir, false, TRUST_READ, &scratch)) < 0)
+	if ((dirfd = _open_dir(dir, false, AIF_FS_TRUST_READ, &scratch)) < 0)
 		return -1;
-	rc = _snapshot_load(dirfd, TRUST_READ, body, len, seq, hash);
+	rc = _snapshot_load(dirfd, AIF_FS_TRUST_READ, body, len, seq, hash);
 	err = errno;
 	close(dirfd);
 	errno = err;
@@ -1735,7 +1621,7 @@ int aif_snapshot_write(const char *dir, const void *body, size_t len,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((dirfd = _open_dir(dir, true, TRUST_WRITE, &scratch)) < 0)
+	if ((dirfd = _open_dir(dir, true, AIF_FS_TRUST_WRITE, &scratch)) < 0)
 		return -1;
 	n = (size_t) snprintf(head, sizeof(head), SNAPSHOT_MAGIC "%" PRIu64
 			      " hash=%s len=%zu", seq, hash, len);
@@ -1753,8 +1639,8 @@ int aif_snapshot_write(const char *dir, const void *body, size_t len,
 		goto fail;
 	fd = openat(dirfd, SNAPSHOT_TMP, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || _write_all(fd, head, n) || _write_all(fd, body, len) ||
-	    fsync(fd))
+	if (fd < 0 || aif_fs_write_all(fd, head, n) ||
+	    aif_fs_write_all(fd, body, len) || fsync(fd))
 		goto fail;
 	if (close(fd)) {
 		fd = -1;
@@ -1798,11 +1684,11 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 		return -1;
 	}
 	_report_init(report);
-	if ((dirfd = _open_dir(dir, false, TRUST_NONE, report)) < 0)
+	if ((dirfd = _open_dir(dir, false, AIF_FS_TRUST_NONE, report)) < 0)
 		return -1;
-	if (!(w = _walk_new(WALK_VERIFY, TRUST_NONE, report)) ||
+	if (!(w = _walk_new(WALK_VERIFY, AIF_FS_TRUST_NONE, report)) ||
 	    _list_rotated(dirfd, &files, &nfiles, report) ||
-	    _archived_read(dirfd, TRUST_NONE, report->archived_file,
+	    _archived_read(dirfd, AIF_FS_TRUST_NONE, report->archived_file,
 			   &report->archived_seq, hash, report))
 		goto out;
 	if (report->archived_seq) {
@@ -1816,7 +1702,7 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 	} else {
 		_walk_from_start(w);
 	}
-	if (!_snapshot_load(dirfd, TRUST_NONE, NULL, &len, &seq, hash)) {
+	if (!_snapshot_load(dirfd, AIF_FS_TRUST_NONE, NULL, &len, &seq, hash)) {
 		w->snap = true;
 		w->snap_seq = seq;
 		memcpy(w->snap_hash, hash, sizeof(hash));
@@ -1887,11 +1773,11 @@ int aif_journal_replay(const char *dir, uint64_t after_seq,
 	if (!fn || (after_hash && !_is_hex64(after_hash)))
 		return _say(rep, AIF_CHAIN_IO, EINVAL, NULL, 0, 0,
 			    "no callback, or a bad hash");
-	if ((dirfd = _open_dir(dir, false, TRUST_READ, rep)) < 0)
+	if ((dirfd = _open_dir(dir, false, AIF_FS_TRUST_READ, rep)) < 0)
 		return -1;
-	if (!(w = _walk_new(WALK_REPLAY, TRUST_READ, rep)) ||
+	if (!(w = _walk_new(WALK_REPLAY, AIF_FS_TRUST_READ, rep)) ||
 	    _list_rotated(dirfd, &files, &nfiles, rep) ||
-	    _archived_read(dirfd, TRUST_READ, rep->archived_file,
+	    _archived_read(dirfd, AIF_FS_TRUST_READ, rep->archived_file,
 			   &rep->archived_seq, archived_hash, rep))
 		goto out;
 	if (rep->archived_seq > after_seq) {
@@ -2144,7 +2030,7 @@ static int _lock(int dirfd, struct aif_verify_report *rep)
 		    O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return _say_errno(rep, errno, LOCK, "cannot open");
-	if (_check_file(fd, LOCK, TRUST_WRITE, rep))
+	if (_check_file(fd, LOCK, AIF_FS_TRUST_WRITE, rep))
 		goto fail;
 	if (!fcntl(fd, F_OFD_SETLK, &fl))
 		return fd;
@@ -2185,7 +2071,7 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
 			    "out of memory");
 	j->fd = j->lockfd = -1;
 	memcpy(j->last_hash, ZEROS, sizeof(ZEROS));
-	if ((j->dirfd = _open_dir(dir, true, TRUST_WRITE, rep)) < 0)
+	if ((j->dirfd = _open_dir(dir, true, AIF_FS_TRUST_WRITE, rep)) < 0)
 		goto fail;
 	if ((j->lockfd = _lock(j->dirfd, rep)) < 0)
 		goto fail;
@@ -2199,8 +2085,8 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
 		_say_errno(rep, errno, CURRENT, "cannot open");
 		goto fail;
 	}
-	if (_check_file(j->fd, CURRENT, TRUST_WRITE, rep) ||
-	    !(w = _walk_new(WALK_OPEN, TRUST_WRITE, rep)) ||
+	if (_check_file(j->fd, CURRENT, AIF_FS_TRUST_WRITE, rep) ||
+	    !(w = _walk_new(WALK_OPEN, AIF_FS_TRUST_WRITE, rep)) ||
 	    _walk_fd(w, j->fd, CURRENT, 0, 0))
 		goto fail;
 	if (w->torn) {
@@ -2239,7 +2125,8 @@ int aif_journal_open(const char *dir, struct aif_journal **jp,
 				_say(rep, AIF_CHAIN_IO, errno, CURRENT, 0, 0,
 				     "cannot write the rotate record after %s:"
 				     " %s", last->name,
-				     _strerror(errno, ebuf, sizeof(ebuf)));
+				     aif_fs_strerror(errno, ebuf,
+						     sizeof(ebuf)));
 				goto fail;
 			}
 		}
