@@ -2,30 +2,7 @@
  * The ledger's journal: one hash chain of JSON lines across rotated files,
  * its verification and replay, and the snapshot (docs/ledger.md).
  *
- * Decisions where journal.h leaves room:
- *  - Lines are written by our own writer and read by our own strict reader
- *    of exactly that subset (flat objects of string and integer fields in
- *    a fixed frame), not json-c: the hash covers bytes, so the reader must
- *    accept one spelling of each record only. It parses a line, writes it
- *    again and requires the same bytes (no duplicate key, no leading zero,
- *    no escape we would not write), with no allocation per line.
- *  - Strings are kept as valid UTF-8 and written raw, except what could
- *    change how a terminal or an editor shows the line to an auditor: C0
- *    and C1 controls, DEL, U+2028/2029, and the bidi controls U+200E/200F,
- *    U+202A-202E and U+2066-2069 are escaped. Invalid UTF-8 becomes U+FFFD,
- *    one per bad byte.
- *  - A failed fdatasync cannot be retried safely (the kernel may have
- *    dropped the dirty pages, and a later fdatasync may not say so), so
- *    the file is cut back to its last good sync, taking back every record
- *    appended since (the caller appends them again), and the journal is
- *    broken until it is opened again, which reads the file back and
- *    verifies it.
- *  - A last line with no newline is a write cut by a crash only if it is
- *    shorter than AIF_RECORD_MAX (one write(2) never writes more); a longer
- *    one is damage and refuses the open.
- *  - One writer per directory: open locks the file "lock" in it with an
- *    open file description lock, which NFS (a StateSaveLocation shared
- *    with a backup controller) honours too.
+ * The decisions journal.h leaves open: docs/ledger.md, "The journal's code".
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
