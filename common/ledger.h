@@ -4,7 +4,7 @@
  * The design is docs/ledger.md: amounts in milli-GPU-seconds, grants
  * drawn earliest-expiring first, liens at submit, charges at the end, an
  * overdraw when no grant can pay. This file is the arithmetic only: no
- * I/O, no SLURM header. The journal (common/journal.c) records what
+ * I/O, no SLURM header. The journal (common/journal_*.c) records what
  * these functions did; the plugins feed them.
  *
  * Life of a ledger, as hwloc's topology: aif_ledger_new(), then
