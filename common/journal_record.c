@@ -105,6 +105,32 @@ static size_t _escape(uint32_t cp, char *out)
 	return 6;
 }
 
+/* A byte written as it is: printable ASCII but '"' and '\\' (what
+ * _escaped_len gives 1 for below 0x80). The fast path of the codec. */
+static inline bool _plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* v in decimal into out (at least 21 bytes, no NUL): its length. The
+ * codec's own, as snprintf costs more than the rest of a field. */
+static size_t _decimal(int64_t v, char *out)
+{
+	char tmp[20];
+	uint64_t u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
 /* ------------------------------------------------------------------ */
 /* Records                                                            */
 
@@ -165,9 +191,12 @@ static bool _key_ok(const char *key)
 
 static int _find(const struct aif_record *r, const char *key)
 {
-	for (size_t i = 0; i < r->nfields; i++)
-		if (!strcmp(r->text + r->field[i].key, key))
+	for (size_t i = 0; i < r->nfields; i++) {
+		const char *k = r->text + r->field[i].key;
+
+		if (k[0] == key[0] && !strcmp(k, key))
 			return (int) i;
+	}
 	return -1;
 }
 
@@ -194,7 +223,7 @@ int aif_record_add_int(struct aif_record *r, const char *key, int64_t v)
 		errno = EINVAL;
 		return -1;
 	}
-	nlen = (size_t) snprintf(num, sizeof(num), "%" PRId64, v);
+	nlen = _decimal(v, num);
 	if (_new_field(r, key, nlen))
 		return -1;
 	klen = strlen(key);
@@ -244,7 +273,17 @@ static int _add_str(struct aif_record *r, const char *key, const char *s,
 	memcpy(r->text + kpos, key, klen + 1);
 	while (*p) {
 		size_t n, e;
-		int32_t cp = aif_utf8_get(p, SIZE_MAX, &n);
+		int32_t cp;
+
+		if (_plain(*p) && esc + 1 <= limit) {
+			r->text[out++] = (char) *p++;
+			if (++esc + mark <= limit) {
+				cut_out = out;
+				cut_esc = esc;
+			}
+			continue;
+		}
+		cp = aif_utf8_get(p, SIZE_MAX, &n);
 
 		if (cp < 0 && !may_cut)
 			return _record_fail(r, EILSEQ);
@@ -359,6 +398,7 @@ size_t aif_record_write_prefix(const struct aif_record *r, char *buf)
 	n = (size_t) snprintf(buf, cap, "{\"seq\":%" PRIu64 ",\"time\":\"%s\""
 			      ",\"type\":\"%s\"", r->seq, when,
 			      type_names[r->type]);
+	/* Bounded by the record: the fields were counted as they came. */
 	for (size_t i = 0; i < r->nfields; i++) {
 		const struct aif_record_field *f = &r->field[i];
 		const char *key = r->text + f->key;
@@ -371,15 +411,20 @@ size_t aif_record_write_prefix(const struct aif_record *r, char *buf)
 		buf[n++] = '"';
 		buf[n++] = ':';
 		if (!f->is_str) {
-			n += (size_t) snprintf(buf + n, cap - n, "%" PRId64,
-					       f->num);
+			n += _decimal(f->num, buf + n);
 			continue;
 		}
 		buf[n++] = '"';
 		for (const unsigned char *p = (const unsigned char *)
 		     r->text + f->str; *p;) {
 			size_t len;
-			int32_t cp = aif_utf8_get(p, SIZE_MAX, &len);
+			int32_t cp;
+
+			if (_plain(*p)) {
+				buf[n++] = (char) *p++;
+				continue;
+			}
+			cp = aif_utf8_get(p, SIZE_MAX, &len);
 
 			n += _escape(cp < 0 ? 0xfffd : (uint32_t) cp, buf + n);
 			p += len;
