@@ -354,7 +354,7 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.stop = false;
 	{
 		/* The thread's waits are timed on a clock that never steps
-		 * back: a batch is never held longer than BATCH_MS. */
+		 * back: a batch is never held longer than it waits. */
 		pthread_condattr_t attr;
 
 		pthread_condattr_init(&attr);

@@ -144,6 +144,7 @@ struct aif_svc_state {
 					 * lock (never the other way) */
 	size_t queued;
 	struct timespec batch_due;	/* CLOCK_MONOTONIC: write the queue */
+	bool batch_urgent;		/* it holds more than decisions */
 	uint64_t written;		/* records queued then written */
 	uint64_t enqueued;
 	pthread_cond_t flushed;

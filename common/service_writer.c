@@ -21,8 +21,30 @@
  * this long for others, so a stream of submissions costs one fdatasync
  * per batch, not one each (a crash loses at most this much more of what
  * was never synced: charges come back through SLURM's retry and the
- * sweep, see docs/ledger.md). */
+ * sweep, see docs/ledger.md). A batch of decisions only waits longer:
+ * the sync's CPU was most of what a submission cost the controller, and
+ * no charge waits on it. */
 #define BATCH_MS 50
+#define DECISIONS_BATCH_MS 1000
+
+/* The batch is due ms from now; with sooner, only if that is sooner
+ * than it was (svc.lock held). */
+static void _batch_due_in(long ms, bool sooner)
+{
+	struct timespec due;
+
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	due.tv_sec += ms / 1000;
+	due.tv_nsec += ms % 1000 * 1000000L;
+	if (due.tv_nsec >= 1000000000L) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000L;
+	}
+	if (!sooner || due.tv_sec < svc.batch_due.tv_sec ||
+	    (due.tv_sec == svc.batch_due.tv_sec &&
+	     due.tv_nsec < svc.batch_due.tv_nsec))
+		svc.batch_due = due;
+}
 
 struct queued *aif_svc_queued_new(enum aif_record_type type)
 {
@@ -330,6 +352,8 @@ int aif_svc_open_journal(void)
 bool aif_svc_enqueue(struct queued *q)
 {
 	static time_t told;
+	/* A charge, a threshold, a count of drops: synced soon. */
+	bool urgent = !q->note && q->rec->type != AIF_RECORD_DECISION;
 	uint64_t dropped;
 
 	pthread_mutex_lock(&svc.lock);
@@ -357,12 +381,12 @@ bool aif_svc_enqueue(struct queued *q)
 		return false;
 	}
 	if (!svc.head) {	/* a batch starts: the writer waits for it */
-		clock_gettime(CLOCK_MONOTONIC, &svc.batch_due);
-		svc.batch_due.tv_nsec += BATCH_MS * 1000000L;
-		if (svc.batch_due.tv_nsec >= 1000000000L) {
-			svc.batch_due.tv_sec++;
-			svc.batch_due.tv_nsec -= 1000000000L;
-		}
+		svc.batch_urgent = urgent;
+		_batch_due_in(urgent ? BATCH_MS : DECISIONS_BATCH_MS, false);
+		pthread_cond_signal(&svc.wake);
+	} else if (urgent && !svc.batch_urgent) {
+		svc.batch_urgent = true;	/* sooner: a charge waits */
+		_batch_due_in(BATCH_MS, true);
 		pthread_cond_signal(&svc.wake);
 	}
 	q->next = NULL;
