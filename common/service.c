@@ -349,6 +349,7 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.refusal_window = hooks->refusal_window ? hooks->refusal_window :
 		AIF_REFUSAL_WINDOW;
 	memset(svc.windows, 0, sizeof(svc.windows));
+	svc.nwindows = 0;
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
 	svc.loaded_at = time(NULL);
 	svc.stop = false;

@@ -42,7 +42,8 @@ void aif_svc_close_windows(bool all)
 	time_t now = time(NULL);
 
 	pthread_mutex_lock(&svc.lock);
-	for (size_t i = 0; i < WINDOWS_MAX; i++) {
+	/* Every second: the scan only when a window is open. */
+	for (size_t i = 0; svc.nwindows && i < WINDOWS_MAX; i++) {
 		struct refusals *w = &svc.windows[i];
 
 		if (!w->used || (!all && now < w->opened +
@@ -53,6 +54,7 @@ void aif_svc_close_windows(bool all)
 			out = q;
 		}
 		w->used = false;
+		svc.nwindows--;
 	}
 	pthread_mutex_unlock(&svc.lock);
 	for (; out; out = q) {
@@ -90,6 +92,8 @@ static bool _counted(const struct aif_request *r, const struct aif_decision *d,
 		*closed = _window_record(w);
 	else if (!(w = free_slot))
 		return false;	/* full: journalled whole */
+	else
+		svc.nwindows++;
 	memset(w, 0, sizeof(*w));
 	w->used = true;
 	w->uid = r->uid;

@@ -125,6 +125,7 @@ struct aif_svc_state {
 	size_t queue_max;
 	unsigned refusal_window;
 	struct refusals windows[WINDOWS_MAX];	/* under lock */
+	size_t nwindows;		/* of them in use */
 	/* The writer thread's own: what the journal holds, for snapshots.
 	 * Fed only once the replay is in (book != NULL), left NULL if the
 	 * replay failed, so that no snapshot can hide what it missed. */

@@ -3,7 +3,7 @@
  * decision record on, without a cluster. A benchmark, not a test: it
  * prints numbers and never fails because they are slow.
  *
- *   bench_record [-i SUBMISSIONS] [DIR]
+ *   bench_record [-i SUBMISSIONS] [-r RATE] [DIR]
  *	writes a small policy (one metered project of root's) into DIR
  *	(default: a temporary directory), starts the library's service with
  *	its journal there, and submits SUBMISSIONS jobs (default 20000)
@@ -11,7 +11,10 @@
  *	slurmctld's RPC threads do. Prints the CPU per submission of the
  *	calling thread (admission, lien, the record queued) and of the
  *	service's thread (the record encoded, chained, written and synced),
- *	then again with no journal (no record at all).
+ *	then again with no journal (no record at all). With -r, RATE
+ *	submissions a second (as a busy controller sees them, so that the
+ *	journal's syncs are spread as they are there), else as fast as
+ *	they come, in bursts of BURST.
  *
  * Run it with DIR on the file system StateSaveLocation is on: the sync is
  * part of the cost. Exit status: 0, or 1 when it cannot run.
@@ -74,14 +77,14 @@ static double _cpu_ns(clockid_t clock)
 
 /* Submit n jobs; the CPU per job of this thread and of the others. */
 static int _run(const char *policy, const char *journal, unsigned long n,
-		double *caller_us, double *service_us)
+		unsigned long rate, double *caller_us, double *service_us)
 {
 	struct aif_service_hooks hooks = {
 		.policy_path = policy, .journal_dir = journal,
 		.cluster = "bench", .conf_stamp = &stamp,
 		.info = _info, .error = _error,
 	};
-	double t0, p0, t1, p1;
+	double t0, p0, t1, p1, caller = 0;
 	unsigned long refused = 0;
 
 	if (aif_service_start(&hooks) || !aif_service_ledger())
@@ -97,10 +100,15 @@ static int _run(const char *policy, const char *journal, unsigned long n,
 		};
 		struct aif_decision d;
 
+		double c0 = _cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+
 		if (aif_job_submit(&r, &spec, &d) == AIF_REFUSE)
 			refused++;
+		caller += _cpu_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+		if (rate)
+			usleep((useconds_t) (1000000 / rate));
 		/* In bursts the queue holds: none is dropped uncounted. */
-		if (i % BURST == BURST - 1)
+		else if (i % BURST == BURST - 1)
 			aif_service_flush();
 	}
 	t1 = _cpu_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -112,7 +120,8 @@ static int _run(const char *policy, const char *journal, unsigned long n,
 			refused, n);
 		return -1;
 	}
-	*caller_us = (t1 - t0) / (double) n / 1000;
+	/* The calls alone: the pacing's sleeps are not theirs. */
+	*caller_us = caller / (double) n / 1000;
 	*service_us = ((p1 - p0) - (t1 - t0)) / (double) n / 1000;
 	return 0;
 }
@@ -141,20 +150,25 @@ int main(int argc, char **argv)
 	char tmp[] = "/tmp/aif-bench-record.XXXXXX", policy[4096],
 	     journal[4096];
 	const char *dir = NULL;
-	unsigned long n = 20000;
+	unsigned long n = 20000, rate = 0;
 	double rec_caller, rec_service, none_caller, none_service;
 	FILE *f;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "i:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:r:")) != -1) {
+		unsigned long v;
 		char *end;
 
-		if (opt != 'i')
+		if (opt != 'i' && opt != 'r')
 			goto usage;
 		errno = 0;
-		n = strtoul(optarg, &end, 10);
-		if (*end || errno || !n || n > 100000000)
+		v = strtoul(optarg, &end, 10);
+		if (*end || errno || !v || v > 100000000)
 			goto usage;
+		if (opt == 'i')
+			n = v;
+		else
+			rate = v;
 	}
 	if (optind < argc - 1)
 		goto usage;
@@ -169,12 +183,17 @@ int main(int argc, char **argv)
 		perror(policy);
 		goto out;
 	}
-	if (_run(policy, journal, n, &rec_caller, &rec_service) ||
-	    _run(policy, NULL, n, &none_caller, &none_service)) {
+	if (_run(policy, journal, n, rate, &rec_caller, &rec_service) ||
+	    _run(policy, NULL, n, rate, &none_caller, &none_service)) {
 		fprintf(stderr, "bench_record: the service did not run\n");
 		goto out;
 	}
-	printf("submissions: %lu, journal in %s\n", n, journal);
+	if (rate)
+		printf("submissions: %lu, %lu a second, journal in %s\n", n,
+		       rate, journal);
+	else
+		printf("submissions: %lu, in bursts of %d, journal in %s\n",
+		       n, BURST, journal);
 	printf("CPU per submission in us     caller  service  total\n");
 	printf("  with the decision record  %7.2f  %7.2f  %5.2f\n",
 	       rec_caller, rec_service, rec_caller + rec_service);
@@ -189,6 +208,6 @@ out:
 		_remove_all(tmp);
 	return rc;
 usage:
-	fprintf(stderr, "usage: bench_record [-i SUBMISSIONS] [DIR]\n");
+	fprintf(stderr, "usage: bench_record [-i SUBMISSIONS] [-r RATE] [DIR]\n");
 	return 1;
 }
