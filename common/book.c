@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book.h"
 #include "settle_internal.h"
 
-struct aif_settle_totals {
+struct aif_book {
 	struct aif_strmap map;		/* "project\0grant" -> charged,
 					 * "project\0" -> overdraw */
 	struct aif_strmap burn;		/* "project\0<day>" -> charged for the
@@ -23,22 +24,22 @@ struct aif_settle_totals {
 	struct aif_run_keys *keys;
 };
 
-struct aif_settle_totals *aif_settle_totals_new(struct aif_run_keys *keys)
+struct aif_book *aif_book_new(struct aif_run_keys *keys)
 {
-	struct aif_settle_totals *t = calloc(1, sizeof(*t));
+	struct aif_book *book = calloc(1, sizeof(*book));
 
-	if (t)
-		t->keys = keys;
-	return t;
+	if (book)
+		book->keys = keys;
+	return book;
 }
 
-void aif_settle_totals_free(struct aif_settle_totals *t)
+void aif_book_free(struct aif_book *book)
 {
-	if (!t)
+	if (!book)
 		return;
-	aif_strmap_free(&t->map);
-	aif_strmap_free(&t->burn);
-	free(t);
+	aif_strmap_free(&book->map);
+	aif_strmap_free(&book->burn);
+	free(book);
 }
 
 static int _add_to(struct aif_strmap *m, const char *project, const char *what,
@@ -57,10 +58,10 @@ static int _add_to(struct aif_strmap *m, const char *project, const char *what,
 	return 0;
 }
 
-static int _add(struct aif_settle_totals *t, const char *project,
-		const char *grant, int64_t amount)
+static int _add(struct aif_book *book, const char *project, const char *grant,
+		int64_t amount)
 {
-	return _add_to(&t->map, project, grant, amount);
+	return _add_to(&book->map, project, grant, amount);
 }
 
 static long long _day(time_t t)
@@ -69,7 +70,7 @@ static long long _day(time_t t)
 }
 
 /* A charge's amount into its project's day, if that day still counts. */
-static int _add_burn(struct aif_settle_totals *t, const char *project,
+static int _add_burn(struct aif_book *book, const char *project,
 		     long long day, int64_t amount)
 {
 	char text[24];
@@ -77,11 +78,11 @@ static int _add_burn(struct aif_settle_totals *t, const char *project,
 	if (day <= _day(time(NULL)) - AIF_BURN_DAYS || amount <= 0)
 		return 0;
 	snprintf(text, sizeof(text), "%lld", day);
-	return _add_to(&t->burn, project, text, amount);
+	return _add_to(&book->burn, project, text, amount);
 }
 
-aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
-				    const char *project, time_t now)
+aif_amount_t aif_book_burn(const struct aif_book *book, const char *project,
+			   time_t now)
 {
 	long long today = _day(now);
 	aif_amount_t sum = 0;
@@ -94,7 +95,7 @@ aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 
 		snprintf(text, sizeof(text), "%lld", day);
 		len = aif_strmap_pair(project, text, key, sizeof(key));
-		if (len && (s = aif_strmap_lookup(&t->burn, key, len)) &&
+		if (len && (s = aif_strmap_lookup(&book->burn, key, len)) &&
 		    aif_amount_add(sum, s->value, &sum))
 			sum = AIF_AMOUNT_MAX;
 	}
@@ -102,7 +103,7 @@ aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
 }
 
 struct replay_arg {
-	struct aif_settle_totals *t;
+	struct aif_book *book;
 	const char *project;
 };
 
@@ -110,22 +111,22 @@ static int _replay_part(void *arg, const char *grant, int64_t amount)
 {
 	struct replay_arg *ra = arg;
 
-	return _add(ra->t, ra->project, grant, amount);
+	return _add(ra->book, ra->project, grant, amount);
 }
 
 /*
- * A charge's parts into the totals, and what no part says paid it into
+ * A charge's parts into the book, and what no part says paid it into
  * *overdraw: the record's overdraw, and for a record written without all
  * its parts (before issue 8's fix, a charge drawn from more than 12
  * grants was journalled with none) what they lack, so that a restart never
  * counts a charge as less than it was. aif_settle_check() names such a
  * record.
  */
-static int _replay_parts(struct aif_settle_totals *t,
+static int _replay_parts(struct aif_book *book,
 			 const struct aif_record *r, const char *project,
 			 int64_t *overdraw)
 {
-	struct replay_arg ra = { t, project };
+	struct replay_arg ra = { book, project };
 	int64_t amount = 0, sum;
 	size_t n;
 
@@ -143,25 +144,25 @@ static int _replay_parts(struct aif_settle_totals *t,
 	return 0;
 }
 
-/* A charge's run, overdraw and day of burn into the totals (its parts
+/* A charge's run, overdraw and day of burn into the book (its parts
  * are the caller's): the one place a replayed record and a fresh charge
  * meet. amount < 0: not known. */
-static int _count(struct aif_settle_totals *t, const char *project,
+static int _count(struct aif_book *book, const char *project,
 		  const char *run, time_t end, int64_t overdraw,
 		  int64_t amount)
 {
-	if (t->keys && aif_run_keys_add(t->keys, run, end))
+	if (book->keys && aif_run_keys_add(book->keys, run, end))
 		return -1;
-	if (overdraw && _add(t, project, "", overdraw))
+	if (overdraw && _add(book, project, "", overdraw))
 		return -1;
-	if (amount >= 0 && _add_burn(t, project, _day(end), amount))
+	if (amount >= 0 && _add_burn(book, project, _day(end), amount))
 		return -1;
 	return 0;
 }
 
-int aif_settle_replay(const struct aif_record *r, void *arg)
+int aif_book_replay(const struct aif_record *r, void *arg)
 {
-	struct aif_settle_totals *t = arg;
+	struct aif_book *book = arg;
 	const char *project, *run;
 	int64_t overdraw = 0, end = 0, amount = -1;
 
@@ -174,29 +175,30 @@ int aif_settle_replay(const struct aif_record *r, void *arg)
 	aif_record_int(r, "end", &end);
 	if (aif_record_int(r, "amount", &amount))
 		amount = -1;
-	if (_replay_parts(t, r, project, &overdraw))
+	if (_replay_parts(book, r, project, &overdraw))
 		return -1;
-	return _count(t, project, run, (time_t) end, overdraw, amount);
+	return _count(book, project, run, (time_t) end, overdraw, amount);
 }
 
-int aif_settle_totals_charge(struct aif_settle_totals *t, const char *run,
-			     time_t end, const struct aif_charge *c)
+int aif_book_charge(struct aif_book *book, const char *run, time_t end,
+		    const struct aif_charge *c)
 {
 	for (size_t i = 0; i < c->nparts; i++)
-		if (_add(t, c->project, c->parts[i].grant, c->parts[i].amount))
+		if (_add(book, c->project, c->parts[i].grant,
+			 c->parts[i].amount))
 			return -1;
-	return _count(t, c->project, run, end, c->overdraw, c->total);
+	return _count(book, c->project, run, end, c->overdraw, c->total);
 }
 
-int aif_settle_replay_apply(struct aif_settle_totals *t,
-			    struct aif_ledger *ledger, char *why, size_t len)
+int aif_book_apply(struct aif_book *book, struct aif_ledger *ledger,
+		   char *why, size_t len)
 {
 	int rc = 0;
 
 	why[0] = '\0';
-	for (size_t i = 0; i < t->map.cap; i++) {
-		const char *project = t->map.slots[i].key, *grant;
-		int64_t value = t->map.slots[i].value;
+	for (size_t i = 0; i < book->map.cap; i++) {
+		const char *project = book->map.slots[i].key, *grant;
+		int64_t value = book->map.slots[i].value;
 		int err;
 
 		if (!project)
@@ -218,7 +220,7 @@ int aif_settle_replay_apply(struct aif_settle_totals *t,
 }
 
 /* ------------------------------------------------------------------ */
-/* The totals as a snapshot body                                         */
+/* The book as a snapshot body                                           */
 
 #define BOOK_MAGIC "aifactory-ledger 1\n"
 
@@ -228,22 +230,22 @@ static bool _word(const char *s)
 	return s[0] && !s[strcspn(s, " \t\r\n")];
 }
 
-int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
-			   char **body, size_t *len)
+int aif_book_save(struct aif_book *book, time_t forget_before, char **body,
+		  size_t *len)
 {
 	FILE *f;
 	int rc = 0;
 
 	*body = NULL;
 	*len = 0;
-	if (t->keys && aif_run_keys_forget(t->keys, forget_before))
+	if (book->keys && aif_run_keys_forget(book->keys, forget_before))
 		return -1;
 	if (!(f = open_memstream(body, len)))
 		return -1;
 	fputs(BOOK_MAGIC, f);
-	for (size_t i = 0; i < t->map.cap && !rc; i++) {
-		const char *project = t->map.slots[i].key, *grant;
-		long long value = (long long) t->map.slots[i].value;
+	for (size_t i = 0; i < book->map.cap && !rc; i++) {
+		const char *project = book->map.slots[i].key, *grant;
+		long long value = (long long) book->map.slots[i].value;
 
 		if (!project)
 			continue;
@@ -255,8 +257,8 @@ int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
 		else
 			fprintf(f, "overdraw %s %lld\n", project, value);
 	}
-	for (size_t i = 0; i < t->burn.cap && !rc; i++) {
-		const char *project = t->burn.slots[i].key;
+	for (size_t i = 0; i < book->burn.cap && !rc; i++) {
+		const char *project = book->burn.slots[i].key;
 		long long day;
 
 		if (!project)
@@ -268,10 +270,10 @@ int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
 			rc = -1;
 		else
 			fprintf(f, "burn %s %lld %lld\n", project, day,
-				(long long) t->burn.slots[i].value);
+				(long long) book->burn.slots[i].value);
 	}
-	for (size_t i = 0; t->keys && i < t->keys->map.cap && !rc; i++) {
-		const struct aif_strmap_slot *s = &t->keys->map.slots[i];
+	for (size_t i = 0; book->keys && i < book->keys->map.cap && !rc; i++) {
+		const struct aif_strmap_slot *s = &book->keys->map.slots[i];
 
 		if (!s->key)
 			continue;
@@ -319,7 +321,7 @@ static bool _integer(const char *s, int64_t *out)
 }
 
 /* One line of a body (NUL-terminated, no newline). */
-static int _load_line(struct aif_settle_totals *t, char *line)
+static int _load_line(struct aif_book *book, char *line)
 {
 	char *cursor = line, *kind = _next_word(&cursor);
 	char *a = _next_word(&cursor), *b = _next_word(&cursor);
@@ -329,19 +331,20 @@ static int _load_line(struct aif_settle_totals *t, char *line)
 	if (!kind || !a || _next_word(&cursor))
 		return -1;
 	if (!strcmp(kind, "charged") && c && _integer(c, &value))
-		return _add(t, a, b, value);
+		return _add(book, a, b, value);
 	if (!strcmp(kind, "overdraw") && !c && _integer(b, &value))
-		return _add(t, a, "", value);
+		return _add(book, a, "", value);
 	if (!strcmp(kind, "run") && !c && _integer(b, &value))
-		return t->keys ? aif_run_keys_add(t->keys, a, (time_t) value) : 0;
+		return book->keys ?
+			aif_run_keys_add(book->keys, a, (time_t) value) : 0;
 	if (!strcmp(kind, "burn") && c && _integer(b, &day) &&
 	    _integer(c, &value))
-		return _add_burn(t, a, (long long) day, value);
+		return _add_burn(book, a, (long long) day, value);
 	return -1;
 }
 
-int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
-			   size_t len, char *why, size_t wlen)
+int aif_book_load(struct aif_book *book, const char *body, size_t len,
+		  char *why, size_t wlen)
 {
 	size_t magic = strlen(BOOK_MAGIC), lineno = 1;
 	char line[2 * AIF_NAME_MAX + AIF_RUN_KEY_MAX + 64];
@@ -367,7 +370,7 @@ int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
 		memcpy(line, body + at, n);
 		line[n] = '\0';
 		errno = 0;
-		if (_load_line(t, line)) {
+		if (_load_line(book, line)) {
 			snprintf(why, wlen, "snapshot line %zu: %s", lineno,
 				 errno == ENOMEM ? "out of memory" :
 				 "not a charged, overdraw, burn or run line");
