@@ -78,18 +78,6 @@ int aif_amount_add(aif_amount_t a, aif_amount_t b, aif_amount_t *out)
 	return 0;
 }
 
-int aif_amount_mul(aif_amount_t a, int64_t b, aif_amount_t *out)
-{
-	aif_amount_t r;
-
-	if (__builtin_mul_overflow(a, b, &r)) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	*out = r;
-	return 0;
-}
-
 int aif_amount_of_use(uint64_t gpus, int64_t seconds, int64_t weight_milli,
 		      aif_amount_t *out)
 {

@@ -14,9 +14,9 @@
 #include <time.h>
 
 #include "balance.h"
+#include "book.h"
 #include "date.h"
 #include "text.h"
-#include "settle.h"
 
 enum { COL_PROJECT, COL_GRANT, COL_WINDOW, COL_GPU, COL_GRANTED, COL_CHARGED,
        COL_RESERVED, COL_LEFT, NCOLS };

@@ -326,22 +326,6 @@ static struct lgrant *_lock_grant(struct aif_ledger *ledger,
 	return g;
 }
 
-int aif_ledger_set_reserved(struct aif_ledger *ledger, const char *project,
-			    const char *grant, aif_amount_t amount)
-{
-	struct lgrant *g;
-
-	if (!ledger || !_name_ok(project) || !_name_ok(grant) || amount < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!(g = _lock_grant(ledger, project, grant)))
-		return -1;
-	g->reserved = amount;
-	pthread_mutex_unlock(&ledger->lock);
-	return 0;
-}
-
 int aif_ledger_set_charged(struct aif_ledger *ledger, const char *project,
 			   const char *grant, aif_amount_t amount)
 {

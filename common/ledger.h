@@ -62,7 +62,6 @@ void aif_amount_format(aif_amount_t amount, char *buf, size_t len);
 /* Checked arithmetic: store the result and return 0, or return -1 with
  * errno EOVERFLOW (EINVAL for a negative factor) and leave *out alone. */
 int aif_amount_add(aif_amount_t a, aif_amount_t b, aif_amount_t *out);
-int aif_amount_mul(aif_amount_t a, int64_t b, aif_amount_t *out);
 /* gpus x seconds x weight_milli: what a use costs. */
 int aif_amount_of_use(uint64_t gpus, int64_t seconds, int64_t weight_milli,
 		      aif_amount_t *out);
@@ -184,21 +183,11 @@ int aif_ledger_lien(struct aif_ledger *ledger, const char *project,
 		    const struct aif_lien_request *req, struct aif_lien *out,
 		    char *why, size_t len);
 
-/* Add a lien that fits to the reserved amounts of its grants, as it was
- * split (the money is not checked again: use request.reserve for that).
- * -1 (EINVAL) for a lien that does not fit or was reserved when it was
- * made, (ENOENT) for a grant the ledger does not know, changing nothing. */
-int aif_ledger_reserve(struct aif_ledger *ledger, const struct aif_lien *lien);
-
 /* Take a lien off its grants. A grant holding less than the lien says
  * (after a rebuild, or a grant the ledger no longer knows) goes to zero,
  * and the shortfall is added to *clamped (may be NULL). */
 int aif_ledger_release(struct aif_ledger *ledger, const struct aif_lien *lien,
 		       aif_amount_t *clamped);
-
-/* Set what one grant holds in liens (amount >= 0). */
-int aif_ledger_set_reserved(struct aif_ledger *ledger, const char *project,
-			    const char *grant, aif_amount_t amount);
 
 /* Liens are derived: make every grant's reserved amount the sum of these
  * liens (the pending and running jobs), in one critical section. Parts

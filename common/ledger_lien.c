@@ -3,7 +3,7 @@
  * its project's grants (their windows, the overdraw first, the draw
  * order), and if not by how much, with the largest time limit and GPU
  * counts that would, in a message for the user; then taking it
- * (reserve) and giving it back (release). lien.c builds the request
+ * (request.reserve) and giving it back (release). lien.c builds the request
  * from the policy and the tag.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
@@ -491,43 +491,6 @@ int aif_ledger_lien(struct aif_ledger *ledger, const char *project,
 	pthread_mutex_unlock(&ledger->lock);
 	_explain(out, &ev, why, len);
 	return 0;
-}
-
-int aif_ledger_reserve(struct aif_ledger *ledger, const struct aif_lien *lien)
-{
-	struct lgrant *g[AIF_LEDGER_PARTS_MAX];
-	struct lproject *pr;
-
-	if (!ledger || !lien || !_parts_ok(lien) ||
-	    lien->verdict != AIF_LIEN_FITS || lien->reserved) {
-		errno = EINVAL;
-		return -1;
-	}
-	pthread_mutex_lock(&ledger->lock);
-	if (!(pr = _find_project(ledger->table, lien->project)))
-		goto unknown;
-	for (size_t i = 0; i < lien->nparts; i++) {
-		aif_amount_t sum;
-
-		if (!(g[i] = _find_grant(pr, lien->parts[i].grant)))
-			goto unknown;
-		/* The same grant twice must fit too. */
-		sum = g[i]->reserved;
-		for (size_t j = 0; j <= i; j++)
-			if (g[j] == g[i] &&
-			    aif_amount_add(sum, lien->parts[j].amount, &sum)) {
-				pthread_mutex_unlock(&ledger->lock);
-				return -1;
-			}
-	}
-	for (size_t i = 0; i < lien->nparts; i++)
-		g[i]->reserved += lien->parts[i].amount;
-	pthread_mutex_unlock(&ledger->lock);
-	return 0;
-unknown:
-	pthread_mutex_unlock(&ledger->lock);
-	errno = ENOENT;
-	return -1;
 }
 
 int aif_ledger_release(struct aif_ledger *ledger, const struct aif_lien *lien,

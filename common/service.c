@@ -286,7 +286,7 @@ static void _free_all(void)
 		aif_journal_close(svc.journal);
 	aif_query_stop(svc.query);
 	svc.query = NULL;
-	aif_settle_totals_free(svc.book);
+	aif_book_free(svc.book);
 	aif_run_keys_free(svc.book_keys);
 	svc.book = NULL;
 	svc.book_keys = NULL;

@@ -65,7 +65,7 @@ static int _add_project(struct aif_balance_sheet *sheet,
 
 	pthread_mutex_lock(&svc.book_lock);
 	if (svc.book)
-		burn = aif_settle_totals_burn(svc.book, proj->name, now);
+		burn = aif_book_burn(svc.book, proj->name, now);
 	pthread_mutex_unlock(&svc.book_lock);
 	return aif_balance_sheet_add(sheet, svc.ledger, proj->name,
 				     proj->klass->metered, burn);

@@ -26,11 +26,11 @@ void aif_svc_book_record(const struct queued *q)
 	if (!q->charge)
 		return;
 	pthread_mutex_lock(&svc.book_lock);
-	if (aif_settle_totals_charge(svc.book, aif_record_str(q->rec, "run"),
-				     q->end, q->charge)) {
+	if (aif_book_charge(svc.book, aif_record_str(q->rec, "run"), q->end,
+			    q->charge)) {
 		svc.hooks.error("aifactory: the ledger's book is out of memory: no more snapshots until a restart (%s)",
 				strerror(errno));
-		aif_settle_totals_free(svc.book);
+		aif_book_free(svc.book);
 		svc.book = NULL;
 	}
 	pthread_mutex_unlock(&svc.book_lock);
@@ -49,8 +49,8 @@ void aif_svc_snapshot(void)
 		return;
 	aif_journal_last(svc.journal, &seq, hash);
 	pthread_mutex_lock(&svc.book_lock);
-	rc = aif_settle_totals_save(svc.book, time(NULL) - AIF_RUN_KEYS_KEEP,
-				    &body, &len);
+	rc = aif_book_save(svc.book, time(NULL) - AIF_RUN_KEYS_KEEP, &body,
+			   &len);
 	pthread_mutex_unlock(&svc.book_lock);
 	if (rc || aif_snapshot_write(svc.journal_dir, body, len, seq, hash))
 		svc.hooks.error("aifactory: snapshot of the ledger at seq %llu NOT written: %s; the next start replays more of the journal",
@@ -60,19 +60,19 @@ void aif_svc_snapshot(void)
 	free(body);
 }
 
-/* A fresh book for the replay: totals and their own run keys (the
- * keys of a book thrown away go with it). */
-static struct aif_settle_totals *_book_new(void)
+/* A fresh book for the replay, with its own run keys (the keys of a
+ * book thrown away go with it). */
+static struct aif_book *_book_new(void)
 {
 	aif_run_keys_free(svc.book_keys);
 	if (!(svc.book_keys = aif_run_keys_new()))
 		return NULL;
-	return aif_settle_totals_new(svc.book_keys);
+	return aif_book_new(svc.book_keys);
 }
 
 /* The snapshot into a fresh book: the seq and hash it covers, or 0 when
  * there is none (or a bad one: then the whole journal is replayed). */
-static uint64_t _load_snapshot(struct aif_settle_totals *book,
+static uint64_t _load_snapshot(struct aif_book *book,
 			       char hash[AIF_SHA256_HEX_LEN])
 {
 	char *body = NULL, why[AIF_ERR_MAX] = "";
@@ -84,7 +84,7 @@ static uint64_t _load_snapshot(struct aif_settle_totals *book,
 			return 0;
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 	} else {
-		aif_settle_totals_load(book, body, len, why, sizeof(why));
+		aif_book_load(book, body, len, why, sizeof(why));
 	}
 	free(body);
 	if (!why[0])
@@ -105,7 +105,7 @@ static uint64_t _load_snapshot(struct aif_settle_totals *book,
 int aif_svc_replay_journal(char *why, size_t len)
 {
 	struct aif_verify_report report;
-	struct aif_settle_totals *book;
+	struct aif_book *book;
 	char err[AIF_ERR_MAX], hash[AIF_SHA256_HEX_LEN];
 	uint64_t seq;
 	int rc;
@@ -119,7 +119,7 @@ int aif_svc_replay_journal(char *why, size_t len)
 	rc = -1;
 	if (seq) {
 		rc = aif_journal_replay(svc.journal_dir, seq, hash,
-					aif_settle_replay, book, &report);
+					aif_book_replay, book, &report);
 		if (rc && (report.problem == AIF_CHAIN_SHORT ||
 			   report.problem == AIF_CHAIN_ANCHOR ||
 			   report.problem == AIF_CHAIN_STOPPED)) {
@@ -137,12 +137,12 @@ int aif_svc_replay_journal(char *why, size_t len)
 	}
 	if (rc) {
 		/* From nothing: what a bad snapshot put in must not count. */
-		aif_settle_totals_free(book);
+		aif_book_free(book);
 		if (!(book = _book_new()))
 			goto oom;
 		seq = 0;
 		rc = aif_journal_replay(svc.journal_dir, 0, NULL,
-					aif_settle_replay, book, &report);
+					aif_book_replay, book, &report);
 	}
 apply:
 	if (rc) {
@@ -156,7 +156,7 @@ apply:
 		svc.hooks.error("aifactory: journal replay stopped: %s; no snapshot is written until it is repaired",
 				why);
 	}
-	if (aif_settle_replay_apply(book, svc.ledger, err, sizeof(err)))
+	if (aif_book_apply(book, svc.ledger, err, sizeof(err)))
 		svc.hooks.error("aifactory: %s", err);
 	pthread_mutex_lock(&svc.lock);
 	if (aif_run_keys_merge(svc.run_keys, svc.book_keys))
@@ -169,7 +169,7 @@ apply:
 					     report.last_seq - seq : 0));
 	pthread_mutex_lock(&svc.book_lock);
 	if (rc)
-		aif_settle_totals_free(book);
+		aif_book_free(book);
 	else
 		svc.book = book;
 	pthread_mutex_unlock(&svc.book_lock);

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "book.h"
 #include "journal.h"
 #include "service.h"
 #include "settle.h"
@@ -129,7 +130,7 @@ struct aif_svc_state {
 	/* The writer thread's own: what the journal holds, for snapshots.
 	 * Fed only once the replay is in (book != NULL), left NULL if the
 	 * replay failed, so that no snapshot can hide what it missed. */
-	struct aif_settle_totals *book;
+	struct aif_book *book;
 	struct aif_run_keys *book_keys;
 	pthread_mutex_t book_lock;	/* the book's burn, read by queries */
 	struct aif_query *query;	/* members' balance queries, or NULL */

@@ -79,7 +79,7 @@ void aif_run_read(const char *cluster, const struct aif_job_end *je,
  * type is the one frozen in the job's lien, else the policy's billing
  * weight; a type with no weight is charged at 1.0 and flagged in the
  * record ("rate": "unknown"). charge is what the book counts once the
- * record is in the journal (aif_settle_totals_charge).
+ * record is in the journal (aif_book_charge, book.h).
  */
 enum aif_settle_result aif_settle_run(struct aif_ledger *ledger,
 				      const struct aif_policy *p,
@@ -89,9 +89,9 @@ enum aif_settle_result aif_settle_run(struct aif_ledger *ledger,
 				      struct aif_charge *charge,
 				      char *why, size_t len);
 
-/* The run keys already charged: a replayed or repeated end of a run is
- * charged once. Each key keeps the run's end time. Grows as needed; the
- * set is not thread-safe. */
+/* The run keys already charged (run_keys.c): a replayed or repeated end
+ * of a run is charged once. Each key keeps the run's end time. Grows as
+ * needed; the set is not thread-safe. */
 struct aif_run_keys;
 struct aif_run_keys *aif_run_keys_new(void);
 void aif_run_keys_free(struct aif_run_keys *keys);
@@ -101,31 +101,6 @@ size_t aif_run_keys_count(const struct aif_run_keys *keys);
 /* Add every key of src to dst. */
 int aif_run_keys_merge(struct aif_run_keys *dst,
 		       const struct aif_run_keys *src);
-
-/*
- * How long a snapshot remembers a charged run after its end. SLURM repeats
- * a run's end within the hour slurmstepd retries for, or while the finished
- * job is still in slurmctld's memory (MinJobAge, 300 s by default, which
- * jobcomp's sweep also reads): a week is far beyond both.
- */
-#define AIF_RUN_KEYS_KEEP (7 * 24 * 3600)
-
-/*
- * Rebuilding the ledger from the journal: feed every record to
- * aif_settle_replay(), then aif_settle_replay_apply() sets each grant's
- * charged amount and each project's overdraw to the journal's totals.
- */
-struct aif_settle_totals;
-struct aif_settle_totals *aif_settle_totals_new(struct aif_run_keys *keys);
-int aif_settle_replay(const struct aif_record *r, void *totals);
-/* The same for a charge this process made (run: its key; end: its end
- * time), once its record is in the journal: what replaying the record
- * would count, from the struct rather than from the record's text. */
-int aif_settle_totals_charge(struct aif_settle_totals *t, const char *run,
-			     time_t end, const struct aif_charge *c);
-int aif_settle_replay_apply(struct aif_settle_totals *t,
-			    struct aif_ledger *ledger, char *why, size_t len);
-void aif_settle_totals_free(struct aif_settle_totals *t);
 
 /*
  * Fill in the name of the user a record names by "uid" only ("user"
@@ -139,33 +114,12 @@ void aif_settle_totals_free(struct aif_settle_totals *t);
 int aif_record_name_user(struct aif_record *rec);
 
 /* A charge record holds every grant it was drawn from: 0 when its parts
- * and overdraw add up to its amount (and for a record replay does not
+ * and overdraw add up to its amount (and for a record the book does not
  * count: another type, or no project or run), -1 with
  * why when they do not (`aifctl audit verify` reports it). A record
  * written without all its parts is replayed with what they lack counted
  * as the project's overdraw. */
 int aif_settle_check(const struct aif_record *r, char *why, size_t len);
-
-/* A project's burn: what it was charged for the runs that ended in the
- * last AIF_BURN_DAYS days (UTC days, today included). */
-#define AIF_BURN_DAYS 30
-aif_amount_t aif_settle_totals_burn(const struct aif_settle_totals *t,
-				    const char *project, time_t now);
-
-/*
- * The totals as a snapshot body (text: a header line, then one line per
- * grant charged, project overdrawn, project's day of burn and run key),
- * *body malloc'ed, the
- * caller's. Run keys of runs that ended before forget_before are dropped,
- * from t's set too. -1 with errno (EINVAL for a name holding a space).
- */
-int aif_settle_totals_save(struct aif_settle_totals *t, time_t forget_before,
-			   char **body, size_t *len);
-
-/* Add a body written by aif_settle_totals_save() to t (fresh, or it sums).
- * -1 with EBADMSG and why naming the bad line, or ENOMEM. */
-int aif_settle_totals_load(struct aif_settle_totals *t, const char *body,
-			   size_t len, char *why, size_t wlen);
 
 /*
  * The lien of an admitted job (d as aif_decide() left it, r the request).

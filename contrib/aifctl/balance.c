@@ -16,8 +16,8 @@
 
 #include "aifctl.h"
 #include "balance.h"
+#include "book.h"
 #include "query.h"
-#include "settle.h"
 
 /* "aifctl: " and a message from elsewhere (the server, the user's -A),
  * made safe for the terminal, on stderr. */
@@ -103,7 +103,7 @@ int aifctl_balance(int argc, char **argv)
 	};
 	char buf[4096], dirbuf[PATH_MAX], from[PATH_MAX + 96], why[512];
 	const char *path = NULL, *dir = NULL, *only = NULL;
-	struct aif_settle_totals *totals = NULL;
+	struct aif_book *book = NULL;
 	struct aif_balance_sheet *sheet = NULL;
 	struct aif_ledger *ledger = NULL;
 	struct aif_policy *p = NULL;
@@ -146,7 +146,7 @@ int aifctl_balance(int argc, char **argv)
 		goto out;
 	}
 	if (!(ledger = aif_ledger_new()) ||
-	    !(totals = aif_settle_totals_new(NULL)) ||
+	    !(book = aif_book_new(NULL)) ||
 	    !(sheet = aif_balance_sheet_new(true, now))) {
 		fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
 		goto out;
@@ -155,9 +155,9 @@ int aifctl_balance(int argc, char **argv)
 		fprintf(stderr, "aifctl: %s\n", why);
 		goto out;
 	}
-	if (aifctl_replay(dir, aif_settle_replay, totals))
+	if (aifctl_replay(dir, aif_book_replay, book))
 		goto out;
-	if (aif_settle_replay_apply(totals, ledger, why, sizeof(why)))
+	if (aif_book_apply(book, ledger, why, sizeof(why)))
 		fprintf(stderr, "aifctl: warning: %s\n", why);
 	reserved_known = !aifctl_queued_liens(ledger);
 	if (!reserved_known) {
@@ -175,9 +175,8 @@ int aifctl_balance(int argc, char **argv)
 			continue;
 		if (aif_balance_sheet_add(sheet, ledger, proj->name,
 					  proj->klass->metered,
-					  aif_settle_totals_burn(totals,
-								 proj->name,
-								 now))) {
+					  aif_book_burn(book, proj->name,
+							now))) {
 			fprintf(stderr, "aifctl: %s: %s\n", proj->name,
 				strerror(errno));
 			goto out;
@@ -190,7 +189,7 @@ int aifctl_balance(int argc, char **argv)
 	rc = 0;
 out:
 	aif_balance_sheet_free(sheet);
-	aif_settle_totals_free(totals);
+	aif_book_free(book);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
 	return rc;

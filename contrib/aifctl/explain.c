@@ -17,7 +17,7 @@
 
 #include "admit.h"
 #include "aifctl.h"
-#include "settle.h"
+#include "book.h"
 
 /* "--gpus=h100:2,a100:1" -> "gpu:h100:2,gpu:a100:1" (the --gres form). */
 static char *_gpu_option(const char *value)
@@ -116,7 +116,7 @@ static struct aif_ledger *_explain_ledger(const struct aif_policy *p,
 					  size_t len)
 {
 	struct aif_ledger *ledger = aif_ledger_new();
-	struct aif_settle_totals *totals = NULL;
+	struct aif_book *book = NULL;
 	struct aif_verify_report rep;
 	char dirbuf[PATH_MAX], from[PATH_MAX + 96], why[AIF_ERR_MAX];
 
@@ -141,18 +141,18 @@ static struct aif_ledger *_explain_ledger(const struct aif_policy *p,
 		}
 		dir = dirbuf;
 	}
-	if (!(totals = aif_settle_totals_new(NULL)) ||
-	    aif_journal_replay(dir, 0, NULL, aif_settle_replay, totals, &rep)) {
+	if (!(book = aif_book_new(NULL)) ||
+	    aif_journal_replay(dir, 0, NULL, aif_book_replay, book, &rep)) {
 		snprintf(says, len, "the policy's grants, nothing charged or "
 			 "reserved (the journal in %.256s cannot be read: %.200s)",
-			 dir, totals && rep.message[0] ? rep.message :
+			 dir, book && rep.message[0] ? rep.message :
 			 strerror(errno));
-		aif_settle_totals_free(totals);
+		aif_book_free(book);
 		return ledger;
 	}
-	if (aif_settle_replay_apply(totals, ledger, why, sizeof(why)))
+	if (aif_book_apply(book, ledger, why, sizeof(why)))
 		fprintf(stderr, "aifctl: warning: %s\n", why);
-	aif_settle_totals_free(totals);
+	aif_book_free(book);
 	if (aifctl_queued_liens(ledger))
 		snprintf(says, len, "the journal in %.256s; the liens of queued "
 			 "jobs are unknown (squeue failed)", dir);

@@ -2,7 +2,7 @@
  * libFuzzer target: the journal's reader, as aifctl audit verify and
  * slurmctld's start read it. The input is the file "journal" of a
  * directory of its own: aif_journal_verify(), then aif_journal_replay()
- * into the ledger's book (aif_settle_replay()), as slurmctld rebuilds the
+ * into the ledger's book (aif_book_replay()), as slurmctld rebuilds the
  * ledger.
  *
  * Invariants: a problem's message is printable; verify and replay agree
@@ -15,13 +15,13 @@
  */
 #include <errno.h>
 
+#include "book.h"
 #include "journal.h"
-#include "settle.h"
 #include "fuzz.h"
 
 struct count {
 	uint64_t records;
-	struct aif_settle_totals *book;
+	struct aif_book *book;
 };
 
 static int _count(const struct aif_record *r, void *arg)
@@ -29,25 +29,25 @@ static int _count(const struct aif_record *r, void *arg)
 	struct count *c = arg;
 
 	c->records++;
-	return aif_settle_replay(r, c->book);
+	return aif_book_replay(r, c->book);
 }
 
-static void _round_trip(struct aif_settle_totals *book)
+static void _round_trip(struct aif_book *book)
 {
-	struct aif_settle_totals *again;
+	struct aif_book *again;
 	char *b1 = NULL, *b2 = NULL, why[256];
 	size_t l1, l2;
 
-	if (aif_settle_totals_save(book, 0, &b1, &l1))
+	if (aif_book_save(book, 0, &b1, &l1))
 		return;		/* a name with a space: refused, said so */
-	fuzz_assert((again = aif_settle_totals_new(NULL)) != NULL, "oom");
-	fuzz_assert(!aif_settle_totals_load(again, b1, l1, why, sizeof(why)),
+	fuzz_assert((again = aif_book_new(NULL)) != NULL, "oom");
+	fuzz_assert(!aif_book_load(again, b1, l1, why, sizeof(why)),
 		    "a saved book does not load: %s", why);
-	fuzz_assert(!aif_settle_totals_save(again, 0, &b2, &l2),
+	fuzz_assert(!aif_book_save(again, 0, &b2, &l2),
 		    "a loaded book does not save");
 	fuzz_assert(fuzz_same_lines(b1, l1, b2, l2),
 		    "save, load, save: %zu bytes, then %zu", l1, l2);
-	aif_settle_totals_free(again);
+	aif_book_free(again);
 	free(b1);
 	free(b2);
 }
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_assert(fuzz_printable(v.message, sizeof(v.message)),
 			    "verify's message not printable: %s", v.message);
 
-	fuzz_assert((c.book = aif_settle_totals_new(NULL)) != NULL, "oom");
+	fuzz_assert((c.book = aif_book_new(NULL)) != NULL, "oom");
 	rrc = aif_journal_replay(dir, 0, NULL, _count, &c, &rep);
 	if (rrc)
 		fuzz_assert(fuzz_printable(rep.message, sizeof(rep.message)),
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!rrc)
 		_round_trip(c.book);
-	aif_settle_totals_free(c.book);
+	aif_book_free(c.book);
 	if (!vrc)
 		_append(dir, &v);
 	unlink(file);

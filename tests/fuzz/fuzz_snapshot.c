@@ -2,7 +2,7 @@
  * libFuzzer target: the ledger's snapshot. An input starting with
  * "aifactory-snapshot" is a whole snapshot file, read with
  * aif_snapshot_read() (header, checksum); its body, or any other input,
- * goes to aif_settle_totals_load() as slurmctld loads it at start.
+ * goes to aif_book_load() as slurmctld loads it at start.
  *
  * Invariants: a refused body is named by a printable reason; a body that
  * loads saves again, and that saved body loads and saves to the same
@@ -13,41 +13,39 @@
  */
 #include <errno.h>
 
+#include "book.h"
 #include "journal.h"
-#include "settle.h"
 #include "fuzz.h"
 
 static void _body(const char *body, size_t len)
 {
-	struct aif_settle_totals *t, *again;
+	struct aif_book *t, *again;
 	char *b1 = NULL, *b2 = NULL, why[256];
 	size_t l1, l2;
 
-	fuzz_assert((t = aif_settle_totals_new(NULL)) != NULL, "oom");
+	fuzz_assert((t = aif_book_new(NULL)) != NULL, "oom");
 	why[0] = '\0';
-	if (aif_settle_totals_load(t, body, len, why, sizeof(why))) {
+	if (aif_book_load(t, body, len, why, sizeof(why))) {
 		fuzz_assert(errno == ENOMEM ||
 			    (why[0] && fuzz_printable(why, sizeof(why))),
 			    "refused, and the reason is empty or not "
 			    "printable: %s", why);
-		aif_settle_totals_free(t);
+		aif_book_free(t);
 		return;
 	}
-	if (!aif_settle_totals_save(t, 0, &b1, &l1)) {
-		fuzz_assert((again = aif_settle_totals_new(NULL)) != NULL,
-			    "oom");
-		fuzz_assert(!aif_settle_totals_load(again, b1, l1, why,
-						    sizeof(why)),
+	if (!aif_book_save(t, 0, &b1, &l1)) {
+		fuzz_assert((again = aif_book_new(NULL)) != NULL, "oom");
+		fuzz_assert(!aif_book_load(again, b1, l1, why, sizeof(why)),
 			    "a saved body does not load: %s", why);
-		fuzz_assert(!aif_settle_totals_save(again, 0, &b2, &l2),
+		fuzz_assert(!aif_book_save(again, 0, &b2, &l2),
 			    "a loaded body does not save");
 		fuzz_assert(fuzz_same_lines(b1, l1, b2, l2),
 			    "save, load, save: %zu bytes, then %zu", l1, l2);
-		aif_settle_totals_free(again);
+		aif_book_free(again);
 	}
 	free(b1);
 	free(b2);
-	aif_settle_totals_free(t);
+	aif_book_free(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -87,8 +87,17 @@ int main(void)
 		return 1;
 	}
 	aif_ledger_set_charged(l, "ehpc-aif-2026l01-042ab", "first", 2 * H);
-	aif_ledger_set_reserved(l, "ehpc-aif-2026l01-042ab", "h100-extension",
-				1234 * H);
+	/* A job's lien of 1234 h on h100-extension, as the rebuild from the
+	 * job list sets it. */
+	{
+		struct aif_lien lien = {
+			.project = "ehpc-aif-2026l01-042ab",
+			.parts = { { "h100-extension", 1234 * H } },
+			.nparts = 1,
+		};
+
+		aif_ledger_replace_reserved(l, &lien, 1, NULL);
+	}
 	aif_ledger_set_charged(l, "p", "g", 5 * H);
 	aif_ledger_set_overdraw(l, "p", H / 4);
 

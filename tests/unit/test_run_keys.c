@@ -1,5 +1,5 @@
 /*
- * Unit tests of the run-key table (common/settle.c): the runs already
+ * Unit tests of the run-key table (common/run_keys.c): the runs already
  * charged, looked up under the job write lock for every job that ends.
  * Keys of different lengths share the table; a lookup must never read
  * past a shorter stored key (shown under ASan: tests/0006-sanitized-unit.t).

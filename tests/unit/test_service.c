@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "book.h"
 #include "service.h"
 #include "tap.h"
 
@@ -215,7 +216,7 @@ static void test_snapshot(const char *dir, const char *path)
 		.start = 1800000100, .end = 1800001900,
 		.nnodes = 1, .ngpus = 1, .gpus = { { "h100", 1 } },
 	};
-	struct aif_settle_totals *t;
+	struct aif_book *t;
 	struct aif_verify_report report;
 	time_t now = time(NULL);
 	uint64_t seq;
@@ -290,17 +291,17 @@ static void test_snapshot(const char *dir, const char *path)
 	aif_service_stop();
 
 	/* The body's own grammar. */
-	t = aif_settle_totals_new(NULL);
-	is_int(aif_settle_totals_load(t, "aifactory-ledger 2\n", 19, why, sizeof(why)), -1,
+	t = aif_book_new(NULL);
+	is_int(aif_book_load(t, "aifactory-ledger 2\n", 19, why, sizeof(why)), -1,
 	       "another format is refused");
 	like(why, "does not start with \"aifactory-ledger 1\"", "and said so");
-	is_int(aif_settle_totals_load(t, "aifactory-ledger 1\nrun k 12", 27, why, sizeof(why)), -1,
+	is_int(aif_book_load(t, "aifactory-ledger 1\nrun k 12", 27, why, sizeof(why)), -1,
 	       "a last line without its newline is refused");
 	is_int(errno, EBADMSG, "as a bad message");
 	like(why, "snapshot line 2: no newline at the end", "naming the line");
-	is_int(aif_settle_totals_load(t, "aifactory-ledger 1\noverdraw p 12x\n", 34, why, sizeof(why)), -1,
+	is_int(aif_book_load(t, "aifactory-ledger 1\noverdraw p 12x\n", 34, why, sizeof(why)), -1,
 	       "a number with junk after it is refused");
-	aif_settle_totals_free(t);
+	aif_book_free(t);
 }
 
 

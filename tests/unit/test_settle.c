@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "book.h"
 #include "service.h"
 #include "tap.h"
 
@@ -209,7 +210,7 @@ static void test_many_parts(const char *dir, const char *path, size_t namelen)
 
 static int _replay_into(const struct aif_record *r, void *arg)
 {
-	return aif_settle_replay(r, arg);
+	return aif_book_replay(r, arg);
 }
 
 /* aifctl audit verify on a journal of rec alone: its exit code and
@@ -253,7 +254,7 @@ static void test_worst_case(const char *dir)
 	char text[16384], jdir[160], name[64], big[700], run[AIF_RUN_KEY_MAX];
 	char why[512], path[160];
 	struct aif_job_end je = _job(300, 1048576);
-	struct aif_settle_totals *t;
+	struct aif_book *t;
 	struct aif_ledger *ledger = aif_ledger_new();
 	struct aif_journal *j;
 	struct aif_policy *p;
@@ -313,13 +314,13 @@ static void test_worst_case(const char *dir)
 	}
 	is_int(aif_journal_append(j, &rec), 0, "the journal takes the record");
 	aif_journal_close(j);
-	t = aif_settle_totals_new(NULL);
+	t = aif_book_new(NULL);
 	is_int(aif_journal_replay(jdir, 0, NULL, _replay_into, t, NULL), 0,
 	       "and it replays");
 	aif_ledger_free(ledger);
 	ledger = aif_ledger_new();
 	aif_ledger_sync(ledger, p, why, sizeof(why));
-	aif_settle_replay_apply(t, ledger, why, sizeof(why));
+	aif_book_apply(t, ledger, why, sizeof(why));
 	{
 		struct aif_grant_balance b[AIF_LEDGER_PARTS_MAX];
 		struct aif_project_balance sum;
@@ -338,8 +339,7 @@ static void test_worst_case(const char *dir)
 		 * replay of its record counts it. */
 		struct aif_run_keys *ka = aif_run_keys_new(),
 				    *kb = aif_run_keys_new();
-		struct aif_settle_totals *a = aif_settle_totals_new(ka),
-					 *b = aif_settle_totals_new(kb);
+		struct aif_book *a = aif_book_new(ka), *b = aif_book_new(kb);
 		char *ba = NULL, *bb = NULL;
 		size_t la = 0, lb = 0;
 
@@ -349,20 +349,20 @@ static void test_worst_case(const char *dir)
 		je.start = je.end - 3600;
 		ok(!_settle(ledger, p, run, &je, &rec, &charge,
 			    why, sizeof(why)), "a charge that ends today");
-		is_int(aif_settle_replay(&rec, a), 0, "replayed from its record");
-		is_int(aif_settle_totals_charge(b, run, je.end, &charge), 0,
+		is_int(aif_book_replay(&rec, a), 0, "replayed from its record");
+		is_int(aif_book_charge(b, run, je.end, &charge), 0,
 		       "and counted from its struct");
-		ok(!aif_settle_totals_save(a, 0, &ba, &la) &&
-		   !aif_settle_totals_save(b, 0, &bb, &lb) && la == lb &&
+		ok(!aif_book_save(a, 0, &ba, &la) &&
+		   !aif_book_save(b, 0, &bb, &lb) && la == lb &&
 		   !memcmp(ba, bb, la), "the two books are the same, run key and burn included");
 		free(ba);
 		free(bb);
-		aif_settle_totals_free(a);
-		aif_settle_totals_free(b);
+		aif_book_free(a);
+		aif_book_free(b);
 		aif_run_keys_free(ka);
 		aif_run_keys_free(kb);
 	}
-	aif_settle_totals_free(t);
+	aif_book_free(t);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
 }
@@ -371,7 +371,7 @@ static void test_worst_case(const char *dir)
  * as nothing, and check names it. */
 static void test_old_record(const char *dir)
 {
-	struct aif_settle_totals *t = aif_settle_totals_new(NULL);
+	struct aif_book *t = aif_book_new(NULL);
 	struct aif_ledger *ledger = aif_ledger_new();
 	struct aif_record rec;
 	struct aif_project_balance sum;
@@ -398,9 +398,9 @@ static void test_old_record(const char *dir)
 	     "which says what is missing");
 	_audit(dir, &rec, "record 1: incomplete: a charge of 13.00 GPU-hours whose 0 parts",
 	       1, "aifctl audit verify names such a record");
-	is_int(aif_settle_replay(&rec, t), 0, "it replays");
+	is_int(aif_book_replay(&rec, t), 0, "it replays");
 	aif_ledger_sync(ledger, p, why, sizeof(why));
-	aif_settle_replay_apply(t, ledger, why, sizeof(why));
+	aif_book_apply(t, ledger, why, sizeof(why));
 	is_int(aif_ledger_balance(ledger, "p", NULL, 0, &sum), 0, "old record: the project is in the ledger");
 	is_int(sum.overdraw, 13 * H,
 	       "as an overdraw of its amount, not as nothing");
@@ -414,7 +414,7 @@ static void test_old_record(const char *dir)
 	is_int(aif_settle_check(&rec, why, sizeof(why)), -1,
 	       "a part with a negative amount fails the check");
 	like(why, "not grant=amount", "and is named");
-	aif_settle_totals_free(t);
+	aif_book_free(t);
 	aif_ledger_free(ledger);
 	aif_policy_unref(p);
 }
