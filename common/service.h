@@ -93,9 +93,10 @@ struct aif_policy *aif_service_policy(void);
  * service is not started. Valid until the caller's aif_service_stop(). */
 struct aif_ledger *aif_service_ledger(void);
 
-/* Load the policy now and wait for the result (tests, aifctl). 0 if a
- * good policy is in force afterwards. Does I/O: never under slurmctld's
- * locks. */
+/* Load the policy now and wait for the result: what a reconfigure does,
+ * for a host with no configuration stamp to move (the unit tests; a
+ * tool that runs the service itself). 0 if a good policy is in force
+ * afterwards. Does I/O: never under slurmctld's locks. */
 int aif_service_reload(void);
 
 /*
