@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_trust.h"
 #include "policy_load.h"
 
 void *aif_ld_malloc(struct loader *ld, size_t size)
@@ -79,11 +80,6 @@ void *aif_ld_more(struct loader *ld, void *v, size_t *cap, size_t size)
 	}
 	*cap = ncap;
 	return nv;
-}
-
-void aif_ld_copy(char *dst, size_t len, const char *s)
-{
-	snprintf(dst, len, "%s", s);
 }
 
 /* qsort(), which must not see a NULL base even with nothing to sort. */
@@ -169,7 +165,7 @@ static bool _list_project_dir(struct loader *ld, DIR *d, const char *dir,
 				aif_ld_err_line(ld, s, line, "project_dir",
 						"cannot read directory %s: %s",
 						dir,
-						aif_ld_strerror(errno, ebuf,
+						aif_fs_strerror(errno, ebuf,
 								sizeof(ebuf)));
 			break;
 		}
@@ -230,7 +226,7 @@ static void _load_project_dir(struct loader *ld)
 		aif_ld_err_line(ld, &ld->main, ld->project_dir_line,
 				"project_dir", "cannot read directory %s: %s",
 				dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		close(fd);
 		goto out;
 	}
