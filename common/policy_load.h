@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <json.h>
@@ -59,6 +60,7 @@ struct src {
 	char prefix[AIF_PATH_MAX];	/* path of its root value */
 	char *text;
 	size_t len;
+	struct stat st;		/* what fstat found on the descriptor read */
 	struct keypos *keys;	/* in the order written */
 	uint32_t *by_path;	/* indexes into keys, by (hash, index) */
 	size_t nkeys;
@@ -200,7 +202,8 @@ bool aif_ld_parse(struct loader *ld, struct src *s, bool project);
 const char *aif_ld_size_text(size_t bytes, char *buf, size_t len);
 int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 		     const char *name, bool project);
-int aif_ld_open_project_dir(struct loader *ld, const char *dir);
+int aif_ld_open_project_dir(struct loader *ld, const char *dir,
+			    struct stat *st);
 
 /* ------------------------------------------------------------------ */
 /* policy_value.c: typed values, each checked with its own error      */

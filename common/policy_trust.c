@@ -298,12 +298,11 @@ int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 	size_t bound = limit < left ? limit : left, len;
 	char size[32], *buf = NULL;
 	struct aif_fs_fault f;
-	struct stat st;
 	int fd, rc = -1;
 
 	/* Symlinks followed: _check_link() checks where they lead. */
 	fd = aif_fs_open_read(dirfd, name, AIF_FS_FOLLOW, AIF_FS_TRUST_WRITE,
-			      &st, &f);
+			      &s->st, &f);
 	if (fd < 0) {
 		_say_file_fault(ld, s, &f, what);
 		return -1;
@@ -315,9 +314,10 @@ int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 		goto out;
 
 	/* Over already by its size: not read at all. */
-	if ((uintmax_t) st.st_size > bound)
+	if ((uintmax_t) s->st.st_size > bound)
 		len = bound + 1;
-	else if (_read_fd(ld, s, fd, (size_t) st.st_size, bound, &buf, &len))
+	else if (_read_fd(ld, s, fd, (size_t) s->st.st_size, bound, &buf,
+			  &len))
 		goto out;
 	if (len > limit) {
 		aif_ld_err_line(ld, s, 0, "", "file is larger than %s (the "
@@ -380,17 +380,18 @@ static void _say_dir_fault(struct loader *ld, const struct aif_fs_fault *f,
 
 /*
  * Open dir and check it may be trusted (see aif_ld_read_file): owned by root or
- * by us, and writable by neither group nor others. A descriptor, or -1
- * after recording an error.
+ * by us, and writable by neither group nor others. A descriptor and what
+ * fstat found on it in *st, or -1 after recording an error.
  */
-int aif_ld_open_project_dir(struct loader *ld, const char *dir)
+int aif_ld_open_project_dir(struct loader *ld, const char *dir,
+			    struct stat *st)
 {
 	const struct src *s = &ld->main;
 	int line = ld->project_dir_line;
 	struct aif_fs_fault f;
 	int fd;
 
-	fd = aif_fs_open_dir(dir, AIF_FS_FOLLOW, AIF_FS_TRUST_WRITE, NULL, &f);
+	fd = aif_fs_open_dir(dir, AIF_FS_FOLLOW, AIF_FS_TRUST_WRITE, st, &f);
 	if (fd < 0) {
 		_say_dir_fault(ld, &f, dir);
 		return -1;
