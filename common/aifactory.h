@@ -221,6 +221,15 @@ struct aif_policy *aif_policy_load(const char *path,
 				   const struct aif_resolver *resolver,
 				   struct aif_load_report *report);
 
+/*
+ * Whether the files p was loaded from are, as stat tells, those it read:
+ * the main file, its project_dir and each file in it have the same
+ * device, inode, size, mtime and ctime, and no project file came or went.
+ * false on any difference or error, and for NULL. Does I/O (a stat per
+ * file): never call it under slurmctld's locks.
+ */
+bool aif_policy_unchanged(const struct aif_policy *p);
+
 /* Write "file:line: path: reason" into buf. */
 void aif_load_error_format(const struct aif_load_error *e, char *buf,
 			   size_t len);

@@ -21,6 +21,7 @@
 #include "date.h"
 #include "settle.h"
 #include "tag.h"
+#include "text.h"
 
 #define MAX_LISTED 8	/* projects named in one message */
 #define MAX_MEMBERSHIPS 64	/* projects looked through for a default */
@@ -59,11 +60,6 @@ static void _refuse(struct aif_decision *d, const char *rule)
 		_say(d, "\n");
 	d->verdict = AIF_REFUSE;
 	_say(d, "aifactory: ");
-}
-
-static void _copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
 }
 
 static bool _in_list(char *const *list, size_t n, const char *name)
@@ -126,7 +122,7 @@ static const struct aif_project *_resolve(const struct aif_policy *p,
 		if (n > MAX_MEMBERSHIPS)
 			nopen = 2;	/* too many to choose from: ask */
 		if (nopen == 1) {
-			_copy(d->account, sizeof(d->account), open[0]->name);
+			aif_copy(d->account, sizeof(d->account), open[0]->name);
 			return open[0];
 		}
 		if (nopen > 1) {
@@ -359,10 +355,10 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
 
 	/* Fill in what the job left out with the class's defaults. */
 	if ((!r->partition || !r->partition[0]) && c->default_partition[0])
-		_copy(d->partition, sizeof(d->partition),
+		aif_copy(d->partition, sizeof(d->partition),
 		      c->default_partition);
 	if ((!r->qos || !r->qos[0]) && c->qos[0])
-		_copy(d->qos, sizeof(d->qos), c->qos);
+		aif_copy(d->qos, sizeof(d->qos), c->qos);
 	if (!r->time_limit && c->default_time != AIF_UNLIMITED)
 		d->time_limit = c->default_time;
 	if (d->account[0] || d->partition[0] || d->qos[0] || d->time_limit) {

@@ -134,7 +134,7 @@ static int _check_stat(const struct stat *st, enum aif_fs_trust trust,
 }
 
 int aif_fs_open_dir(const char *path, unsigned flags, enum aif_fs_trust trust,
-		    struct aif_fs_fault *f)
+		    struct stat *out, struct aif_fs_fault *f)
 {
 	bool nofollow = trust && !(flags & AIF_FS_FOLLOW);
 	struct stat st;
@@ -166,10 +166,13 @@ int aif_fs_open_dir(const char *path, unsigned flags, enum aif_fs_trust trust,
 		errno = f->err;
 		return -1;
 	}
+	if (out)
+		*out = st;
 	return fd;
 }
 
-int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct aif_fs_fault *f)
+int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct stat *out,
+		      struct aif_fs_fault *f)
 {
 	struct stat st;
 
@@ -181,11 +184,16 @@ int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct aif_fs_fault *f)
 		f->err = errno = EINVAL;
 		return -1;
 	}
-	return _check_stat(&st, trust, f);
+	if (_check_stat(&st, trust, f))
+		return -1;
+	if (out)
+		*out = st;
+	return 0;
 }
 
 int aif_fs_open_read(int dirfd, const char *name, unsigned flags,
-		     enum aif_fs_trust trust, struct aif_fs_fault *f)
+		     enum aif_fs_trust trust, struct stat *st,
+		     struct aif_fs_fault *f)
 {
 	bool nofollow = trust && !(flags & AIF_FS_FOLLOW);
 	int fd;
@@ -195,7 +203,7 @@ int aif_fs_open_read(int dirfd, const char *name, unsigned flags,
 		    (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return _fail(f, errno, "cannot open");
-	if (aif_fs_check_file(fd, trust, f)) {
+	if (aif_fs_check_file(fd, trust, st, f)) {
 		close(fd);
 		errno = f->err;
 		return -1;

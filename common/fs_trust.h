@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Inside the library only: not exported (tests/0008-library-exports.t). */
@@ -81,17 +82,24 @@ void aif_fs_sync_parent(const char *path);
 int aif_fs_dir_path(const char *dir, char *path, size_t len);
 
 /*
+ * The checks below take st, which may be NULL: when given, what fstat
+ * found on the descriptor that passed them (its size, its identity), so
+ * that a caller needs no second fstat.
+ */
+
+/*
  * The directory path, opened (O_DIRECTORY). AIF_FS_CREATE: made 0700 if
  * missing (its parent synced). With trust, a symlink is refused (ELOOP,
  * unless AIF_FS_FOLLOW), and so is a directory not owned as trust asks or
  * writable by group or others. Its fd, or -1 with errno and *f saying why.
  */
 int aif_fs_open_dir(const char *path, unsigned flags, enum aif_fs_trust trust,
-		    struct aif_fs_fault *f);
+		    struct stat *st, struct aif_fs_fault *f);
 
 /* fd is a regular file and, with trust, owned as trust asks and not
  * writable by group or others. 0, or -1 with errno and *f saying why. */
-int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct aif_fs_fault *f);
+int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct stat *st,
+		      struct aif_fs_fault *f);
 
 /*
  * name in dirfd, opened for reading and checked as aif_fs_check_file()
@@ -100,7 +108,8 @@ int aif_fs_check_file(int fd, enum aif_fs_trust trust, struct aif_fs_fault *f);
  * fd, or -1 with errno and *f saying why (ENOENT: it does not exist).
  */
 int aif_fs_open_read(int dirfd, const char *name, unsigned flags,
-		     enum aif_fs_trust trust, struct aif_fs_fault *f);
+		     enum aif_fs_trust trust, struct stat *st,
+		     struct aif_fs_fault *f);
 
 #pragma GCC visibility pop
 

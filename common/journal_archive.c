@@ -20,6 +20,7 @@
 #include "fs_trust.h"
 #include "journal.h"
 #include "journal_internal.h"
+#include "text.h"
 
 #define ARCHIVED_TMP "archived.tmp"
 #define ARCHIVED_MAGIC "aifactory-archived 1 file="
@@ -63,7 +64,7 @@ int aif_archived_read(int dirfd, enum aif_fs_trust trust,
 	if (!aif_journal_rotated_name(buf + AIF_LIT(ARCHIVED_MAGIC), &first,
 				      &last))
 		goto bad;
-	aif_journal_copy(file, AIF_JOURNAL_NAME_MAX,
+	aif_copy(file, AIF_JOURNAL_NAME_MAX,
 			 buf + AIF_LIT(ARCHIVED_MAGIC));
 	if (strncmp(sp + 1, "seq=", 4))
 		goto bad;

@@ -75,9 +75,6 @@ uint64_t aif_record_peek_seq(const char *line, size_t len);
 /* ------------------------------------------------------------------ */
 /* The report, and the journal's files opened (journal_walk.c)          */
 
-/* src into dst, cut to fit. */
-void aif_journal_copy(char *dst, size_t len, const char *src);
-
 /* rep emptied: no problem, no record, the hash of none. */
 void aif_chain_report_init(struct aif_verify_report *rep);
 

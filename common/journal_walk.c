@@ -25,18 +25,10 @@
 #include "fs_trust.h"
 #include "journal.h"
 #include "journal_internal.h"
+#include "text.h"
 
 /* ------------------------------------------------------------------ */
 /* The report, and the journal's files opened                         */
-
-/* src into dst, cut to fit. */
-void aif_journal_copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = '\0';
-}
 
 void aif_chain_report_init(struct aif_verify_report *rep)
 {
@@ -57,7 +49,7 @@ aif_chain_say(struct aif_verify_report *rep, enum aif_chain_problem problem,
 	va_list ap;
 
 	rep->problem = problem;
-	aif_journal_copy(rep->file, sizeof(rep->file), file);
+	aif_copy(rep->file, sizeof(rep->file), file);
 	rep->line = line;
 	rep->seq = seq;
 	rep->message[0] = '\0';
@@ -134,7 +126,8 @@ int aif_journal_open_dir(const char *dir, bool create, enum aif_fs_trust trust,
 				     "no journal directory given");
 	if (aif_fs_dir_path(dir, path, sizeof(path)))
 		return aif_chain_say_errno(rep, errno, dir, "cannot open");
-	fd = aif_fs_open_dir(path, create ? AIF_FS_CREATE : 0, trust, &f);
+	fd = aif_fs_open_dir(path, create ? AIF_FS_CREATE : 0, trust, NULL,
+			     &f);
 	if (fd < 0)
 		return _say_fault(rep, &f, path, true);
 	return fd;
@@ -147,7 +140,7 @@ int aif_journal_check_file(int fd, const char *name, enum aif_fs_trust trust,
 {
 	struct aif_fs_fault f;
 
-	if (aif_fs_check_file(fd, trust, &f))
+	if (aif_fs_check_file(fd, trust, NULL, &f))
 		return _say_fault(rep, &f, name, false);
 	return 0;
 }
@@ -158,7 +151,7 @@ int aif_journal_open_read(int dirfd, const char *name, enum aif_fs_trust trust,
 			  struct aif_verify_report *rep, bool *missing)
 {
 	struct aif_fs_fault f;
-	int fd = aif_fs_open_read(dirfd, name, 0, trust, &f);
+	int fd = aif_fs_open_read(dirfd, name, 0, trust, NULL, &f);
 
 	if (fd < 0 && f.problem == AIF_FS_SYSCALL && f.err == ENOENT &&
 	    missing) {
@@ -495,7 +488,7 @@ int aif_walk_fd(struct aif_walk *w, int fd, const char *name, uint64_t first,
 				     w->seq, last,
 				     _records(range, sizeof(range), w->seq + 1,
 					      last));
-	aif_journal_copy(w->prev_file, sizeof(w->prev_file), name);
+	aif_copy(w->prev_file, sizeof(w->prev_file), name);
 	return 0;
 }
 
@@ -586,7 +579,7 @@ int aif_journal_list_rotated(int dirfd, struct aif_rotated **out, size_t *n,
 		}
 		list[used].first = first;
 		list[used].last = last;
-		aif_journal_copy(list[used].name, sizeof(list[used].name),
+		aif_copy(list[used].name, sizeof(list[used].name),
 				 e->d_name);
 		used++;
 	}
@@ -637,7 +630,7 @@ int aif_journal_verify(const char *dir, struct aif_verify_report *report)
 		w->started = true;
 		w->seq = report->archived_seq;
 		memcpy(w->hash, hash, sizeof(w->hash));
-		aif_journal_copy(w->prev_file, sizeof(w->prev_file),
+		aif_copy(w->prev_file, sizeof(w->prev_file),
 				 report->archived_file);
 	} else {
 		_walk_from_start(w);

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "ledger_internal.h"
+#include "text.h"
 
 /* The least charged amount at or above fraction ppm of granted:
  * ceil(granted * ppm / 1e6), exactly and within int64. */
@@ -181,7 +182,7 @@ static int _build_project(struct lproject *pr, const struct aif_project *proj,
 {
 	const struct aif_class *c = proj->klass;
 
-	_copy(pr->name, proj->name);
+	aif_copy(pr->name, sizeof(pr->name), proj->name);
 	pr->active = true;
 	pr->grants = calloc(proj->ngrants + _old_grants(old) + 1,
 			    sizeof(*pr->grants));
@@ -198,8 +199,8 @@ static int _build_project(struct lproject *pr, const struct aif_project *proj,
 			errno = EOVERFLOW;
 			return -1;
 		}
-		_copy(g->name, src->name);
-		_copy(g->gpu_type, src->gpu_type);
+		aif_copy(g->name, sizeof(g->name), src->name);
+		aif_copy(g->gpu_type, sizeof(g->gpu_type), src->gpu_type);
 		g->valid_from = src->valid_from;
 		g->valid_until = src->valid_until;
 		g->active = true;
@@ -219,7 +220,7 @@ nomem:
 /* A project the policy no longer has: kept, inactive, for its history. */
 static int _keep_project(struct lproject *pr, const struct lproject *old)
 {
-	_copy(pr->name, old->name);
+	aif_copy(pr->name, sizeof(pr->name), old->name);
 	pr->active = false;
 	if (!(pr->grants = calloc(old->ngrants + 1, sizeof(*pr->grants))) ||
 	    _set_thresholds(pr, old->thresholds, old->nthresholds) ||
@@ -420,7 +421,8 @@ static void _crossings(const struct lproject *pr, const struct lgrant *g,
 			out->crossings_truncated = true;
 			return;
 		}
-		_copy(out->crossings[out->ncrossings].grant, g->name);
+		aif_copy(out->crossings[out->ncrossings].grant, AIF_NAME_MAX,
+			 g->name);
 		out->crossings[out->ncrossings++].fraction =
 			pr->thresholds[j];
 	}
@@ -440,7 +442,7 @@ int aif_ledger_charge(struct aif_ledger *ledger, const char *project,
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
-	_copy(out->project, project);
+	aif_copy(out->project, sizeof(out->project), project);
 	for (size_t u = 0; u < n; u++) {
 		aif_amount_t a;
 
@@ -500,7 +502,7 @@ int aif_ledger_charge(struct aif_ledger *ledger, const char *project,
 		if (!t)
 			continue;
 		part = &out->parts[out->nparts++];
-		_copy(part->grant, g->name);
+		aif_copy(part->grant, sizeof(part->grant), g->name);
 		part->amount = t;
 		part->before = g->granted - g->charged;
 		g->charged += t;
@@ -538,8 +540,8 @@ int aif_ledger_balance(struct aif_ledger *ledger, const char *project,
 		struct aif_grant_balance *b = &out[k];
 
 		memset(b, 0, sizeof(*b));
-		_copy(b->name, g->name);
-		_copy(b->gpu_type, g->gpu_type);
+		aif_copy(b->name, sizeof(b->name), g->name);
+		aif_copy(b->gpu_type, sizeof(b->gpu_type), g->gpu_type);
 		b->valid_from = g->valid_from;
 		b->valid_until = g->valid_until;
 		b->granted = g->granted;

@@ -104,11 +104,6 @@ static inline bool _name_ok(const char *s)
 	return s && memchr(s, '\0', AIF_NAME_MAX);
 }
 
-static inline void _copy(char dst[AIF_NAME_MAX], const char *src)
-{
-	snprintf(dst, AIF_NAME_MAX, "%s", src);
-}
-
 static inline int _key_project(const void *key, const void *elem)
 {
 	return strcasecmp(key, ((const struct lproject *) elem)->name);

@@ -18,6 +18,7 @@
 
 #include "date.h"
 #include "ledger_internal.h"
+#include "text.h"
 
 /* Append to why, keeping it terminated and bounded. */
 static void __attribute__((format(printf, 3, 4)))
@@ -312,7 +313,8 @@ static int _resolve(const struct aif_lien_request *req, struct aif_lien *out,
 			     "type it may run on was given");
 			return -1;
 		}
-		_copy(out->uses[i].type, best->type);
+		aif_copy(out->uses[i].type, sizeof(out->uses[i].type),
+			 best->type);
 		out->uses[i].weight_milli = best->weight_milli;
 	}
 	out->nuses = req->nuses;
@@ -428,7 +430,7 @@ int aif_ledger_lien(struct aif_ledger *ledger, const char *project,
 		errno = EINVAL;
 		return -1;
 	}
-	_copy(out->project, project);
+	aif_copy(out->project, sizeof(out->project), project);
 	out->time_limit = req->time_limit;
 	out->now = req->now;
 
@@ -439,7 +441,7 @@ int aif_ledger_lien(struct aif_ledger *ledger, const char *project,
 		errno = ENOENT;
 		return -1;
 	}
-	_copy(out->project, pr->name);
+	aif_copy(out->project, sizeof(out->project), pr->name);
 	_eval(pr, out->uses, out->nuses, req->time_limit, req->now, &ev);
 	out->verdict = ev.verdict;
 	out->total = ev.total;
@@ -459,7 +461,7 @@ int aif_ledger_lien(struct aif_ledger *ledger, const char *project,
 			errno = E2BIG;
 			return -1;
 		}
-		_copy(out->parts[out->nparts].grant, g->name);
+		aif_copy(out->parts[out->nparts].grant, AIF_NAME_MAX, g->name);
 		out->parts[out->nparts++].amount = t;
 	}
 	if (ev.verdict == AIF_LIEN_FITS && req->reserve) {

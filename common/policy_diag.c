@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy_load.h"
+#include "text.h"
 
 /* A byte of the file, safe to echo in a message or a path. */
 char aif_ld_safe_char(char c)
@@ -69,9 +70,9 @@ _vdiag(struct loader *ld, struct diags *d, const struct src *s, int line,
 	memset(x, 0, sizeof(*x));
 	x->order = s->order;
 	x->seq = ld->seq++;
-	aif_ld_copy(x->e.file, sizeof(x->e.file), s->file ? s->file : "");
+	aif_copy(x->e.file, sizeof(x->e.file), s->file ? s->file : "");
 	x->e.line = line;
-	aif_ld_copy(x->e.path, sizeof(x->e.path), path);
+	aif_copy(x->e.path, sizeof(x->e.path), path);
 	vsnprintf(x->e.reason, sizeof(x->e.reason), fmt, ap);
 	/* Whatever a caller passed raw (a file name from project_dir, a
 	 * key), nothing reaches a log or a terminal as a control byte. */
@@ -153,7 +154,7 @@ void aif_ld_diags_finish(struct loader *ld, struct diags *d, bool errors,
 	if (errors && ld->oom) {
 		x = &d->v[d->n++];
 		memset(x, 0, sizeof(*x));
-		aif_ld_copy(x->e.reason, sizeof(x->e.reason), "out of memory");
+		aif_copy(x->e.reason, sizeof(x->e.reason), "out of memory");
 	} else if (d->dropped) {
 		x = &d->v[d->n++];
 		memset(x, 0, sizeof(*x));
@@ -162,7 +163,7 @@ void aif_ld_diags_finish(struct loader *ld, struct diags *d, bool errors,
 			 errors ? "errors" : "warnings");
 	}
 	if (x)
-		aif_ld_copy(x->e.file, sizeof(x->e.file),
+		aif_copy(x->e.file, sizeof(x->e.file),
 			    ld->main.file ? ld->main.file : "");
 
 	e = (struct aif_load_error *) d->v;

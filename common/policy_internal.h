@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "aifactory.h"
 
@@ -66,6 +67,15 @@ struct aif_uid_name {
 	const char *name;	/* into a project's or the operators' users */
 };
 
+/* A file or directory as the loader read it, for aif_policy_unchanged(). */
+struct aif_file_id {
+	const char *name;	/* a project file's name in project_dir */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+};
+
 struct aif_policy {
 	atomic_size_t refs;
 	struct aif_arena arena;
@@ -73,6 +83,10 @@ struct aif_policy {
 	const char *path;		/* the main file, as given to load */
 	char hash[65];			/* SHA-256 of the files, hex */
 	const char *project_dir;	/* as resolved; NULL if none */
+	struct aif_file_id main_id;	/* path, as read */
+	struct aif_file_id dir_id;	/* project_dir, as opened */
+	struct aif_file_id *file_ids;	/* its project files, by name */
+	size_t nfile_ids;
 	uint16_t balance_port;		/* members' balance queries; 0: none */
 
 	struct aif_class *classes;	/* sorted by name */

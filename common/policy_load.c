@@ -3,7 +3,9 @@
  * aif_policy_load() reads the main file and releases it, then each file
  * of its project_dir in turn, merges the projects of both, and only when
  * all of that is clean resolves the members. The loader's memory helpers
- * are here too. How a load works and why: docs/policy-loader.md.
+ * are here too, and aif_policy_unchanged(), which asks whether the files
+ * a load read are still those. How a load works and why:
+ * docs/policy-loader.md.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_trust.h"
 #include "policy_load.h"
 
 void *aif_ld_malloc(struct loader *ld, size_t size)
@@ -81,11 +84,6 @@ void *aif_ld_more(struct loader *ld, void *v, size_t *cap, size_t size)
 	return nv;
 }
 
-void aif_ld_copy(char *dst, size_t len, const char *s)
-{
-	snprintf(dst, len, "%s", s);
-}
-
 /* qsort(), which must not see a NULL base even with nothing to sort. */
 void aif_ld_sort(void *base, size_t n, size_t size,
 		  int (*cmp)(const void *, const void *))
@@ -121,6 +119,26 @@ static char *_arena_path(struct loader *ld, const char *dir, const char *name)
 	}
 	snprintf(d, n, "%s/%s", dir, name);
 	return d;
+}
+
+/* st into *id, keeping its name. */
+static void _file_id(struct aif_file_id *id, const struct stat *st)
+{
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtim = st->st_mtim;
+	id->ctim = st->st_ctim;
+}
+
+static bool _same_file(const struct aif_file_id *id, const struct stat *st)
+{
+	return id->dev == st->st_dev && id->ino == st->st_ino &&
+		id->size == st->st_size &&
+		id->mtim.tv_sec == st->st_mtim.tv_sec &&
+		id->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+		id->ctim.tv_sec == st->st_ctim.tv_sec &&
+		id->ctim.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 static bool _is_project_file(const char *name)
@@ -169,7 +187,7 @@ static bool _list_project_dir(struct loader *ld, DIR *d, const char *dir,
 				aif_ld_err_line(ld, s, line, "project_dir",
 						"cannot read directory %s: %s",
 						dir,
-						aif_ld_strerror(errno, ebuf,
+						aif_fs_strerror(errno, ebuf,
 								sizeof(ebuf)));
 			break;
 		}
@@ -214,14 +232,16 @@ static void _load_project_dir(struct loader *ld)
 	size_t nnames = 0, i;
 	uintmax_t bytes = 0;
 	struct src f = { 0 };
+	struct stat st;
 	DIR *d = NULL;
 	int fd;
 
 	if (!(dir = _project_dir_path(ld)) ||
 	    !(ld->p->project_dir = aif_ld_arena_strdup(ld, dir)))
 		goto out;
-	if ((fd = aif_ld_open_project_dir(ld, dir)) < 0)
+	if ((fd = aif_ld_open_project_dir(ld, dir, &st)) < 0)
 		goto out;
+	_file_id(&ld->p->dir_id, &st);
 	if (!(d = fdopendir(fd))) {
 		char ebuf[128];
 
@@ -230,11 +250,13 @@ static void _load_project_dir(struct loader *ld)
 		aif_ld_err_line(ld, &ld->main, ld->project_dir_line,
 				"project_dir", "cannot read directory %s: %s",
 				dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		close(fd);
 		goto out;
 	}
-	if (!_list_project_dir(ld, d, dir, &names, &nnames, &bytes))
+	if (!_list_project_dir(ld, d, dir, &names, &nnames, &bytes) ||
+	    (nnames && !(ld->p->file_ids = aif_ld_arena(ld, nnames,
+						sizeof(*ld->p->file_ids)))))
 		goto out;
 	/* Refused before reading any, when their sizes tell already. */
 	if (bytes > AIF_POLICY_BYTES_MAX - ld->bytes) {
@@ -264,6 +286,11 @@ static void _load_project_dir(struct loader *ld)
 		}
 		if (aif_ld_read_file(ld, &f, dirfd(d), names[i], true))
 			continue;
+		/* In name order, as aif_policy_unchanged() looks them up. */
+		_file_id(&ld->p->file_ids[ld->p->nfile_ids], &f.st);
+		if (!(ld->p->file_ids[ld->p->nfile_ids++].name =
+		      aif_ld_arena_strdup(ld, names[i])))
+			break;
 		/* Into the fingerprint: its name, a NUL, its length, a NUL,
 		 * its bytes (see aif_policy_load()). */
 		snprintf(len, sizeof(len), "%zu", f.len);
@@ -404,6 +431,7 @@ struct aif_policy *aif_policy_load(const char *path,
 		goto finish;
 	if (aif_ld_read_file(&ld, &ld.main, AT_FDCWD, path, false))
 		goto finish;
+	_file_id(&p->main_id, &ld.main.st);
 	aif_sha256_init(&ld.sha);
 	aif_sha256_update(&ld.sha, ld.main.text, ld.main.len);
 	if (!aif_ld_parse(&ld, &ld.main, false) || !aif_ld_load_main(&ld))
@@ -436,4 +464,64 @@ finish:
 			    report ? &report->nwarnings : NULL);
 	_loader_free(&ld);
 	return p;
+}
+
+static int _cmp_file_id(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct aif_file_id *) elem)->name);
+}
+
+/*
+ * The files as the load found them (struct aif_file_id), looked up the
+ * way the load did: the main file and project_dir through their names,
+ * symlinks followed, and project_dir listed again, so that a file added
+ * or removed shows even if the directory's times did not move. A stat
+ * cannot tell a file rewritten in place, to the same size, within the
+ * clock tick of its previous write (the load came between the two): the
+ * service asks this only at slurmctld's start (docs/slurm.md).
+ */
+bool aif_policy_unchanged(const struct aif_policy *p)
+{
+	const struct aif_file_id *id;
+	struct dirent *de;
+	struct stat st;
+	size_t seen = 0;
+	bool same = false;
+	DIR *d;
+	int fd;
+
+	if (!p || !p->path || stat(p->path, &st) ||
+	    !_same_file(&p->main_id, &st))
+		return false;
+	if (!p->project_dir)
+		return true;
+	fd = open(p->project_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) || !_same_file(&p->dir_id, &st) ||
+	    !(d = fdopendir(fd))) {
+		close(fd);
+		return false;
+	}
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d))) {
+			same = !errno && seen == p->nfile_ids;
+			break;
+		}
+		if (!_is_project_file(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0))
+			break;
+		if (S_ISDIR(st.st_mode))
+			continue;	/* as _list_project_dir() */
+		if (!p->nfile_ids ||
+		    !(id = bsearch(de->d_name, p->file_ids, p->nfile_ids,
+				   sizeof(*id), _cmp_file_id)) ||
+		    !_same_file(id, &st))
+			break;
+		seen++;
+	}
+	closedir(d);
+	return same;
 }

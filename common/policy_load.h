@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <json.h>
@@ -59,6 +60,7 @@ struct src {
 	char prefix[AIF_PATH_MAX];	/* path of its root value */
 	char *text;
 	size_t len;
+	struct stat st;		/* what fstat found on the descriptor read */
 	struct keypos *keys;	/* in the order written */
 	uint32_t *by_path;	/* indexes into keys, by (hash, index) */
 	size_t nkeys;
@@ -161,7 +163,6 @@ void *aif_ld_arena(struct loader *ld, size_t nmemb, size_t size);
 char *aif_ld_arena_strdup(struct loader *ld, const char *s);
 char *aif_ld_strdup(struct loader *ld, const char *s);
 void *aif_ld_more(struct loader *ld, void *v, size_t *cap, size_t size);
-void aif_ld_copy(char *dst, size_t len, const char *s);
 void aif_ld_sort(void *base, size_t n, size_t size,
 		 int (*cmp)(const void *, const void *));
 
@@ -198,11 +199,11 @@ bool aif_ld_parse(struct loader *ld, struct src *s, bool project);
 /* ------------------------------------------------------------------ */
 /* policy_trust.c: reading only files no one else could have written  */
 
-const char *aif_ld_strerror(int err, char *buf, size_t len);
 const char *aif_ld_size_text(size_t bytes, char *buf, size_t len);
 int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 		     const char *name, bool project);
-int aif_ld_open_project_dir(struct loader *ld, const char *dir);
+int aif_ld_open_project_dir(struct loader *ld, const char *dir,
+			    struct stat *st);
 
 /* ------------------------------------------------------------------ */
 /* policy_value.c: typed values, each checked with its own error      */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_trust.h"
 #include "policy_load.h"
 
 #define NSS_BUF_MAX (64u << 20)		/* a getgrnam_r buffer */
@@ -292,7 +293,7 @@ static size_t _resolve_members(struct loader *ld, const struct src *s,
 			aif_ld_err_line(ld, s, lines[i], ip,
 					"cannot look up user \"%s\": %s",
 					u->name,
-					aif_ld_strerror(u->err, ebuf,
+					aif_fs_strerror(u->err, ebuf,
 							sizeof(ebuf)));
 		}
 	}
@@ -316,7 +317,7 @@ static size_t _resolve_members(struct loader *ld, const struct src *s,
 		} else {
 			aif_ld_err_line(ld, s, lines[nusers + i], ip, "cannot "
 					"look up group \"%s\": %s", g->name,
-					aif_ld_strerror(g->err, ebuf,
+					aif_fs_strerror(g->err, ebuf,
 							sizeof(ebuf)));
 		}
 	}

@@ -83,13 +83,13 @@ static void _path_of(const struct src *s, uint32_t k, char *buf)
 	for (; k != NO_PARENT && n < sizeof(chain) / sizeof(*chain);
 	     k = s->keys[k].parent)
 		chain[n++] = k;
-	aif_ld_copy(buf, AIF_PATH_MAX, s->prefix);
+	aif_copy(buf, AIF_PATH_MAX, s->prefix);
 	/* chain[n - 1] is the root; walk down from it. */
 	while (n-- > 1) {
 		const struct keypos *up = &s->keys[chain[n]];
 		const struct keypos *kp = &s->keys[chain[n - 1]];
 
-		aif_ld_copy(parent, sizeof(parent), buf);
+		aif_copy(parent, sizeof(parent), buf);
 		if (s->text[up->val_off] == '{') {
 			_key_at(s, kp->at, key);
 			aif_ld_path_key(buf, parent, key);
@@ -134,7 +134,7 @@ int aif_ld_line_of(const struct src *s, const char *path)
 
 	if (!s->nkeys)
 		return 0;
-	aif_ld_copy(buf, sizeof(buf), path);
+	aif_copy(buf, sizeof(buf), path);
 	for (;;) {
 		const struct keypos *k = _find(s, buf);
 		char *dot, *bracket;

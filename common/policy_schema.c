@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy_load.h"
+#include "text.h"
 
 #define PROJECT_RULE "1-63 characters of [a-z0-9_.-]"
 
@@ -82,7 +83,7 @@ static void _load_billing(struct loader *ld, const struct src *s,
 				if (!aif_ld_get_weight(ld, s, wp, wv,
 						       &w[n].weight))
 					continue;
-				aif_ld_copy(w[n].type, sizeof(w[n].type), name);
+				aif_copy(w[n].type, sizeof(w[n].type), name);
 				n++;
 			}
 			aif_ld_sort(w, n, sizeof(*w), aif_cmp_gpu_weight);
@@ -181,7 +182,7 @@ static void _load_class(struct loader *ld, const struct src *s,
 	const char *key;
 	json_object *val;
 
-	aif_ld_copy(c->name, sizeof(c->name), name);
+	aif_copy(c->name, sizeof(c->name), name);
 	c->max_gpus_per_job = AIF_UNLIMITED;
 	c->max_gpus_per_node = AIF_UNLIMITED;
 	c->max_nodes_per_job = AIF_UNLIMITED;
@@ -289,7 +290,7 @@ static void _load_class(struct loader *ld, const struct src *s,
 			   c->default_partition);
 	}
 	if (!have_default_partition && c->npartitions && c->partitions[0][0])
-		aif_ld_copy(c->default_partition, sizeof(c->default_partition),
+		aif_copy(c->default_partition, sizeof(c->default_partition),
 			    c->partitions[0]);
 
 	if (!have_default_time) {
@@ -509,7 +510,7 @@ static void _load_project(struct loader *ld, const struct src *s,
 	const char *key;
 	json_object *val;
 
-	aif_ld_copy(pr->name, sizeof(pr->name), name);
+	aif_copy(pr->name, sizeof(pr->name), name);
 	pr->source = (char *) s->source;
 	pr->line = aif_ld_line_of(s, path);
 	if (!aif_ld_expect(ld, s, path, obj, json_type_object, "an object"))

@@ -3,15 +3,13 @@
  * trust, as munge reads its key. A file is read only when it, its
  * directory and every directory on the way to it are owned by root or by
  * us and writable by no one else, symlinks included; docs/policy-loader.md
- * says why each check is there.
+ * says why each check is there. The checks of one file or directory are
+ * fs_trust.c's; the walk up the directories and the words are the
+ * loader's.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* the GNU strerror_r */
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -21,17 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_trust.h"
 #include "policy_load.h"
-
-const char *aif_ld_strerror(int err, char *buf, size_t len)
-{
-	return strerror_r(err, buf, len);
-}
-
-static bool _trusted_owner(uid_t uid)
-{
-	return uid == 0 || uid == geteuid();
-}
 
 /* "16 MiB", "256 KiB": a limit in messages. */
 const char *aif_ld_size_text(size_t bytes, char *buf, size_t len)
@@ -82,10 +71,10 @@ static bool _check_parent(struct loader *ld, const struct src *s, int line,
 	if (stat(path, &st)) {
 		aif_ld_err_line(ld, s, line, kpath,
 				"cannot stat directory %s%s: %s", path, of,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		return false;
 	}
-	if (!_trusted_owner(st.st_uid)) {
+	if (!aif_fs_trusted_owner(st.st_uid, AIF_FS_TRUST_WRITE)) {
 		aif_ld_err_line(ld, s, line, kpath, "directory %s%s is owned "
 				"by uid %lu; every directory on the path to %s "
 				"must be owned by root or by the user "
@@ -129,7 +118,7 @@ static bool _check_parents(struct loader *ld, const struct src *s, int line,
 			ld->oom = true;
 		aif_ld_err_line(ld, s, line, kpath, "cannot resolve directory "
 				"%s: %s", dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	for (cut = name + 1; (cut = strchr(cut, '/')); cut++) {
@@ -172,7 +161,7 @@ static bool _check_dir(struct loader *ld, const struct src *s,
 	if (stat(dir, &st)) {
 		aif_ld_err_line(ld, s, 0, "", "cannot stat directory %s: %s",
 				dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		return false;
 	}
 	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
@@ -205,7 +194,7 @@ static bool _check_link(struct loader *ld, const struct src *s, int dirfd,
 		if (errno == ENOMEM)
 			ld->oom = true;
 		aif_ld_err_line(ld, s, 0, "", "cannot resolve the symlink: %s",
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+				aif_fs_strerror(errno, ebuf, sizeof(ebuf)));
 		return false;
 	}
 	ok = (dir = _dir_of(ld, real)) && _check_dir(ld, s, dir, real, what);
@@ -239,6 +228,7 @@ static int _read_fd(struct loader *ld, const struct src *s, int fd,
 	if (!(*buf = aif_ld_malloc(ld, cap)))
 		return -1;
 	while (*len <= bound) {
+		size_t want;
 		ssize_t n;
 
 		if (*len + 1 == cap) {
@@ -252,21 +242,46 @@ static int _read_fd(struct loader *ld, const struct src *s, int fd,
 			*buf = nbuf;
 			cap = ncap;
 		}
-		n = read(fd, *buf + *len, cap - 1 - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		want = cap - 1 - *len;
+		if ((n = aif_fs_read_full(fd, *buf + *len, want)) < 0) {
 			aif_ld_err_line(ld, s, 0, "", "cannot read: %s",
-					aif_ld_strerror(errno, ebuf,
+					aif_fs_strerror(errno, ebuf,
 							sizeof(ebuf)));
 			return -1;
 		}
-		if (n == 0)
-			break;
 		*len += (size_t) n;
+		if ((size_t) n < want)
+			break;		/* the end of the file */
 	}
 	(*buf)[*len] = '\0';
 	return 0;
+}
+
+/* What fs_trust found wrong with s, a file, in the loader's words. */
+static void _say_file_fault(struct loader *ld, const struct src *s,
+			    const struct aif_fs_fault *f, const char *what)
+{
+	char ebuf[128];
+
+	switch (f->problem) {
+	case AIF_FS_NOT_REGULAR:
+		aif_ld_err_line(ld, s, 0, "", "not a regular file");
+		break;
+	case AIF_FS_OWNER:
+		aif_ld_err_line(ld, s, 0, "", "owned by uid %lu; %s must be "
+				"owned by root or by the user slurmctld runs "
+				"as (uid %lu)", (unsigned long) f->uid, what,
+				(unsigned long) geteuid());
+		break;
+	case AIF_FS_WRITABLE:
+		aif_ld_err_line(ld, s, 0, "",
+				"writable by group or others (mode %04o); "
+				"refusing to trust it", (unsigned) f->mode);
+		break;
+	default:	/* "cannot open", "cannot stat" */
+		aif_ld_err_line(ld, s, 0, "", "%s: %s", f->op,
+				aif_fs_strerror(f->err, ebuf, sizeof(ebuf)));
+	}
 }
 
 /*
@@ -281,39 +296,16 @@ int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 	size_t limit = project ? AIF_PROJECT_FILE_MAX : AIF_POLICY_FILE_MAX;
 	size_t left = AIF_POLICY_BYTES_MAX - ld->bytes;
 	size_t bound = limit < left ? limit : left, len;
-	char ebuf[128], size[32], *buf = NULL;
-	struct stat st;
+	char size[32], *buf = NULL;
+	struct aif_fs_fault f;
 	int fd, rc = -1;
 
-	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* Symlinks followed: _check_link() checks where they lead. */
+	fd = aif_fs_open_read(dirfd, name, AIF_FS_FOLLOW, AIF_FS_TRUST_WRITE,
+			      &s->st, &f);
 	if (fd < 0) {
-		aif_ld_err_line(ld, s, 0, "", "cannot open: %s",
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
+		_say_file_fault(ld, s, &f, what);
 		return -1;
-	}
-	if (fstat(fd, &st)) {
-		aif_ld_err_line(ld, s, 0, "", "cannot stat: %s",
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		aif_ld_err_line(ld, s, 0, "", "not a regular file");
-		goto out;
-	}
-	if (!_trusted_owner(st.st_uid)) {
-		aif_ld_err_line(ld, s, 0, "", "owned by uid %lu; %s must be "
-				"owned by root or by the user slurmctld runs "
-				"as (uid %lu)", (unsigned long) st.st_uid, what,
-				(unsigned long) geteuid());
-		goto out;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		aif_ld_err_line(ld, s, 0, "",
-				"writable by group or others (mode %04o); "
-				"refusing to trust it",
-				(unsigned) (st.st_mode & 07777));
-		goto out;
 	}
 	if (!_check_link(ld, s, dirfd, name, what))
 		goto out;
@@ -322,9 +314,10 @@ int aif_ld_read_file(struct loader *ld, struct src *s, int dirfd,
 		goto out;
 
 	/* Over already by its size: not read at all. */
-	if ((uintmax_t) st.st_size > bound)
+	if ((uintmax_t) s->st.st_size > bound)
 		len = bound + 1;
-	else if (_read_fd(ld, s, fd, (size_t) st.st_size, bound, &buf, &len))
+	else if (_read_fd(ld, s, fd, (size_t) s->st.st_size, bound, &buf,
+			  &len))
 		goto out;
 	if (len > limit) {
 		aif_ld_err_line(ld, s, 0, "", "file is larger than %s (the "
@@ -353,45 +346,59 @@ out:
 	return rc;
 }
 
-/*
- * Open dir and check it may be trusted (see aif_ld_read_file): owned by root or
- * by us, and writable by neither group nor others. A descriptor, or -1
- * after recording an error.
- */
-int aif_ld_open_project_dir(struct loader *ld, const char *dir)
+/* What fs_trust found wrong with dir, the project_dir, in the loader's
+ * words. */
+static void _say_dir_fault(struct loader *ld, const struct aif_fs_fault *f,
+			   const char *dir)
 {
 	const struct src *s = &ld->main;
 	int line = ld->project_dir_line;
 	char ebuf[128];
-	struct stat st;
-	int fd;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		aif_ld_err_line(ld, s, line, "project_dir",
-				"cannot open directory %s: %s", dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
-		return -1;
-	}
-	if (fstat(fd, &st)) {
-		aif_ld_err_line(ld, s, line, "project_dir",
-				"cannot stat directory %s: %s", dir,
-				aif_ld_strerror(errno, ebuf, sizeof(ebuf)));
-	} else if (!_trusted_owner(st.st_uid)) {
+	switch (f->problem) {
+	case AIF_FS_OWNER:
 		aif_ld_err_line(ld, s, line, "project_dir", "directory %s is "
 				"owned by uid %lu; it must be owned by root or "
 				"by the user slurmctld runs as (uid %lu)", dir,
-				(unsigned long) st.st_uid,
+				(unsigned long) f->uid,
 				(unsigned long) geteuid());
-	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		break;
+	case AIF_FS_WRITABLE:
 		aif_ld_err_line(ld, s, line, "project_dir", "directory %s is "
 				"writable by group or others (mode %04o); "
 				"refusing to trust it", dir,
-				(unsigned) (st.st_mode & 07777));
-	} else if (_check_parents(ld, s, line, "project_dir", dir, NULL,
-				  "a project file")) {
-		return fd;
+				(unsigned) f->mode);
+		break;
+	default:	/* "cannot open directory", "cannot stat" */
+		aif_ld_err_line(ld, s, line, "project_dir",
+				"%s directory %s: %s",
+				strcmp(f->op, "cannot stat") ? "cannot open" :
+				"cannot stat", dir,
+				aif_fs_strerror(f->err, ebuf, sizeof(ebuf)));
 	}
+}
+
+/*
+ * Open dir and check it may be trusted (see aif_ld_read_file): owned by root or
+ * by us, and writable by neither group nor others. A descriptor and what
+ * fstat found on it in *st, or -1 after recording an error.
+ */
+int aif_ld_open_project_dir(struct loader *ld, const char *dir,
+			    struct stat *st)
+{
+	const struct src *s = &ld->main;
+	int line = ld->project_dir_line;
+	struct aif_fs_fault f;
+	int fd;
+
+	fd = aif_fs_open_dir(dir, AIF_FS_FOLLOW, AIF_FS_TRUST_WRITE, st, &f);
+	if (fd < 0) {
+		_say_dir_fault(ld, &f, dir);
+		return -1;
+	}
+	if (_check_parents(ld, s, line, "project_dir", dir, NULL,
+			   "a project file"))
+		return fd;
 	close(fd);
 	return -1;
 }

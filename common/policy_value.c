@@ -16,6 +16,7 @@
 
 #include "date.h"
 #include "policy_load.h"
+#include "text.h"
 
 #define ACCOUNT_RULE "1-63 characters, no blanks, colons or control characters"
 #define LIMIT_MAX ((int64_t) AIF_UNLIMITED - 1)	/* the largest limit */
@@ -225,7 +226,7 @@ bool aif_ld_get_name(struct loader *ld, const struct src *s,
 			   "), got \"%s\"", q);
 		return false;
 	}
-	aif_ld_copy(out, AIF_NAME_MAX, str);
+	aif_copy(out, AIF_NAME_MAX, str);
 	return true;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "service_internal.h"
+#include "text.h"
 
 /* The record of a window's repeats (NULL: none, or out of memory). */
 static struct queued *_window_record(const struct refusals *w)
@@ -106,15 +107,6 @@ static bool _counted(const struct aif_request *r, const struct aif_decision *d,
 	return false;
 }
 
-/* s into dst, cut to its size: what an RPC thread copies. */
-static void _copy(char *dst, size_t size, const char *s)
-{
-	size_t n = s ? strnlen(s, size - 1) : 0;
-
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* A note from the pool, or a new one; NULL when out of memory. */
 static struct aif_svc_note *_note_get(void)
 {
@@ -195,15 +187,15 @@ void aif_service_decision(const struct aif_request *r,
 	n->ngpus = r->gpus.ntypes < AIF_GPU_TYPES_MAX ? r->gpus.ntypes :
 		AIF_GPU_TYPES_MAX;
 	memcpy(n->gpus, r->gpus.by_type, n->ngpus * sizeof(n->gpus[0]));
-	_copy(n->project, sizeof(n->project),
+	aif_copy(n->project, sizeof(n->project),
 	      d->project ? d->project->name : "");
-	_copy(n->klass, sizeof(n->klass), d->klass ? d->klass->name : "");
+	aif_copy(n->klass, sizeof(n->klass), d->klass ? d->klass->name : "");
 	/* From the user: kept only when it names a project (anything else
 	 * is a user's string, up to 512 bytes a record for nothing). */
-	_copy(n->account, sizeof(n->account), r->account && p &&
+	aif_copy(n->account, sizeof(n->account), r->account && p &&
 	      aif_policy_project(p, r->account) ? r->account : "");
-	_copy(n->policy, sizeof(n->policy), p ? aif_policy_hash(p) : "");
-	_copy(n->text, sizeof(n->text),
+	aif_copy(n->policy, sizeof(n->policy), p ? aif_policy_hash(p) : "");
+	aif_copy(n->text, sizeof(n->text),
 	      d->verdict == AIF_REFUSE ? d->message : d->tag);
 	q->note = n;
 	aif_svc_enqueue(q);

@@ -101,6 +101,7 @@ struct aif_svc_state {
 	struct aif_policy *policy;	/* NULL until one ever loaded */
 	struct aif_ledger *ledger;
 	time_t loaded_at;		/* when the last load started */
+	struct timespec started;	/* CLOCK_MONOTONIC: the start */
 	char *journal_dir;
 	char *cluster;
 	struct aif_journal *journal;	/* NULL: charges are not persisted */

@@ -4,6 +4,8 @@
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <string.h>
+
 #include "text.h"
 
 size_t aif_utf8_put(uint32_t cp, char out[4])
@@ -65,4 +67,12 @@ bool aif_cp_needs_escape(uint32_t cp)
 		cp == 0x200e || cp == 0x200f ||
 		(cp >= 0x2028 && cp <= 0x202e) ||
 		(cp >= 0x2066 && cp <= 0x2069);
+}
+
+void aif_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
 }

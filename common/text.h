@@ -28,6 +28,10 @@ int32_t aif_utf8_get(const unsigned char *s, size_t len, size_t *n);
  * U+2028-202E, U+2066-2069). */
 bool aif_cp_needs_escape(uint32_t cp);
 
+/* src into dst, a buffer of size bytes (at least 1), cut to fit and
+ * NUL-terminated; a NULL src copies as "". */
+void aif_copy(char *dst, size_t size, const char *src);
+
 #pragma GCC visibility pop
 
 #endif /* AIF_TEXT_H */

@@ -1633,6 +1633,58 @@ static void _test_project_dir(void)
 /* Limits (docs/policy-schema.md, "Limits")                             */
 
 /* name: head, n copies of item separated by commas, tail. */
+/* A policy's files as it was loaded from them (aif_policy_unchanged()). */
+static void _test_unchanged(void)
+{
+	const struct timespec old[2] = { { 1000000000, 0 },
+					 { 1000000000, 0 } };
+	struct aif_policy *p;
+
+	ok(!aif_policy_unchanged(NULL), "unchanged: not for NULL");
+	p = aif_policy_load("good.json", &nss.resolver, NULL);
+	ok(p && aif_policy_unchanged(p), "unchanged: a policy without "
+	   "project_dir, untouched");
+	aif_policy_unref(p);
+	p = aif_policy_load("good-dir.json", &nss.resolver, NULL);
+	ok(p && aif_policy_unchanged(p), "unchanged: a project_dir beside "
+	   "names it skips, untouched");
+	aif_policy_unref(p);
+
+	_pd(DIR_MAIN, "beta.json", BETA, NULL, NULL);
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	ok(p && aif_policy_unchanged(p), "unchanged: nothing touched");
+	ok(p && aif_policy_unchanged(p), "unchanged: asked twice");
+	_write("dir.json", DIR_MAIN);
+	ok(p && !aif_policy_unchanged(p),
+	   "changed: the main file rewritten with the same bytes");
+	aif_policy_unref(p);
+
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	utimensat(AT_FDCWD, "dir.json", old, 0);
+	ok(p && !aif_policy_unchanged(p), "changed: the main file touched");
+	aif_policy_unref(p);
+
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	_write("pd/gamma.json", BETA);
+	ok(p && !aif_policy_unchanged(p), "changed: a project file added");
+	aif_policy_unref(p);
+
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	unlink("pd/gamma.json");
+	ok(p && !aif_policy_unchanged(p), "changed: a project file removed");
+	aif_policy_unref(p);
+
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	utimensat(AT_FDCWD, "pd/beta.json", old, 0);
+	ok(p && !aif_policy_unchanged(p), "changed: a project file touched");
+	aif_policy_unref(p);
+
+	p = aif_policy_load("dir.json", &nss.resolver, NULL);
+	_rmtree("pd");
+	ok(p && !aif_policy_unchanged(p), "changed: project_dir gone");
+	aif_policy_unref(p);
+}
+
 static void _write_rep(const char *name, const char *head, const char *item,
 		       size_t n, const char *tail)
 {
@@ -2004,6 +2056,7 @@ int main(void)
 	_test_projects();
 	_test_resolution();
 	_test_project_dir();
+	_test_unchanged();
 	_test_limits();
 	_test_owners();
 	_test_dir_owners();

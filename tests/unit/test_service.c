@@ -1,7 +1,8 @@
 /*
  * Unit tests of the shared service (common/service*.c): the policy is
- * loaded at start, reloaded when the configuration stamp moves, a broken
- * file keeps the last good policy, and references are counted.
+ * loaded at start, reloaded when the configuration stamp moves (but kept
+ * through slurmctld's own move at start when its files are unchanged), a
+ * broken file keeps the last good policy, and references are counted.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -88,6 +89,64 @@ static size_t _wait_projects(size_t n)
 		usleep(100000);
 	}
 	return got;
+}
+
+/* Wait (bounded) for an info line holding text. */
+static bool _wait_info(const char *text)
+{
+	for (int i = 0; i < 50; i++) {
+		if (strstr(info_log, text))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/*
+ * slurmctld's own stamp move soon after the start (docs/slurm.md,
+ * "Reconfigure"): with the files as they were loaded, the policy is
+ * kept, not loaded again; with a file changed, it is loaded.
+ */
+static void test_start_window(const char *path)
+{
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .conf_stamp = &stamp, .info = _info,
+		.error = _error,
+	};
+	struct aif_policy *p0, *p;
+	char hash0[65];
+
+	_write(path, good);
+	is_int(aif_service_start(&hooks), 0, "start window: the service starts");
+	p0 = aif_service_policy();
+	snprintf(hash0, sizeof(hash0), "%s", p0 ? aif_policy_hash(p0) : "");
+	_clear_logs();
+
+	stamp = time(NULL);	/* the start-up reconfigure */
+	ok(_wait_info("kept through slurmctld's start-up reconfigure"),
+	   "start window: a stamp move with the files unchanged is seen");
+	like(info_log, "unchanged since it was loaded (sha256 ",
+	     "start window: the log says the policy is unchanged and kept");
+	ok(!strstr(info_log, " loaded: "), "start window: it is not loaded again");
+	p = aif_service_policy();
+	ok(p && p == p0, "start window: the same policy stays in force");
+	is_str(p ? aif_policy_hash(p) : "", hash0, "start window: its hash too");
+	aif_policy_unref(p);
+
+	_clear_logs();
+	_write(path, better);
+	stamp = time(NULL);
+	is_int(_wait_projects(2), 2,
+	       "start window: a stamp move with the file changed loads it");
+	like(info_log, " loaded: 1 classes, 2 projects",
+	     "start window: the load is logged");
+	ok(!strstr(info_log, "kept through"), "start window: nothing is kept");
+	p = aif_service_policy();
+	ok(p && p != p0 && strcmp(aif_policy_hash(p), hash0),
+	   "start window: a new policy with a new hash");
+	aif_policy_unref(p);
+	aif_policy_unref(p0);
+	aif_service_stop();
 }
 
 static const char billed[] =
@@ -781,6 +840,7 @@ int main(void)
 	aif_service_stop();
 	ok(aif_service_ledger() == NULL && aif_service_policy() == NULL,
 	   "the last stop ends it");
+	test_start_window(path);
 	test_settlement(dir, path);
 	test_snapshot(dir, path);
 	test_damaged(dir, path);
