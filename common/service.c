@@ -206,7 +206,7 @@ static bool _kept_at_start(void)
 		return false;
 	p = aif_service_policy();
 	if ((kept = p && aif_policy_unchanged(p)))
-		svc.hooks.info("aifactory: policy %s unchanged since it was loaded (sha256 %s): kept through slurmctld's start-up reconfigure",
+		svc.hooks.info("aifactory: policy %s unchanged on disk since start (sha256 %s): kept through slurmctld's start-up reconfigure",
 			       svc.path, aif_policy_hash(p));
 	aif_policy_unref(p);
 	return kept;

@@ -125,7 +125,7 @@ static void test_start_window(const char *path)
 	stamp = time(NULL);	/* the start-up reconfigure */
 	ok(_wait_info("kept through slurmctld's start-up reconfigure"),
 	   "start window: a stamp move with the files unchanged is seen");
-	like(info_log, "unchanged since it was loaded (sha256 ",
+	like(info_log, "unchanged on disk since start (sha256 ",
 	     "start window: the log says the policy is unchanged and kept");
 	ok(!strstr(info_log, " loaded: "), "start window: it is not loaded again");
 	p = aif_service_policy();
