@@ -193,14 +193,19 @@ static void _retry(void)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* Within START_SECONDS of the start, the policy in force is kept when
- * its files are those it was loaded from: true after saying so. */
+/* The first stamp move after the start, within START_SECONDS of it,
+ * keeps the policy in force when its files are those it was loaded
+ * from: true after saying so. Only the first: the next one is an
+ * operator's reconfigure, however soon it comes. */
 static bool _kept_at_start(void)
 {
 	struct aif_policy *p;
 	struct timespec ts;
 	bool kept;
 
+	if (svc.start_move_seen)
+		return false;
+	svc.start_move_seen = true;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (ts.tv_sec - svc.started.tv_sec >= START_SECONDS)
 		return false;
@@ -229,13 +234,14 @@ static bool _due(const struct timespec *due)
  * whole seconds, so a reconfigure in the very second a load started may
  * be missed by that load: load again once that second is over.
  *
- * slurmctld moves the stamp itself about 2 s after the start's load, and
- * a second load of an unchanged policy is all cost (0.4 s of CPU at
- * 10,000 projects). The stamp cannot tell that move from an operator's
- * reconfigure in the same second, but the files can: within
- * START_SECONDS of the start, a policy whose files are unchanged on disk
- * is kept. Later moves always load, since a reconfigure is also how
- * operators refresh NSS group membership (docs/slurm.md, "Reconfigure").
+ * slurmctld moves the stamp itself about 2 s after the start's load (at
+ * the end of its configuration read, which comes after the plugins'
+ * init: so the move is always seen, as the first), and a second load of
+ * an unchanged policy is all cost (0.4 s of CPU at 10,000 projects). So
+ * the first move, within START_SECONDS of the start, keeps a policy whose
+ * files are unchanged on disk. Every later move loads, since a
+ * reconfigure is also how operators refresh NSS group membership
+ * (docs/slurm.md, "Reconfigure").
  */
 static void *_service_loop(void *arg)
 {
@@ -383,6 +389,7 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.nwindows = 0;
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
 	svc.started = svc.retry_due;
+	svc.start_move_seen = false;
 	svc.loaded_at = time(NULL);
 	svc.stop = false;
 	{

@@ -102,6 +102,7 @@ struct aif_svc_state {
 	struct aif_ledger *ledger;
 	time_t loaded_at;		/* when the last load started */
 	struct timespec started;	/* CLOCK_MONOTONIC: the start */
+	bool start_move_seen;		/* the start-up reconfigure's stamp */
 	char *journal_dir;
 	char *cluster;
 	struct aif_journal *journal;	/* NULL: charges are not persisted */

@@ -133,6 +133,17 @@ static void test_start_window(const char *path)
 	is_str(p ? aif_policy_hash(p) : "", hash0, "start window: its hash too");
 	aif_policy_unref(p);
 
+	/* The next move is an operator's reconfigure, however soon. */
+	_clear_logs();
+	stamp = time(NULL);
+	ok(_wait_info(" loaded: 1 classes, 1 projects"),
+	   "start window: the next move loads, the files unchanged");
+	ok(!strstr(info_log, "kept through"), "start window: only the first is kept");
+	p = aif_service_policy();
+	ok(p && p != p0 && !strcmp(aif_policy_hash(p), hash0),
+	   "start window: a policy loaded anew, with the same hash");
+	aif_policy_unref(p);
+
 	_clear_logs();
 	_write(path, better);
 	stamp = time(NULL);
