@@ -250,9 +250,11 @@ set_plugin() {
 	"$CLUSTER_SH" restart-ctld "$CLUSTER" >>"$WORK/cluster.log" 2>&1 ||
 		die "slurmctld did not restart; see $CTLD_LOG"
 	[ "$1" = on ] || return 0
-	until tail -c +"$from" "$CTLD_LOG" | grep -q 'aifactory: policy .* loaded'; do
+	# grep -c reads to the end: with -q, tail's SIGPIPE fails the pipe.
+	until [ "$(tail -c +"$from" "$CTLD_LOG" | grep -c 'aifactory: policy .* loaded')" != 0 ]; do
 		tenths=$((tenths - 1))
-		[ "$tenths" -gt 0 ] || die "the policy was not loaded; see $CTLD_LOG"
+		[ "$tenths" -gt 0 ] || die "the policy was not loaded; slurmctld's last words of it:
+$(grep -a 'aifactory' "$CTLD_LOG" | tail -n 5)"
 		sleep 0.1
 	done
 	sleep 3	# slurmctld's start-up reconfigure stamp (docs/slurm.md)
