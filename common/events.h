@@ -47,9 +47,11 @@ struct aif_update {
 	bool gpus_change;		/* any field of the GPU request */
 	bool nodes_change;
 	struct aif_gpu_spec spec;	/* the GPU request as it would be */
-	bool has_association;		/* account changes and SLURM has an
-					 * association of the job's user with
-					 * it (else SLURM keeps the old one) */
+	bool has_association;		/* SLURM has an association of the
+					 * job's user with account (else it
+					 * keeps the old one); read only for
+					 * an administrator's move of a
+					 * pending job */
 	/* The job now. */
 	uid_t uid;
 	bool exempt;			/* never judged: root's and SlurmUser's

@@ -11,26 +11,11 @@
 #include "journal.h"
 #include "settle.h"
 #include "policy_text.h"
+#include "settle_run.h"
 #include "tap.h"
 
 #define H AIF_AMOUNT_PER_GPU_HOUR
 #define NOW 1798761600	/* 2027-01-01 */
-
-/* A run as a job end reads it, with the run key the test chose. */
-static enum aif_settle_result _settle(struct aif_ledger *l,
-				      const struct aif_policy *p,
-				      const char *key,
-				      const struct aif_job_end *je,
-				      struct aif_record *rec,
-				      struct aif_charge *charge, char *why,
-				      size_t len)
-{
-	struct aif_run run;
-
-	snprintf(run.key, sizeof(run.key), "%s", key);
-	aif_tag_read(je->admin_comment, &run.tag);
-	return aif_settle_run(l, p, &run, je, rec, charge, why, len);
-}
 
 static const char policy_text[] =
 	"{ \"version\": 1,\n"
@@ -262,7 +247,7 @@ int main(void)
 		struct aif_record rec;
 		struct aif_charge charge;
 
-		is_int(_settle(l, p, "c:1:1", &je, &rec, &charge, why,
+		is_int(settle_by_key(l, p, "c:1:1", &je, &rec, &charge, why,
 				  sizeof(why)), AIF_SETTLE_CHARGED,
 		       "an hour of 2 a100 in premium is charged");
 		is_int(charge.total, 5 * H / 2, "at 0.5 x 2.5: 2.5 GPU-hours");

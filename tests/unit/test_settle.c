@@ -15,26 +15,11 @@
 
 #include "book.h"
 #include "service.h"
+#include "settle_run.h"
 #include "tap.h"
 
 #define H AIF_AMOUNT_PER_GPU_HOUR
 #define GRANTS 14
-
-/* A run as a job end reads it, with the run key the test chose. */
-static enum aif_settle_result _settle(struct aif_ledger *l,
-				      const struct aif_policy *p,
-				      const char *key,
-				      const struct aif_job_end *je,
-				      struct aif_record *rec,
-				      struct aif_charge *charge, char *why,
-				      size_t len)
-{
-	struct aif_run run;
-
-	snprintf(run.key, sizeof(run.key), "%s", key);
-	aif_tag_read(je->admin_comment, &run.tag);
-	return aif_settle_run(l, p, &run, je, rec, charge, why, len);
-}
 
 static time_t stamp;
 static char last_error[2048];
@@ -295,7 +280,7 @@ static void test_worst_case(const char *dir)
 	je.name = je.partition = je.qos = je.nodes = big;
 	memset(run, 'r', sizeof(run) - 1);
 	run[sizeof(run) - 1] = '\0';
-	is_int(_settle(ledger, p, run, &je, &rec, &charge, why, sizeof(why)),
+	is_int(settle_by_key(ledger, p, run, &je, &rec, &charge, why, sizeof(why)),
 	       AIF_SETTLE_CHARGED, "a charge drawn from all 32 grants");
 	is_str(why, "", "with nothing to report");
 	is_int((long long) charge.nparts, AIF_LEDGER_PARTS_MAX, "32 parts");
@@ -347,7 +332,7 @@ static void test_worst_case(const char *dir)
 			 name, name, name);
 		je.end = time(NULL);	/* a day of burn that still counts */
 		je.start = je.end - 3600;
-		ok(!_settle(ledger, p, run, &je, &rec, &charge,
+		ok(!settle_by_key(ledger, p, run, &je, &rec, &charge,
 			    why, sizeof(why)), "a charge that ends today");
 		is_int(aif_book_replay(&rec, a), 0, "replayed from its record");
 		is_int(aif_book_charge(b, run, je.end, &charge), 0,

@@ -199,9 +199,6 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 			job_desc->ntasks_per_node != NO_VAL16 ||
 			job_desc->sockets_per_node != NO_VAL16 ||
 			job_desc->ntasks_per_tres != NO_VAL16,
-		.has_association = moves &&
-			_has_association(job_ptr, job_desc->account,
-					 job_desc->partition),
 		.uid = job_ptr->user_id,
 		.exempt = job_ptr->user_id == 0 ||
 			job_ptr->user_id == slurm_conf.slurm_user_id,
@@ -216,6 +213,11 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	};
 	struct aif_decision d;
 
+	/* assoc_mgr's lock, only for what reads it: an administrator's
+	 * move of a pending job. */
+	if (moves && u.by_admin && u.pending)
+		u.has_association = _has_association(job_ptr, job_desc->account,
+						     job_desc->partition);
 	aif_slurm_gpu_spec(job_desc, job_ptr, &u.spec);
 	aif_slurm_gpu_spec(NULL, job_ptr, &u.job_spec);
 	if (aif_job_modify(&u, &d) == AIF_REFUSE) {
