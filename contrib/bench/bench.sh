@@ -487,7 +487,6 @@ for i in "${!P_NAME[@]}"; do
 	if [ "${P_ON[i]}" = on ]; then ON_CPU+=("${P_CPU[i]}"); else OFF_CPU+=("${P_CPU[i]}"); fi
 done
 awk -v on="${#ON_CPU[@]}" '
-	FILENAME == "-" { next }
 	{ if (FNR == 1) f++; v[$1, f <= on ? "on" : "off"] += $2; names[$1] = 1 }
 	END {
 		off = f - on
