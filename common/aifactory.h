@@ -136,7 +136,14 @@ struct aif_class {
 	char fallback_qos[AIF_NAME_MAX];
 	double *thresholds;		/* fractions of a grant, ascending */
 	size_t nthresholds;
-	double share;			/* target share of the machine, 0..1 */
+	/* Priority (site_factor/aifactory, docs/priority.md): fractions of
+	 * the GPUs of the class's partitions. */
+	double share;			/* target share, 0..1 */
+	double borrow_limit;		/* how far above share it may run;
+					 * < 0: no limit */
+	double lend_limit;		/* how much of share others may use
+					 * while it is idle; 0..share */
+	bool pacing;			/* its projects' grants are paced */
 };
 
 struct aif_grant {
@@ -167,6 +174,7 @@ struct aif_project {
 	size_t ngrants;
 	char *source;			/* file it came from */
 	int line;			/* line of its definition */
+	signed char pacing;		/* 1 on, 0 off, -1 the class's */
 };
 
 struct aif_gpu_weight {
@@ -268,6 +276,20 @@ bool aif_policy_is_operator(const struct aif_policy *p, uid_t uid,
 const char *aif_policy_path(const struct aif_policy *p);
 /* The TCP port slurmctld answers balance queries on; 0 if it does not. */
 uint16_t aif_policy_balance_port(const struct aif_policy *p);
+/* The priority's weights, in SLURM priority points (docs/priority.md):
+ * SITE is class_weight x the class factor + pacing_weight x the
+ * project's pacing factor, each factor in [-1, 1]. Both 0 when the policy
+ * has no "priority": SITE is then 0 for every job. */
+#define AIF_PRIORITY_WEIGHT_MAX 1000000000	/* each weight: SITE stays
+						 * within +-(2^31 - 3) */
+struct aif_priority_weights {
+	uint32_t class_weight;
+	uint32_t pacing_weight;
+};
+void aif_policy_priority(const struct aif_policy *p,
+			 struct aif_priority_weights *out);
+/* Whether proj's grants are paced: its own "pacing", else its class's. */
+bool aif_project_paced(const struct aif_project *proj);
 /* SHA-256 of the policy's files, as 64 hex digits. */
 const char *aif_policy_hash(const struct aif_policy *p);
 /* The GPU type's billing weight, the default weight for an unlisted type,

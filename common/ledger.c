@@ -397,10 +397,21 @@ int aif_ledger_replace_reserved(struct aif_ledger *ledger,
 				lost = _add_sat(lost, part->amount);
 		}
 	}
+	ledger->liens_rebuilt = true;
 	pthread_mutex_unlock(&ledger->lock);
 	if (unknown)
 		*unknown = _add_sat(*unknown, lost);
 	return 0;
+}
+
+bool aif_ledger_liens_rebuilt(struct aif_ledger *ledger)
+{
+	bool rebuilt;
+
+	pthread_mutex_lock(&ledger->lock);
+	rebuilt = ledger->liens_rebuilt;
+	pthread_mutex_unlock(&ledger->lock);
+	return rebuilt;
 }
 
 /* ------------------------------------------------------------------ */

@@ -197,6 +197,11 @@ int aif_ledger_replace_reserved(struct aif_ledger *ledger,
 				const struct aif_lien *liens, size_t n,
 				aif_amount_t *unknown);
 
+/* Whether aif_ledger_replace_reserved() has run since the ledger was
+ * made: until then, after a restart, the reserved amounts lack the liens
+ * of the jobs slurmctld recovered (site_factor waits for them). */
+bool aif_ledger_liens_rebuilt(struct aif_ledger *ledger);
+
 /* Restoring a snapshot, or an operator's adjustment (amount >= 0). */
 int aif_ledger_set_charged(struct aif_ledger *ledger, const char *project,
 			   const char *grant, aif_amount_t amount);

@@ -63,6 +63,7 @@ struct aif_ledger {
 	pthread_mutex_t sync_lock;	/* one sync at a time */
 	struct ltable *table;
 	char closed[AIF_LEDGER_CLOSED_MAX];	/* why budgets are closed; "" */
+	bool liens_rebuilt;		/* aif_ledger_replace_reserved ran */
 };
 
 /* The helpers every part of the ledger uses: small, and in the loops of a

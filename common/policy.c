@@ -375,6 +375,21 @@ uint16_t aif_policy_balance_port(const struct aif_policy *p)
 	return p ? p->balance_port : 0;
 }
 
+void aif_policy_priority(const struct aif_policy *p,
+			 struct aif_priority_weights *out)
+{
+	static const struct aif_priority_weights none;
+
+	*out = p ? p->priority : none;
+}
+
+bool aif_project_paced(const struct aif_project *proj)
+{
+	if (proj->pacing >= 0)
+		return proj->pacing;
+	return proj->klass && proj->klass->pacing;
+}
+
 const char *aif_policy_hash(const struct aif_policy *p)
 {
 	return p ? p->hash : NULL;

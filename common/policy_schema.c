@@ -169,13 +169,72 @@ static void _check_thresholds(struct loader *ld, const struct src *s,
 	}
 }
 
+/* A number in [0, 1] into *out: true, or false with the error said. */
+static bool _get_fraction(struct loader *ld, const struct src *s,
+			  const char *path, json_object *v, double *out)
+{
+	double d;
+	char text[64];
+
+	if (!aif_ld_get_number(ld, s, path, v, &d))
+		return false;
+	if (d < 0 || d > 1) {
+		aif_ld_err(ld, s, path, "must be in [0, 1], got %s",
+			   aif_ld_num_text(s, path, d, text, sizeof(text)));
+		return false;
+	}
+	*out = d;
+	return true;
+}
+
+/* The class's share as written, or "0" when it has none. */
+static const char *_share_text(const struct src *s, const char *path,
+			       double share, char *buf, size_t len)
+{
+	char kp[AIF_PATH_MAX];
+
+	aif_ld_path_key(kp, path, "share");
+	return aif_ld_num_text(s, kp, share, buf, len);
+}
+
+/* "priority": the weights of SITE's two parts, in SLURM's priority
+ * points. Each at most AIF_PRIORITY_WEIGHT_MAX, so that SITE stays
+ * within what scontrol and slurmctld's NICE_OFFSET carry (2^31 - 3). */
+static void _load_priority(struct loader *ld, const struct src *s,
+			   const char *path, json_object *obj)
+{
+	struct aif_priority_weights *w = &ld->p->priority;
+	const char *key;
+	json_object *val;
+
+	if (!aif_ld_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+		int64_t v;
+
+		aif_ld_path_key(kp, path, key);
+		if (!strcmp(key, "class_weight")) {
+			if (aif_ld_get_int(ld, s, kp, val, 0,
+					   AIF_PRIORITY_WEIGHT_MAX, &v))
+				w->class_weight = (uint32_t) v;
+		} else if (!strcmp(key, "pacing_weight")) {
+			if (aif_ld_get_int(ld, s, kp, val, 0,
+					   AIF_PRIORITY_WEIGHT_MAX, &v))
+				w->pacing_weight = (uint32_t) v;
+		} else {
+			aif_ld_err(ld, s, kp, "unknown key");
+		}
+	}
+}
+
 static void _load_class(struct loader *ld, const struct src *s,
 			const char *path, const char *name, json_object *obj,
 			struct aif_class *c)
 {
 	static double default_thresholds[] = { 0.8, 1.0 };
 	bool have_default_time = false, have_default_partition = false;
-	bool have_allowed_qos = false;
+	bool have_allowed_qos = false, have_lend_limit = false;
 	char **allowed = NULL;
 	size_t nallowed = 0;
 	int action_line = 0;
@@ -192,6 +251,8 @@ static void _load_class(struct loader *ld, const struct src *s,
 	c->thresholds = default_thresholds;
 	c->nthresholds = 2;
 	c->metered = true;
+	c->borrow_limit = -1;
+	c->pacing = true;
 
 	if (!aif_ld_is_name(name))
 		aif_ld_err(ld, s, path, "not a valid class name (" NAME_RULE
@@ -263,18 +324,14 @@ static void _load_class(struct loader *ld, const struct src *s,
 		} else if (!strcmp(key, "thresholds")) {
 			_check_thresholds(ld, s, kp, val, c);
 		} else if (!strcmp(key, "share")) {
-			double d;
-			char text[64];
-
-			if (!aif_ld_get_number(ld, s, kp, val, &d))
-				continue;
-			if (d < 0 || d > 1)
-				aif_ld_err(ld, s, kp,
-					   "must be in [0, 1], got %s",
-					   aif_ld_num_text(s, kp, d, text,
-							   sizeof(text)));
-			else
-				c->share = d;
+			_get_fraction(ld, s, kp, val, &c->share);
+		} else if (!strcmp(key, "borrow_limit")) {
+			_get_fraction(ld, s, kp, val, &c->borrow_limit);
+		} else if (!strcmp(key, "lend_limit")) {
+			have_lend_limit = _get_fraction(ld, s, kp, val,
+							&c->lend_limit);
+		} else if (!strcmp(key, "pacing")) {
+			aif_ld_get_bool(ld, s, kp, val, &c->pacing);
 		} else {
 			aif_ld_err(ld, s, kp, "unknown key");
 		}
@@ -303,6 +360,18 @@ static void _load_class(struct loader *ld, const struct src *s,
 		aif_format_minutes(c->default_time, dt, sizeof(dt));
 		aif_format_minutes(c->max_time, mt, sizeof(mt));
 		aif_ld_err(ld, s, kp, "%s exceeds max_time %s", dt, mt);
+	}
+
+	/* A class lends all of its share unless it says otherwise. */
+	if (!have_lend_limit) {
+		c->lend_limit = c->share;
+	} else if (c->lend_limit > c->share) {
+		char kp[AIF_PATH_MAX], a[64], b[64];
+
+		aif_ld_path_key(kp, path, "lend_limit");
+		aif_ld_err(ld, s, kp, "%s exceeds share %s",
+			   aif_ld_num_text(s, kp, c->lend_limit, a, sizeof(a)),
+			   _share_text(s, path, c->share, b, sizeof(b)));
 	}
 
 	/* allowed_qos always holds qos. */
@@ -511,6 +580,7 @@ static void _load_project(struct loader *ld, const struct src *s,
 	json_object *val;
 
 	aif_copy(pr->name, sizeof(pr->name), name);
+	pr->pacing = -1;
 	pr->source = (char *) s->source;
 	pr->line = aif_ld_line_of(s, path);
 	if (!aif_ld_expect(ld, s, path, obj, json_type_object, "an object"))
@@ -555,6 +625,11 @@ static void _load_project(struct loader *ld, const struct src *s,
 					&pr->groups, &pr->ngroups);
 		} else if (!strcmp(key, "grants")) {
 			_load_grants(ld, s, kp, val, pr);
+		} else if (!strcmp(key, "pacing")) {
+			bool on;
+
+			if (aif_ld_get_bool(ld, s, kp, val, &on))
+				pr->pacing = on;
 		} else {
 			aif_ld_err(ld, s, kp, "unknown key");
 		}
@@ -684,6 +759,8 @@ bool aif_ld_load_main(struct loader *ld)
 			_load_operators(ld, s, key, val);
 		} else if (!strcmp(key, "billing")) {
 			_load_billing(ld, s, key, val);
+		} else if (!strcmp(key, "priority")) {
+			_load_priority(ld, s, key, val);
 		} else if (!strcmp(key, "classes")) {
 			have_classes = true;
 			_load_classes(ld, s, val);

@@ -20,7 +20,8 @@
 #define TAG_NAME (AIF_NAME_MAX - 1)
 #define TAG_WORST (sizeof(AIF_TAG_MARK ",project=,mode=,sector=") + 4 * TAG_NAME + \
 		   sizeof(",lien=") + AIF_LEDGER_PARTS_MAX * (TAG_NAME + 22) + \
-		   sizeof(",rate=") + AIF_GPU_TYPES_MAX * (TAG_NAME + 22))
+		   sizeof(",rate=") + AIF_GPU_TYPES_MAX * (TAG_NAME + 22) + \
+		   AIF_TAG_SITE_MAX)
 _Static_assert(TAG_WORST < AIF_TAG_MAX, "AIF_TAG_MAX holds every lien");
 
 /* Append to the tag in buf: false (and buf cut) when it does not fit. */
@@ -229,6 +230,80 @@ int aif_tag_read(const char *comment, struct aif_job_tag *out)
 {
 	out->has_lien = _lien(aif_tag_find(comment), out->klass, &out->lien);
 	return out->klass[0] && out->lien.project[0] ? 0 : -1;
+}
+
+/* The tag's fields are separated by ','; an administrator may have
+ * written anything into AdminComment, so a tag may hold several "site="
+ * fields: the last one counts, and writing one removes them all. */
+static bool _is_site(const char *field)
+{
+	return !strncmp(field, "site=", 5);
+}
+
+int aif_tag_site(const char *comment, int64_t *points)
+{
+	const char *tag = aif_tag_find(comment), *s, *last = NULL;
+	char *end;
+	long long v;
+
+	if (!tag)
+		return -1;
+	for (s = strchr(tag, ','); s; s = strchr(s + 1, ','))
+		if (_is_site(s + 1))
+			last = s + 1;
+	if (!last || !strchr("-0123456789", last[5]) || !last[5])
+		return -1;
+	errno = 0;
+	v = strtoll(last + 5, &end, 10);
+	if (errno || end == last + 5 || (*end && *end != ','))
+		return -1;
+	*points = v;
+	return 0;
+}
+
+int aif_tag_set_site(const char *comment, int64_t points, char *buf,
+		     size_t len)
+{
+	const char *tag = aif_tag_find(comment), *s;
+	size_t at;
+	int n;
+
+	if (!tag) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strlen(comment) + AIF_TAG_SITE_MAX > len) {
+		errno = E2BIG;
+		return -1;
+	}
+	/* The note and the tag's first field, then every field but a site. */
+	s = tag + strcspn(tag, ",");
+	at = (size_t) (s - comment);
+	memmove(buf, comment, at);
+	while (*s == ',') {
+		size_t flen = strcspn(s + 1, ",");
+
+		if (!_is_site(s + 1)) {
+			memmove(buf + at, s, flen + 1);
+			at += flen + 1;
+		}
+		s += flen + 1;
+	}
+	n = snprintf(buf + at, len - at, ",site=%lld", (long long) points);
+	if (n < 0 || (size_t) n >= len - at) {
+		errno = E2BIG;
+		return -1;
+	}
+	return 0;
+}
+
+bool aif_tag_fallback(const char *comment)
+{
+	const char *tag = aif_tag_find(comment), *at;
+
+	if (!tag || !(at = strstr(tag, ",lien=none")))
+		return false;
+	return at[10] == '\0' || at[10] == ',';
 }
 
 int aif_record_add_tag(struct aif_record *rec, const char *tag)

@@ -6,6 +6,7 @@
  *
  *   aif:class=C,project=P,mode=M[,sector=S],lien=G1:AMOUNT+G2:AMOUNT,rate=T1:MILLI+T2:MILLI
  *   aif:class=C,...,lien=none        admitted without a lien (fallback QOS)
+ *   aif:class=C,...,site=N           an operator's SiteFactor, kept
  *
  * An operator's note may come before it, separated by ';': the tag is
  * the last AIF_TAG_MARK in the comment. A tag is never cut: writing one
@@ -17,7 +18,9 @@
 #ifndef AIF_TAG_H
 #define AIF_TAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aifactory.h"
 #include "journal.h"
@@ -62,6 +65,24 @@ struct aif_job_tag {
 /* Read the tag in comment: 0 when it names a class and a project, -1
  * when there is none (out then holds no project). */
 int aif_tag_read(const char *comment, struct aif_job_tag *out);
+
+/*
+ * An operator's SiteFactor, which site_factor/aifactory keeps for the
+ * job's life (docs/priority.md): ",site=N" at the end of its tag.
+ * aif_tag_site(): 0 with *points, -1 when the tag has none (or there is
+ * no tag). aif_tag_set_site(): comment with its tag's site made points,
+ * into buf (the note and the rest of the tag unchanged): 0, or -1 with
+ * errno ENOENT (no tag) or E2BIG (len too small: strlen(comment) +
+ * AIF_TAG_SITE_MAX always suffices).
+ */
+#define AIF_TAG_SITE_MAX 24
+int aif_tag_site(const char *comment, int64_t *points);
+int aif_tag_set_site(const char *comment, int64_t points, char *buf,
+		     size_t len);
+
+/* Whether the job was admitted on its class's fallback QOS, without a
+ * lien (",lien=none"). */
+bool aif_tag_fallback(const char *comment);
 
 /* A tag into a journal record: "tag", then "tag2", "tag3"... of
  * AIF_TAG_CHUNK bytes each, so that a long lien is not cut at a record's
