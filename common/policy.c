@@ -206,6 +206,37 @@ void aif_policy_unref(struct aif_policy *p)
 /* ------------------------------------------------------------------ */
 /* Accessors                                                            */
 
+/* FNV-1a over a name: the projects' hash index. */
+static uint32_t _hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t) *s++) * 16777619u;
+	return h;
+}
+
+int aif_policy_index_projects(struct aif_policy *p, struct aif_arena *a)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * p->nprojects)
+		cap *= 2;
+	if (p->nprojects > UINT32_MAX - 1 ||
+	    !(p->project_slots = aif_arena_calloc(a, cap,
+						  sizeof(*p->project_slots))))
+		return -1;
+	p->nslots = cap;
+	for (size_t i = 0; i < p->nprojects; i++) {
+		size_t at = _hash(p->projects[i].name) & (cap - 1);
+
+		while (p->project_slots[at])
+			at = (at + 1) & (cap - 1);
+		p->project_slots[at] = (uint32_t) i + 1;
+	}
+	return 0;
+}
+
 const struct aif_project *aif_policy_project(const struct aif_policy *p,
 					     const char *name)
 {
@@ -224,6 +255,17 @@ const struct aif_project *aif_policy_project(const struct aif_policy *p,
 		lower[i] = (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
 	}
 	lower[i] = '\0';
+	if (p->nslots) {
+		size_t at = _hash(lower) & (p->nslots - 1);
+		uint32_t slot;
+
+		while ((slot = p->project_slots[at])) {
+			if (!strcmp(p->projects[slot - 1].name, lower))
+				return &p->projects[slot - 1];
+			at = (at + 1) & (p->nslots - 1);
+		}
+		return NULL;
+	}
 	return bsearch(lower, p->projects, p->nprojects,
 		       sizeof(*p->projects), _key_project);
 }

@@ -357,6 +357,8 @@ static void _finish_projects(struct loader *ld)
 		ld->info[i] = ld->loaded[i].info;
 	}
 	p->nprojects = n;
+	if (aif_policy_index_projects(p, &p->arena))
+		ld->oom = true;
 	free(ld->loaded);
 	ld->loaded = NULL;
 	ld->nloaded = ld->cap_loaded = 0;

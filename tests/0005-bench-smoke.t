@@ -7,11 +7,19 @@
 set -u
 . "${top_srcdir:-.}/tests/cluster/lib.sh"
 
-run "${top_builddir:-.}/contrib/bench/bench_decide" -n 200 -i 4000
+run "${top_builddir:-.}/contrib/bench/bench_decide" -n 200 -i 4000 -j 2000
 is "$AS_RC" 0 "bench_decide runs" || diag "$AS_ERR"
 like "$AS_OUT" "policy load: [0-9.]+ ms \\(aif_policy_load, 200 projects, 0 warnings\\)" \
 	"it loads a generated policy and says how long it took"
 for c in accept reshape refuse unknown overall lien; do
+	like "$AS_OUT" "  $c +[0-9]+ ns" "it prints a time for $c"
+done
+like "$AS_OUT" "priority \\(site_factor/aifactory\\), 200 projects, 2000 pending jobs" \
+	"it times site_factor's work"
+for c in update accounts; do
+	like "$AS_OUT" "  $c +[0-9.]+ ms" "it prints a time for $c"
+done
+for c in per-job set; do
 	like "$AS_OUT" "  $c +[0-9]+ ns" "it prints a time for $c"
 done
 done_testing

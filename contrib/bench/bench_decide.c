@@ -3,7 +3,7 @@
  * with a generated policy of many projects. A benchmark, not a test: it
  * prints numbers and never fails because they are slow.
  *
- *   bench_decide [-n PROJECTS] [-i ITERATIONS]
+ *   bench_decide [-n PROJECTS] [-i ITERATIONS] [-j JOBS]
  *	writes a policy of PROJECTS projects (default 10000) over five
  *	classes into a temporary directory, loads it (printing the load
  *	time), then times aif_admit (normaliser, decision, lien priced
@@ -11,6 +11,8 @@
  *	call for each submission, over four cases: accepted, reshaped
  *	(no -A), refused with several rules broken, and an unknown project.
  *	ITERATIONS (default 1000000) decisions in all, a quarter per case.
+ *	Then site_factor's work (priority.c): an update over JOBS pending
+ *	jobs (default 50000) of those projects, and one set() at submit.
  *   bench_decide -1 [-n PROJECTS]
  *	the same policy, then each case once to warm up and once more
  *	inside a function named _ir_<case>, for
@@ -41,7 +43,9 @@
 
 #include "admit.h"
 #include "aifactory.h"
+#include "priority.h"
 #include "settle.h"
+#include "tag.h"
 
 #define MAX_PROJECTS 100000	/* the fake ids below have room for this */
 #define RING 64			/* distinct requests per case, cycled */
@@ -93,7 +97,7 @@ static const struct {
 	  "\"max_gpus_per_job\": 32, \"max_nodes_per_job\": 4, "
 	  "\"max_time\": \"5-00:00:00\", \"default_time\": \"12:00:00\", "
 	  "\"partitions\": [\"a100\", \"all\"], \"qos\": \"research\", "
-	  "\"share\": 0.2" },
+	  "\"share\": 0.2, \"borrow_limit\": 0.3" },
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 enum { CLASS_STARTUP = 0, CLASS_RESEARCH = 2 };
@@ -159,7 +163,9 @@ static int _write_policy(const char *path, bool real)
 	for (size_t i = 0; i < NSECTORS; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "", sectors[i]);
 	fprintf(f, "],\n  \"billing\": { \"gpu_weights\": "
-		"{ \"h100\": 1.0, \"a100\": 0.5 } },\n  \"classes\": {\n");
+		"{ \"h100\": 1.0, \"a100\": 0.5 } },\n");
+	fprintf(f, "  \"priority\": { \"class_weight\": 10000, "
+		"\"pacing_weight\": 4000 },\n  \"classes\": {\n");
 	for (size_t c = 0; c < NCLASSES; c++)
 		fprintf(f, "    \"%s\": { %s }%s\n", classes[c].name,
 			classes[c].limits, c + 1 < NCLASSES ? "," : "");
@@ -410,6 +416,90 @@ static double _time_lien(struct bench_case *bc, unsigned long iters)
 }
 
 /*
+ * site_factor's work, as its update() and set() call the library: the
+ * ranking of the classes, then each pending job's SITE from its tag (the
+ * project's pacing computed once per update); at submit, one job with its
+ * project's pacing now. Tags as job_submit writes them, one in 50 on the
+ * fallback QOS, one in 1000 with an operator's SiteFactor. Also the
+ * lookups of update's walk of SLURM's associations: one per account.
+ */
+static int _time_priority(unsigned njobs, unsigned long iters)
+{
+	struct aif_class_use uses[NCLASSES];
+	char (*tags)[256] = calloc(njobs, sizeof(*tags));
+	double best = 0, sum = 0, t0;
+	struct aif_ranking *r = NULL;
+	int64_t acc = 0;
+	const int rounds = 5;
+
+	if (!tags) {
+		fprintf(stderr, "bench_decide: out of memory\n");
+		return -1;
+	}
+	for (unsigned k = 0; k < njobs; k++) {
+		const struct aif_project *proj = aif_policy_project_at(
+			policy, (unsigned) ((k * 7919ULL) % nprojects));
+
+		aif_tag_format(proj, tags[k], sizeof(tags[k]));
+		snprintf(tags[k] + strlen(tags[k]),
+			 sizeof(tags[k]) - strlen(tags[k]), "%s%s",
+			 k % 50 == 49 ? ",lien=none" :
+			 ",lien=grant-2026:3600000,rate=h100:1000",
+			 k % 1000 == 999 ? ",site=5" : "");
+	}
+	for (size_t c = 0; c < NCLASSES; c++) {
+		snprintf(uses[c].name, sizeof(uses[c].name), "%s",
+			 classes[c].name);
+		uses[c].gpu_seconds = 1000.0 * (double) (c + 1);
+		uses[c].capacity = 20000;
+	}
+	for (int round = 0; round < rounds; round++) {
+		double t;
+
+		t0 = _now_ns();
+		aif_ranking_free(r);
+		if (!(r = aif_ranking_new(policy, ledger, uses, NCLASSES,
+					  NOW))) {
+			fprintf(stderr, "bench_decide: out of memory\n");
+			free(tags);
+			return -1;
+		}
+		for (unsigned k = 0; k < njobs; k++)
+			acc += aif_ranking_job(r, tags[k], false, NULL);
+		t = _now_ns() - t0;
+		sum += t;
+		if (!round || t < best)
+			best = t;
+	}
+	printf("priority (site_factor/aifactory), %u projects, %u pending "
+	       "jobs:\n", nprojects, njobs);
+	printf("  %-8s %8.2f ms   update: the classes ranked, then every "
+	       "pending job's SITE (best of %d; mean %.2f ms)\n", "update",
+	       best / 1e6, rounds, sum / rounds / 1e6);
+	printf("  %-8s %8.0f ns   per pending job\n", "per-job",
+	       best / njobs);
+	t0 = _now_ns();
+	for (unsigned i = 0; i < nprojects; i++) {
+		char name[AIF_NAME_MAX];
+
+		snprintf(name, sizeof(name), "prj-%05u", i);
+		acc += aif_policy_project(policy, name) != NULL;
+	}
+	printf("  %-8s %8.2f ms   update's walk of the associations: one "
+	       "project lookup per account\n", "accounts",
+	       (_now_ns() - t0) / 1e6);
+	t0 = _now_ns();
+	for (unsigned long i = 0; i < iters; i++)
+		acc += aif_ranking_job(r, tags[i % njobs], true, NULL);
+	printf("  %-8s %8.0f ns   set() at submit: one job, its project's "
+	       "pacing now\n", "set", (_now_ns() - t0) / (double) iters);
+	sink = (unsigned) acc;
+	aif_ranking_free(r);
+	free(tags);
+	return 0;
+}
+
+/*
  * For callgrind: one call of each case, each in its own function, so
  * that collecting only inside _ir_* counts exactly these decisions, and
  * each case's inclusive cost can be read under its own name. The bodies
@@ -439,7 +529,8 @@ static __attribute__((noinline)) int _ir_unknown(void)
 
 static void _usage(void)
 {
-	fprintf(stderr, "usage: bench_decide [-n PROJECTS] [-i ITERATIONS]\n"
+	fprintf(stderr, "usage: bench_decide [-n PROJECTS] [-i ITERATIONS] "
+		"[-j JOBS]\n"
 		"       bench_decide -1 [-n PROJECTS]\n"
 		"       bench_decide -w PATH [-n PROJECTS]\n");
 	exit(2);
@@ -480,6 +571,7 @@ static int _load(const char *path)
 int main(int argc, char **argv)
 {
 	unsigned long iters = 1000000;
+	unsigned njobs = 50000;
 	const char *write_to = NULL;
 	bool once = false;
 	char dir[] = "/tmp/aif-bench-decide.XXXXXX";
@@ -487,7 +579,7 @@ int main(int argc, char **argv)
 	double total_ns = 0;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "n:i:w:1")) != -1) {
+	while ((opt = getopt(argc, argv, "n:i:j:w:1")) != -1) {
 		switch (opt) {
 		case 'n':
 			nprojects = (unsigned) _arg(optarg, NCLASSES * 2,
@@ -495,6 +587,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			iters = _arg(optarg, NCASES, ULONG_MAX / 2);
+			break;
+		case 'j':
+			njobs = (unsigned) _arg(optarg, 1, 10000000);
 			break;
 		case 'w': write_to = optarg; break;
 		case '1': once = true; break;
@@ -555,6 +650,8 @@ int main(int argc, char **argv)
 	printf("  %-8s %8.0f ns   accept, then its lien reserved at submit "
 	       "and released at the end\n", "lien",
 	       _time_lien(&cases[ACCEPT], iters / NCASES));
+	if (_time_priority(njobs, iters / NCASES))
+		goto out;
 	rc = 0;
 out:
 	aif_ledger_free(ledger);
