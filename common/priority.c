@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,7 @@ struct pacing_slot {
 };
 
 struct aif_ranking {
+	atomic_int refs;
 	struct aif_policy *policy;
 	struct aif_ledger *ledger;
 	time_t now;
@@ -174,6 +176,7 @@ struct aif_ranking *aif_ranking_new(struct aif_policy *p,
 		free(r);
 		return NULL;
 	}
+	atomic_init(&r->refs, 1);
 	r->policy = aif_policy_ref(p);
 	r->ledger = ledger;
 	r->now = now;
@@ -203,14 +206,26 @@ struct aif_ranking *aif_ranking_new(struct aif_policy *p,
 	return r;
 }
 
-void aif_ranking_free(struct aif_ranking *r)
+struct aif_ranking *aif_ranking_ref(struct aif_ranking *r)
 {
-	if (!r)
+	if (r)
+		atomic_fetch_add(&r->refs, 1);
+	return r;
+}
+
+void aif_ranking_unref(struct aif_ranking *r)
+{
+	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
 	aif_policy_unref(r->policy);
 	free(r->classes);
 	free(r->projects);
 	free(r);
+}
+
+time_t aif_ranking_time(const struct aif_ranking *r)
+{
+	return r->now;
 }
 
 const struct aif_policy *aif_ranking_policy(const struct aif_ranking *r)
@@ -225,13 +240,17 @@ size_t aif_ranking_classes(const struct aif_ranking *r,
 	return r->policy->nclasses;
 }
 
-/* The project's pacing: once per ranking, or now when fresh. */
+/* The project's pacing at the ranking's time, from the ledger as it
+ * is: once per ranking, or again when fresh (written
+ * nowhere but out: other threads may ask fresh at the same time). */
 static bool _pacing(struct aif_ranking *r, const struct aif_project *proj,
 		    bool fresh, struct aif_pacing *out)
 {
 	struct pacing_slot *slot = &r->projects[proj - r->policy->projects];
 
-	if (fresh || !slot->done) {
+	if (fresh)
+		return !aif_pacing_of(r->ledger, proj, r->now, out);
+	if (!slot->done) {
 		slot->known = !aif_pacing_of(r->ledger, proj, r->now,
 					     &slot->pacing);
 		slot->done = true;
@@ -289,4 +308,123 @@ int64_t aif_ranking_job(struct aif_ranking *r, const char *comment,
 	if (sp->points < -span)
 		sp->points = -span;
 	return sp->points;
+}
+
+/* ------------------------------------------------------------------ */
+/* What aifctl priority prints                                          */
+
+static void _fraction(char *buf, size_t len, double f)
+{
+	if (isnan(f) || f < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.3f", f);
+}
+
+int aif_ranking_print_classes(const struct aif_ranking *r, FILE *out)
+{
+	char at[32];
+	struct tm tm;
+
+	fprintf(out, "%-16s %6s %6s %6s %6s  %-10s %8s %8s\n", "CLASS",
+		"SHARE", "LEND", "BORROW", "USED", "STATE", "FACTOR",
+		"POINTS");
+	for (size_t i = 0; i < r->policy->nclasses; i++) {
+		const struct aif_class_prio *cp = &r->classes[i];
+		char share[16], lend[16], borrow[16], used[16];
+
+		_fraction(share, sizeof(share), cp->klass->share);
+		_fraction(lend, sizeof(lend), cp->klass->lend_limit);
+		_fraction(borrow, sizeof(borrow), cp->klass->borrow_limit);
+		_fraction(used, sizeof(used), cp->used);
+		fprintf(out, "%-16s %6s %6s %6s %6s  %-10s %+8.4f %+8lld\n",
+			cp->klass->name, share, lend, borrow, used,
+			aif_class_state_name(cp->state), cp->factor,
+			(long long) llround(r->w.class_weight * cp->factor));
+	}
+	gmtime_r(&r->now, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(out, "weights: class %u, pacing %u; classes measured at %s\n",
+		r->w.class_weight, r->w.pacing_weight, at);
+	return ferror(out) ? -1 : 0;
+}
+
+/* "paced: spent 1.00 of 10.00 GPU-hours, schedule 2.50" and the like. */
+static void _pacing_text(const struct aif_pacing *pc, char *buf, size_t len)
+{
+	char granted[AIF_AMOUNT_STR_MAX], spent[AIF_AMOUNT_STR_MAX];
+	char schedule[AIF_AMOUNT_STR_MAX], owed[AIF_AMOUNT_STR_MAX];
+
+	aif_amount_format(pc->granted, granted, sizeof(granted));
+	aif_amount_format(pc->spent, spent, sizeof(spent));
+	aif_amount_format(pc->schedule, schedule, sizeof(schedule));
+	aif_amount_format(pc->overdraw, owed, sizeof(owed));
+	switch (pc->state) {
+	case AIF_PACING_PACED:
+		snprintf(buf, len, "paced: spent %s of %s GPU-hours (charged and reserved), an even spend %s",
+			 spent, granted, schedule);
+		break;
+	case AIF_PACING_OVERDRAWN:
+		snprintf(buf, len, "overdrawn by %s GPU-hours", owed);
+		break;
+	case AIF_PACING_NO_GRANT:
+		snprintf(buf, len, "no grant valid now");
+		break;
+	case AIF_PACING_OFF:
+		snprintf(buf, len, "pacing off");
+		break;
+	}
+}
+
+int aif_ranking_print_project(struct aif_ranking *r,
+			      const struct aif_project *proj, FILE *out)
+{
+	struct aif_pacing pc;
+	char text[512];
+
+	if (!_pacing(r, proj, true, &pc))
+		pc.state = AIF_PACING_NO_GRANT;
+	_pacing_text(&pc, text, sizeof(text));
+	fprintf(out, "project %s (class %s): %s\n", proj->name,
+		proj->klass ? proj->klass->name : "?", text);
+	fprintf(out, "pacing factor %+.4f x %u = %+lld points\n", pc.factor,
+		r->w.pacing_weight,
+		(long long) llround(r->w.pacing_weight * pc.factor));
+	return ferror(out) ? -1 : 0;
+}
+
+int aif_ranking_print_job(struct aif_ranking *r, const char *klass,
+			  const char *project, bool fallback, FILE *out)
+{
+	char tag[3 * AIF_NAME_MAX], text[512], used[16];
+	struct aif_site_parts sp;
+
+	snprintf(tag, sizeof(tag), AIF_TAG_MARK "%s,project=%s%s", klass,
+		 project, fallback ? ",lien=none" : "");
+	aif_ranking_job(r, tag, true, &sp);
+	if (!sp.known) {
+		fprintf(out, "class %s or project %s is not in the policy: SITE 0\n",
+			klass, project);
+		return ferror(out) ? -1 : 0;
+	}
+	_fraction(used, sizeof(used), sp.class_state == AIF_CLASS_UNKNOWN ?
+		  NAN : r->classes[aif_policy_class(r->policy, klass) -
+				   r->policy->classes].used);
+	fprintf(out, "class %s: %s, share %.3f, used %s: %+.4f x %u = %+lld\n",
+		sp.klass, aif_class_state_name(sp.class_state),
+		aif_policy_class(r->policy, klass)->share, used,
+		sp.class_factor, r->w.class_weight,
+		(long long) sp.class_points);
+	_pacing_text(&sp.pacing, text, sizeof(text));
+	fprintf(out, "project %s: %s: %+.4f x %u = %+lld\n", sp.project, text,
+		sp.pacing.factor, r->w.pacing_weight,
+		(long long) sp.pacing_points);
+	if (sp.floor)
+		fprintf(out, "SITE %+lld: the floor, as %s\n",
+			(long long) sp.points, sp.fallback ?
+			"the job is on its class's fallback QOS" :
+			"its project is overdrawn");
+	else
+		fprintf(out, "SITE %+lld\n", (long long) sp.points);
+	return ferror(out) ? -1 : 0;
 }

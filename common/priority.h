@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "aifactory.h"
@@ -114,27 +115,35 @@ struct aif_site_parts {
 /*
  * A ranking: the classes' factors at one instant under one policy, and
  * the pacing of each project it was asked about (computed once per
- * ranking). site_factor's update builds one per PriorityCalcPeriod and
- * keeps it for the set() calls until the next.
+ * ranking). site_factor's update builds one per PriorityCalcPeriod, keeps
+ * it for the set() calls until the next, and publishes it to the service
+ * (aif_service_publish_ranking), which answers aifctl priority from it.
  *
  * uses (n of them, by class name; NULL: none known) come from the host;
  * a class without one is AIF_CLASS_UNKNOWN. Takes a reference on p.
- * NULL without memory.
+ * Returns a ranking with one reference, or NULL without memory.
+ *
+ * Threads: its classes never change after aif_ranking_new(), and a
+ * fresh aif_ranking_job() writes nothing into it, so any thread may call
+ * those while one thread (site_factor's, under slurmctld's job lock)
+ * makes the cached calls.
  */
 struct aif_ranking;
 struct aif_ranking *aif_ranking_new(struct aif_policy *p,
 				    struct aif_ledger *ledger,
 				    const struct aif_class_use *uses, size_t n,
 				    time_t now);
-void aif_ranking_free(struct aif_ranking *r);	/* r may be NULL */
+struct aif_ranking *aif_ranking_ref(struct aif_ranking *r); /* r may be NULL */
+void aif_ranking_unref(struct aif_ranking *r);	/* r may be NULL */
 const struct aif_policy *aif_ranking_policy(const struct aif_ranking *r);
+time_t aif_ranking_time(const struct aif_ranking *r);
 
 /*
  * The SITE points of a job whose AdminComment is comment, and (parts not
  * NULL) what they are made of. fresh: compute the project's pacing now
- * (at submit), rather than once per ranking. A job without our tag, or
- * whose project or class the policy does not know, gets 0 (parts->tagged
- * and parts->known say which).
+ * (at submit, and for aifctl), rather than once per ranking. A job
+ * without our tag, or whose project or class the policy does not know,
+ * gets 0 (parts->tagged and parts->known say which).
  */
 int64_t aif_ranking_job(struct aif_ranking *r, const char *comment,
 			bool fresh, struct aif_site_parts *parts);
@@ -142,5 +151,17 @@ int64_t aif_ranking_job(struct aif_ranking *r, const char *comment,
 /* The ranking's classes, in the policy's order (aif_policy_class_at). */
 size_t aif_ranking_classes(const struct aif_ranking *r,
 			   const struct aif_class_prio **out);
+
+/*
+ * What `aifctl priority` prints, from slurmctld: every class (share,
+ * limits, use, state, factor, points); one project's pacing now; the
+ * parts of a job of class klass in project (fallback: on its class's
+ * fallback QOS). 0, or -1 when out failed.
+ */
+int aif_ranking_print_classes(const struct aif_ranking *r, FILE *out);
+int aif_ranking_print_project(struct aif_ranking *r,
+			      const struct aif_project *proj, FILE *out);
+int aif_ranking_print_job(struct aif_ranking *r, const char *klass,
+			  const char *project, bool fallback, FILE *out);
 
 #endif /* AIF_PRIORITY_H */

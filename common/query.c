@@ -24,6 +24,7 @@
 #include "text.h"
 
 #define PAYLOAD_MAGIC "aifactory-balance 1 "
+#define PRIORITY_MAGIC "aifactory-priority 1 "
 #define PROJECT_MAX AIF_QUERY_PROJECT_MAX
 
 struct conn;
@@ -32,8 +33,7 @@ struct aif_query {
 	int fd;
 	uint16_t port;
 	munge_ctx_t munge;
-	aif_query_fn fn;
-	void *arg;
+	struct aif_query_handlers h;
 	pthread_t thread;
 	atomic_bool stop;
 	int64_t accept_pause;		/* no accept before (EMFILE...) */
@@ -230,6 +230,68 @@ int aif_query_parse_payload(const void *payload, size_t len,
 	return -1;
 }
 
+/* A name of [A-Za-z0-9_.-] (lowercase only for a project), 1 to
+ * AIF_QUERY_PROJECT_MAX - 1 bytes, from s up to a space or the end of
+ * the n bytes: its length, or 0. */
+static size_t _name(const char *s, size_t n, bool lower, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] != ' '; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-' ||
+		      (!lower && c >= 'A' && c <= 'Z')))
+			return 0;
+	}
+	if (!i || i >= AIF_QUERY_PROJECT_MAX)
+		return 0;
+	memcpy(out, s, i);
+	out[i] = '\0';
+	return i;
+}
+
+int aif_query_parse_priority(const void *payload, size_t len,
+			     struct aif_priority_ask *ask,
+			     char *why, size_t wlen)
+{
+	const char *p = payload;
+	size_t magic = strlen(PRIORITY_MAGIC), n, k;
+
+	memset(ask, 0, sizeof(*ask));
+	why[0] = '\0';
+	if (!p || len < magic || memcmp(p, PRIORITY_MAGIC, magic))
+		return 0;
+	p += magic;
+	n = len - magic;
+	if (n == 7 && !memcmp(p, "classes", 7)) {
+		ask->what = AIF_PRIORITY_CLASSES;
+		return 1;
+	}
+	if (n > 8 && !memcmp(p, "project ", 8) &&
+	    (k = _name(p + 8, n - 8, true, ask->project)) && k == n - 8) {
+		ask->what = AIF_PRIORITY_PROJECT;
+		return 1;
+	}
+	if (n > 4 && !memcmp(p, "job ", 4) &&
+	    (k = _name(p + 4, n - 4, false, ask->klass)) &&
+	    4 + k < n && p[4 + k] == ' ') {
+		size_t at = 4 + k + 1, m;
+
+		if ((m = _name(p + at, n - at, true, ask->project)) &&
+		    at + m + 2 == n && p[at + m] == ' ' &&
+		    (p[at + m + 1] == '0' || p[at + m + 1] == '1')) {
+			ask->what = AIF_PRIORITY_JOB;
+			ask->fallback = p[at + m + 1] == '1';
+			return 1;
+		}
+	}
+	memset(ask, 0, sizeof(*ask));
+	snprintf(why, wlen, "not a priority query");
+	return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Server: one thread, one poll loop over a fixed table of connections,
  * each with its own deadline: no peer can hold another's answer.        */
@@ -300,7 +362,9 @@ static void _conn_error(struct conn *c, const char *why)
 static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
 {
 	char project[AIF_QUERY_PROJECT_MAX], why[512] = "", *text = NULL;
+	struct aif_priority_ask ask;
 	void *payload = NULL;
+	int prio;
 	size_t tlen = 0;
 	int plen = 0;
 	uid_t uid;
@@ -315,16 +379,26 @@ static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
 			 munge_strerror(err));
 		goto reply;
 	}
-	if (aif_query_parse_payload(payload, plen < 0 ? 0 : (size_t) plen,
-				    project, why, sizeof(why)))
+	prio = aif_query_parse_priority(payload, plen < 0 ? 0 : (size_t) plen,
+					&ask, why, sizeof(why));
+	if (prio < 0 || (!prio &&
+			 aif_query_parse_payload(payload, plen < 0 ? 0 :
+						 (size_t) plen, project, why,
+						 sizeof(why))))
 		goto reply;
+	if (prio && !q->h.priority) {
+		snprintf(why, sizeof(why), "priority queries are not answered here");
+		goto reply;
+	}
 	if (!(out = open_memstream(&text, &tlen))) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 		goto reply;
 	}
 	fputs("ok\n", out);
-	if (q->fn(uid, gid, project[0] ? project : NULL, out, why,
-		  sizeof(why), q->arg) && !why[0])
+	if ((prio ? q->h.priority(uid, gid, &ask, out, why, sizeof(why),
+				  q->h.arg) :
+	     q->h.balance(uid, gid, project[0] ? project : NULL, out, why,
+			  sizeof(why), q->h.arg)) && !why[0])
 		snprintf(why, sizeof(why), "no answer");
 	if (fclose(out) && !why[0])
 		snprintf(why, sizeof(why), "%s", strerror(errno));
@@ -539,7 +613,7 @@ static int _listen(uint16_t port)
 }
 
 struct aif_query *aif_query_start(uint16_t port, const char *munge_socket,
-				  aif_query_fn fn, void *arg,
+				  const struct aif_query_handlers *h,
 				  char *why, size_t len)
 {
 	struct aif_query *q = calloc(1, sizeof(*q));
@@ -558,8 +632,7 @@ struct aif_query *aif_query_start(uint16_t port, const char *munge_socket,
 	}
 	for (size_t i = 0; i < AIF_QUERY_CONNS_MAX; i++)
 		q->conns[i].fd = -1;
-	q->fn = fn;
-	q->arg = arg;
+	q->h = *h;
 	atomic_init(&q->stop, false);
 	if (!(q->munge = _munge_ctx(munge_socket))) {
 		snprintf(why, len, "cannot set up MUNGE (socket %s)",
@@ -646,24 +719,17 @@ static int _connect(const char *host, uint16_t port, char *why, size_t len)
 	return fd;
 }
 
-int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
-		  uid_t server_uid, const char *project, FILE *out,
-		  char *why, size_t len)
+/* Send payload with a credential to host:port, the answer to out. */
+static int _ask(const char *host, uint16_t port, const char *munge_socket,
+		uid_t server_uid, const char *payload, FILE *out,
+		char *why, size_t len)
 {
-	char payload[sizeof(PAYLOAD_MAGIC) + PROJECT_MAX], *cred = NULL;
-	char *answer = NULL;
+	char *cred = NULL, *answer = NULL;
 	munge_ctx_t ctx = NULL;
 	munge_err_t err;
 	size_t got = 0;
 	int fd = -1, rc = -1;
 
-	why[0] = '\0';
-	if (project && (!project[0] || strlen(project) >= PROJECT_MAX)) {
-		snprintf(why, len, "not a project name: %s", project);
-		return -1;
-	}
-	snprintf(payload, sizeof(payload), "%s%s", PAYLOAD_MAGIC,
-		 project ? project : "-");
 	/* Only slurmctld's user can decode it: whoever else holds the
 	 * port while slurmctld does not learns nothing from it. */
 	if (!(ctx = _munge_ctx(munge_socket)) ||
@@ -709,4 +775,47 @@ out:
 	if (ctx)
 		munge_ctx_destroy(ctx);
 	return rc;
+}
+
+int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
+		  uid_t server_uid, const char *project, FILE *out,
+		  char *why, size_t len)
+{
+	char payload[sizeof(PAYLOAD_MAGIC) + PROJECT_MAX];
+
+	why[0] = '\0';
+	if (project && (!project[0] || strlen(project) >= PROJECT_MAX)) {
+		snprintf(why, len, "not a project name: %s", project);
+		return -1;
+	}
+	snprintf(payload, sizeof(payload), "%s%s", PAYLOAD_MAGIC,
+		 project ? project : "-");
+	return _ask(host, port, munge_socket, server_uid, payload, out, why,
+		    len);
+}
+
+int aif_query_ask_priority(const char *host, uint16_t port,
+			   const char *munge_socket, uid_t server_uid,
+			   const struct aif_priority_ask *ask, FILE *out,
+			   char *why, size_t len)
+{
+	char payload[sizeof(PRIORITY_MAGIC) + 2 * PROJECT_MAX + 16];
+
+	why[0] = '\0';
+	switch (ask->what) {
+	case AIF_PRIORITY_CLASSES:
+		snprintf(payload, sizeof(payload), "%sclasses", PRIORITY_MAGIC);
+		break;
+	case AIF_PRIORITY_PROJECT:
+		snprintf(payload, sizeof(payload), "%sproject %s",
+			 PRIORITY_MAGIC, ask->project);
+		break;
+	case AIF_PRIORITY_JOB:
+		snprintf(payload, sizeof(payload), "%sjob %s %s %d",
+			 PRIORITY_MAGIC, ask->klass, ask->project,
+			 ask->fallback ? 1 : 0);
+		break;
+	}
+	return _ask(host, port, munge_socket, server_uid, payload, out, why,
+		    len);
 }

@@ -7,7 +7,10 @@
  * SLURM itself trusts; munged refuses a credential replayed or expired).
  *
  *   request:  <credential>\n   its payload "aifactory-balance 1 <project>"
- *             (project "-": every project the asker may see)
+ *             (project "-": every project the asker may see), or
+ *             "aifactory-priority 1 classes|project <P>|job <C> <P> <0|1>"
+ *             (aifctl priority: the SITE factor's classes, a project's
+ *             pacing, a job's parts; the last field: on the fallback QOS)
  *   answer:   "ok\n" and the statement, or "error <why>\n"; then close.
  *
  * The server is one thread of its own, never under slurmctld's locks: one
@@ -26,6 +29,7 @@
 #ifndef AIF_QUERY_H
 #define AIF_QUERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -49,15 +53,41 @@
 typedef int (*aif_query_fn)(uid_t uid, gid_t gid, const char *project,
 			    FILE *out, char *why, size_t len, void *arg);
 
+/* What aifctl priority asks. */
+enum aif_priority_what {
+	AIF_PRIORITY_CLASSES = 0,	/* every class's share and use */
+	AIF_PRIORITY_PROJECT,		/* project's pacing */
+	AIF_PRIORITY_JOB,		/* a job of klass in project */
+};
+
+struct aif_priority_ask {
+	enum aif_priority_what what;
+	char klass[AIF_QUERY_PROJECT_MAX];	/* JOB: a class name */
+	char project[AIF_QUERY_PROJECT_MAX];	/* PROJECT, JOB */
+	bool fallback;				/* JOB: on the fallback QOS */
+};
+
+typedef int (*aif_query_priority_fn)(uid_t uid, gid_t gid,
+				     const struct aif_priority_ask *ask,
+				     FILE *out, char *why, size_t len,
+				     void *arg);
+
+/* The server's answers: balance, priority (NULL: "not answered here"). */
+struct aif_query_handlers {
+	aif_query_fn balance;
+	aif_query_priority_fn priority;
+	void *arg;
+};
+
 struct aif_query;
 
 /*
- * Listen on port (every address, IPv6 and IPv4) and answer with fn on a
- * thread of its own. munge_socket NULL: munged's default socket. NULL
- * with why on failure (the port taken, no thread).
+ * Listen on port (every address, IPv6 and IPv4) and answer with the
+ * handlers (copied) on a thread of its own. munge_socket NULL: munged's
+ * default socket. NULL with why on failure (the port taken, no thread).
  */
 struct aif_query *aif_query_start(uint16_t port, const char *munge_socket,
-				  aif_query_fn fn, void *arg,
+				  const struct aif_query_handlers *h,
 				  char *why, size_t len);
 
 /* Stop listening and join the thread (within a second). NULL is fine. */
@@ -74,6 +104,12 @@ uint16_t aif_query_port(const struct aif_query *q);
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
 		  uid_t server_uid, const char *project, FILE *out,
 		  char *why, size_t len);
+
+/* The same for what aifctl priority asks: the answer's text to out. */
+int aif_query_ask_priority(const char *host, uint16_t port,
+			   const char *munge_socket, uid_t server_uid,
+			   const struct aif_priority_ask *ask, FILE *out,
+			   char *why, size_t len);
 
 /*
  * The request parser, pure (no I/O, no MUNGE) so that it can be fuzzed;
@@ -102,5 +138,15 @@ int aif_query_parse_request(const char *buf, size_t len, size_t *cred_len,
 int aif_query_parse_payload(const void *payload, size_t len,
 			    char project[AIF_QUERY_PROJECT_MAX],
 			    char *why, size_t wlen);
+
+/*
+ * A priority payload, as the server reads it after the credential: 1
+ * when payload is one (ask filled in: names checked as the policy's
+ * are), 0 when it is not a priority query at all (a balance query), -1
+ * with why for a priority query that is malformed (printable ASCII).
+ */
+int aif_query_parse_priority(const void *payload, size_t len,
+			     struct aif_priority_ask *ask,
+			     char *why, size_t wlen);
 
 #endif /* AIF_QUERY_H */

@@ -37,6 +37,7 @@ struct aif_svc_state svc = {
 	.load_lock = PTHREAD_MUTEX_INITIALIZER,
 	.book_lock = PTHREAD_MUTEX_INITIALIZER,
 	.notes_lock = PTHREAD_MUTEX_INITIALIZER,
+	.ranking_lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 	.flushed = PTHREAD_COND_INITIALIZER,
 	.tail = &svc.head,
@@ -323,6 +324,7 @@ static void _free_all(void)
 		aif_journal_close(svc.journal);
 	aif_query_stop(svc.query);
 	svc.query = NULL;
+	aif_svc_ranking_free();	/* before the ledger it reads */
 	aif_book_free(svc.book);
 	aif_run_keys_free(svc.book_keys);
 	svc.book = NULL;

@@ -137,6 +137,14 @@ void aif_service_decision(const struct aif_request *r,
 int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 			  FILE *out, char *why, size_t len);
 
+/*
+ * site_factor/aifactory's last ranking (priority.h), from which the
+ * service answers aifctl priority on the balance port: the service takes
+ * a reference (and drops the one it held). NULL drops it.
+ */
+struct aif_ranking;
+void aif_service_publish_ranking(struct aif_ranking *r);
+
 /* Wait until every record queued so far is on disk (tests, shutdown);
  * while the journal is shut, until one more try to open it is over. */
 void aif_service_flush(void);

@@ -28,6 +28,10 @@ static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 /* Answer balance queries on port (0: not at all), as the policy says. */
 void aif_svc_query_follow(uint16_t port)
 {
+	static const struct aif_query_handlers handlers = {
+		.balance = _statement,
+		.priority = aif_svc_priority,
+	};
 	uint16_t old = aif_query_port(svc.query);
 	char why[600];
 
@@ -41,8 +45,8 @@ void aif_svc_query_follow(uint16_t port)
 	}
 	if (!port)
 		return;
-	if ((svc.query = aif_query_start(port, svc.munge_socket, _statement,
-					 NULL, why, sizeof(why))))
+	if ((svc.query = aif_query_start(port, svc.munge_socket, &handlers,
+					 why, sizeof(why))))
 		svc.hooks.info("aifactory: answering members' balance queries on port %u",
 			       (unsigned) port);
 	else
@@ -51,7 +55,7 @@ void aif_svc_query_follow(uint16_t port)
 }
 
 /* What uid may see: every project, or only those it is a member of. */
-static bool _sees_all(const struct aif_policy *p, uid_t uid, gid_t gid)
+bool aif_svc_sees_all(const struct aif_policy *p, uid_t uid, gid_t gid)
 {
 	return uid == 0 || uid == svc.hooks.slurm_user ||
 		aif_policy_is_operator(p, uid, &gid, 1);
@@ -88,7 +92,7 @@ int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 	}
 	if (project) {
 		if (!(proj = aif_policy_project(p, project)) ||
-		    (!_sees_all(p, uid, gid) &&
+		    (!aif_svc_sees_all(p, uid, gid) &&
 		     !aif_project_has_member(proj, uid, &gid, 1))) {
 			/* The same words for both: who is in a project
 			 * is not for outsiders to learn. */
@@ -103,7 +107,7 @@ int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 	}
 	if (!(sheet = aif_balance_sheet_new(true, now)))
 		goto out;
-	if (_sees_all(p, uid, gid)) {
+	if (aif_svc_sees_all(p, uid, gid)) {
 		for (size_t i = 0; i < aif_policy_nprojects(p); i++)
 			if (_add_project(sheet, aif_policy_project_at(p, i),
 					 now))

@@ -32,6 +32,7 @@
 
 #include "book.h"
 #include "journal.h"
+#include "query.h"
 #include "service.h"
 #include "settle.h"
 
@@ -136,6 +137,8 @@ struct aif_svc_state {
 	struct aif_run_keys *book_keys;
 	pthread_mutex_t book_lock;	/* the book's burn, read by queries */
 	struct aif_query *query;	/* members' balance queries, or NULL */
+	pthread_mutex_t ranking_lock;	/* ranking */
+	struct aif_ranking *ranking;	/* site_factor's last, or NULL */
 	char *munge_socket;
 	uint64_t since_snapshot;	/* records written since the last */
 	bool want_snapshot;		/* aif_service_checkpoint() waits */
@@ -217,6 +220,14 @@ void aif_svc_notes_free(void);
 
 /* Answer members' balance queries on port (0: not at all). */
 void aif_svc_query_follow(uint16_t port);
+/* root, SlurmUser or one of the policy's operators: sees every project. */
+bool aif_svc_sees_all(const struct aif_policy *p, uid_t uid, gid_t gid);
+
+/* service_priority.c: aifctl priority's answers, from the ranking
+ * site_factor published; and the ranking dropped at the last stop. */
+int aif_svc_priority(uid_t uid, gid_t gid, const struct aif_priority_ask *ask,
+		     FILE *out, char *why, size_t len, void *arg);
+void aif_svc_ranking_free(void);
 
 #pragma GCC visibility pop
 

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -31,6 +32,7 @@ int aifctl_explain(int argc, char **argv);
 int aifctl_audit(int argc, char **argv);
 int aifctl_balance(int argc, char **argv);
 int aifctl_report(int argc, char **argv);
+int aifctl_priority(int argc, char **argv);
 
 /* The usage on f: 0 on stdout (asked for), 2 on stderr (a usage error). */
 int aifctl_usage(FILE *f);
@@ -47,6 +49,24 @@ int aifctl_replay(const char *dir, aif_replay_fn fn, void *arg);
 
 /* Whether the terminal shows UTF-8 (the locale's LC_CTYPE). */
 bool aifctl_terminal_utf8(void);
+
+/* "aifctl: " prefix, text from elsewhere (the server, the user's words)
+ * made safe for the terminal, suffix, on stderr. */
+void aifctl_error_text(const char *prefix, const char *text,
+		       const char *suffix);
+
+/*
+ * Ask slurmctld (each SlurmctldHost in turn, from 'scontrol show config')
+ * on the policy's balance_port (AIF_BALANCE_PORT when the policy at
+ * policy_path, default next to slurm.conf, cannot be read here) with fn,
+ * and print its answer made safe for the terminal. what names the query
+ * in a message. 0 shown, 2 refused or unreachable (said why).
+ */
+typedef int (*aifctl_ask_fn)(const char *host, uint16_t port,
+			     const char *munge_socket, uid_t server_uid,
+			     FILE *out, char *why, size_t len, void *arg);
+int aifctl_ask_slurmctld(const char *policy_path, const char *what,
+			 aifctl_ask_fn fn, void *arg);
 
 /* slurm.c */
 
@@ -81,5 +101,13 @@ int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen,
 /* The ledger's reserved amounts replaced by the liens of the queued jobs
  * (squeue); -1 if squeue failed. */
 int aifctl_queued_liens(struct aif_ledger *ledger);
+
+/* A job's state and AdminComment (squeue: any state): 0, or -1 for a job
+ * id that is not digits (and '_'), or when squeue does not know it. */
+int aifctl_job_tag(const char *jobid, char *state, size_t slen,
+		   char *comment, size_t clen);
+/* The SITE sprio shows for a pending job: 0, or -1 (not pending, no
+ * sprio, not found). */
+int aifctl_job_site(const char *jobid, long long *site);
 
 #endif

@@ -19,69 +19,13 @@
 #include "book.h"
 #include "query.h"
 
-/* "aifctl: " and a message from elsewhere (the server, the user's -A),
- * made safe for the terminal, on stderr. */
-static void _balance_error(const char *prefix, const char *text,
-			   const char *suffix)
+/* One controller asked for the balance of only (NULL: every project). */
+static int _ask_balance(const char *host, uint16_t port,
+			const char *munge_socket, uid_t server_uid, FILE *out,
+			char *why, size_t len, void *arg)
 {
-	fprintf(stderr, "aifctl: %s", prefix);
-	aif_text_to_terminal(stderr, text, strlen(text), aifctl_terminal_utf8());
-	fprintf(stderr, "%s\n", suffix);
-}
-
-/*
- * balance for those who cannot read the journal: slurmctld answers, to a
- * MUNGE credential, with the projects its owner is a member of (all of
- * them for operators). The port is the policy's balance_port when the
- * policy can be read here, else AIF_BALANCE_PORT. What comes back is
- * another host's text: escaped for the terminal, never obeyed by it.
- */
-static int _balance_ask(const char *only, const char *policy_path)
-{
-	struct aifctl_slurm cfg;
-	char why[600] = "no SlurmctldHost in 'scontrol show config'";
-	char buf[4096];
-	char *answer = NULL;
-	size_t alen = 0;
-	FILE *out;
-	struct aif_policy *p =
-		aifctl_load_policy(policy_path ? policy_path :
-				   aifctl_default_policy(buf, sizeof(buf)),
-				   true);
-	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
-
-	aifctl_slurm_config(&cfg);	/* failed: no host, as said below */
-	if (p && !port) {
-		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
-			"does not answer balance queries; ask your centre\n",
-			aif_policy_path(p));
-		aif_policy_unref(p);
-		return 2;
-	}
-	aif_policy_unref(p);
-	/* The primary first; a backup answers only when it is in charge. */
-	for (size_t i = 0; i < cfg.nhosts; i++) {
-		if (!(out = open_memstream(&answer, &alen))) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-			break;
-		}
-		if (!aif_query_ask(cfg.hosts[i], port, cfg.munge_socket[0] ?
-				   cfg.munge_socket : NULL, cfg.slurm_uid,
-				   only, out, why, sizeof(why))) {
-			fclose(out);
-			aif_text_to_terminal(stdout, answer, alen,
-					     aifctl_terminal_utf8());
-			free(answer);
-			return 0;
-		}
-		fclose(out);
-		free(answer);
-		answer = NULL;
-		if (strncmp(why, "cannot reach", 12))
-			break;	/* it answered: its refusal is the answer */
-	}
-	_balance_error("", why, "");
-	return 2;
+	return aif_query_ask(host, port, munge_socket, server_uid, arg, out,
+			     why, len);
 }
 
 /*
@@ -125,7 +69,8 @@ int aifctl_balance(int argc, char **argv)
 	    (only && !only[0]))
 		return aifctl_usage(stderr);
 	if (!dir && geteuid() != 0)
-		return _balance_ask(only, path);
+		return aifctl_ask_slurmctld(path, "balance", _ask_balance,
+					    (void *) only);
 	if (!dir) {
 		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
 				       sizeof(from), false))
@@ -140,7 +85,7 @@ int aifctl_balance(int argc, char **argv)
 		char *in;
 
 		if (asprintf(&in, " in %s", aif_policy_path(p)) >= 0) {
-			_balance_error("no project ", only, in);
+			aifctl_error_text("no project ", only, in);
 			free(in);
 		}
 		goto out;

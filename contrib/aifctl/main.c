@@ -13,6 +13,8 @@
  *                              (balance.c)
  *   aifctl report [OPTIONS]    GPU-hours and runs per project, class...
  *                              (report.c)
+ *   aifctl priority [...]      the SITE factor: classes, a project's
+ *                              pacing, a job's parts (priority.c)
  *
  * shared.c holds what they share; slurm.c what aifctl learns of SLURM.
  *
@@ -39,6 +41,7 @@ static const char usage_text[] =
 	"       aifctl report [--by class|project|sector|mode]\n"
 	"                     [--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
 	"                     [--format table|csv|json] [--journal DIR]\n"
+	"       aifctl priority [--classes | -A PROJECT | JOBID] [--policy FILE]\n"
 	"\n"
 	"FILE defaults to aifactory.json next to slurm.conf ($SLURM_CONF,\n"
 	"else /etc/slurm/slurm.conf); DIR to aifactory under StateSaveLocation,\n"
@@ -62,6 +65,8 @@ int main(int argc, char **argv)
 		return aifctl_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "balance"))
 		return aifctl_balance(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "priority"))
+		return aifctl_priority(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return aifctl_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||

@@ -9,9 +9,12 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aifctl.h"
+#include "balance.h"
+#include "query.h"
 
 struct aif_policy *aifctl_load_policy(const char *path, bool quiet_ok)
 {
@@ -67,4 +70,67 @@ bool aifctl_terminal_utf8(void)
 {
 	return setlocale(LC_CTYPE, "") &&
 		!strcmp(nl_langinfo(CODESET), "UTF-8");
+}
+
+void aifctl_error_text(const char *prefix, const char *text,
+		       const char *suffix)
+{
+	fprintf(stderr, "aifctl: %s", prefix);
+	aif_text_to_terminal(stderr, text, strlen(text), aifctl_terminal_utf8());
+	fprintf(stderr, "%s\n", suffix);
+}
+
+/*
+ * slurmctld answers, to a MUNGE credential, what its owner may see. The
+ * port is the policy's balance_port when the policy can be read here,
+ * else AIF_BALANCE_PORT. What comes back is another host's text:
+ * escaped for the terminal, never obeyed by it.
+ */
+int aifctl_ask_slurmctld(const char *policy_path, const char *what,
+			 aifctl_ask_fn fn, void *arg)
+{
+	struct aifctl_slurm cfg;
+	char why[600] = "no SlurmctldHost in 'scontrol show config'";
+	char buf[4096];
+	char *answer = NULL;
+	size_t alen = 0;
+	FILE *out;
+	struct aif_policy *p =
+		aifctl_load_policy(policy_path ? policy_path :
+				   aifctl_default_policy(buf, sizeof(buf)),
+				   true);
+	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
+
+	aifctl_slurm_config(&cfg);	/* failed: no host, as said below */
+	if (p && !port) {
+		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
+			"does not answer %s queries; ask your centre\n",
+			aif_policy_path(p), what);
+		aif_policy_unref(p);
+		return 2;
+	}
+	aif_policy_unref(p);
+	/* The primary first; a backup answers only when it is in charge. */
+	for (size_t i = 0; i < cfg.nhosts; i++) {
+		if (!(out = open_memstream(&answer, &alen))) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			break;
+		}
+		if (!fn(cfg.hosts[i], port, cfg.munge_socket[0] ?
+			cfg.munge_socket : NULL, cfg.slurm_uid, out, why,
+			sizeof(why), arg)) {
+			fclose(out);
+			aif_text_to_terminal(stdout, answer, alen,
+					     aifctl_terminal_utf8());
+			free(answer);
+			return 0;
+		}
+		fclose(out);
+		free(answer);
+		answer = NULL;
+		if (strncmp(why, "cannot reach", 12))
+			break;	/* it answered: its refusal is the answer */
+	}
+	aifctl_error_text("", why, "");
+	return 2;
 }

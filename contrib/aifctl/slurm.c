@@ -314,3 +314,62 @@ int aifctl_queued_liens(struct aif_ledger *ledger)
 	free(liens);
 	return rc;
 }
+
+/* The output of cmd (a fixed command around a checked job id) into buf,
+ * trailing blanks cut: 0, or -1 when it failed or printed nothing. */
+static int _one_line(const char *cmd, char *buf, size_t len)
+{
+	FILE *f = popen(cmd, "re");
+	size_t n;
+	int rc = -1;
+
+	buf[0] = '\0';
+	if (!f)
+		return -1;
+	if (fgets(buf, (int) len, f)) {
+		n = strlen(buf);
+		while (n && isspace((unsigned char) buf[n - 1]))
+			buf[--n] = '\0';
+		rc = n ? 0 : -1;
+	}
+	while (fgetc(f) != EOF)
+		;
+	if (pclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+int aifctl_job_tag(const char *jobid, char *state, size_t slen,
+		   char *comment, size_t clen)
+{
+	char cmd[128], line[AIF_TAG_MAX + 64], *at;
+
+	if (!jobid[0] || strspn(jobid, "0123456789_") != strlen(jobid) ||
+	    strlen(jobid) > 24)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "squeue -h -t all -j %s "
+		 "-O state:24,admin_comment:%d 2>/dev/null", jobid,
+		 AIF_TAG_MAX + 32);
+	if (_one_line(cmd, line, sizeof(line)))
+		return -1;
+	at = line + strcspn(line, " ");
+	snprintf(state, slen, "%.*s", (int) (at - line), line);
+	at += strspn(at, " ");
+	snprintf(comment, clen, "%s", at);
+	return 0;
+}
+
+int aifctl_job_site(const char *jobid, long long *site)
+{
+	char cmd[128], line[64], *end;
+
+	if (!jobid[0] || strspn(jobid, "0123456789_") != strlen(jobid) ||
+	    strlen(jobid) > 24)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "sprio -h -j %s -o %%S 2>/dev/null",
+		 jobid);
+	if (_one_line(cmd, line, sizeof(line)))
+		return -1;
+	*site = strtoll(line + strspn(line, " "), &end, 10);
+	return *end ? -1 : 0;
+}

@@ -457,7 +457,7 @@ static int _time_priority(unsigned njobs, unsigned long iters)
 		double t;
 
 		t0 = _now_ns();
-		aif_ranking_free(r);
+		aif_ranking_unref(r);
 		if (!(r = aif_ranking_new(policy, ledger, uses, NCLASSES,
 					  NOW))) {
 			fprintf(stderr, "bench_decide: out of memory\n");
@@ -494,7 +494,7 @@ static int _time_priority(unsigned njobs, unsigned long iters)
 	printf("  %-8s %8.0f ns   set() at submit: one job, its project's "
 	       "pacing now\n", "set", (_now_ns() - t0) / (double) iters);
 	sink = (unsigned) acc;
-	aif_ranking_free(r);
+	aif_ranking_unref(r);
 	free(tags);
 	return 0;
 }

@@ -104,6 +104,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(why[0] && _safe_text(why) && strlen(why) < sizeof(why) - 1);
 	}
+
+	/* aifctl priority's payloads: names as the policy's, or refused. */
+	{
+		struct aif_priority_ask ask;
+
+		rc = aif_query_parse_priority(buf, size, &ask, why,
+					      sizeof(why));
+		CHECK(rc >= -1 && rc <= 1);
+		if (rc == 1) {
+			CHECK(ask.what != AIF_PRIORITY_CLASSES ||
+			      (!ask.project[0] && !ask.klass[0]));
+			CHECK(ask.what == AIF_PRIORITY_CLASSES ||
+			      _project_name(ask.project));
+			CHECK(ask.what != AIF_PRIORITY_JOB || ask.klass[0]);
+		} else if (rc == -1) {
+			CHECK(!strcmp(why, "not a priority query"));
+		}
+	}
 	free(buf);
 	return 0;
 }

@@ -28,6 +28,7 @@ AccountingStorageEnforce=associations,limits"
 cluster_up_policy <<JSON
 {
   "version": 1,
+  "balance_port": @BALANCE_PORT@,
   "priority": { "class_weight": 10000, "pacing_weight": 4000 },
   "billing": { "gpu_weights": { "h100": 1.0, "a100": 1.0 } },
   "classes": {
@@ -125,6 +126,39 @@ st_before=$(site "$j_st")
 res_before=$(site "$j_res")
 like "$st_before" '^30[0-9][0-9]$|^29[0-9][0-9]$' "a neutral startup project: about 3000 (the class's share)"
 
+# aifctl priority asks slurmctld, as balance does.
+bin=$AIF_SCRATCH/bin
+aifctl_copy "$bin"
+prio() {	# prio USER ARGS...: aifctl priority as USER
+	local user=$1
+	shift
+	as_user "$user" env LD_LIBRARY_PATH="$bin" "$bin/aifctl" priority "$@"
+}
+prio aif-bob --classes
+is "$AS_RC" 0 "aifctl priority --classes: any user" || diag "$AS_ERR"
+like "$AS_OUT" $'(^|\n)research +0\\.500 +0\\.500 +- +0\\.000 +under +\\+0\\.5000 +\\+5000\n' \
+	"research: share, lend limit, no borrow limit, unused, under its share, +5000"
+like "$AS_OUT" $'(^|\n)startup +0\\.300 +0\\.300 +- +0\\.000 +under +\\+0\\.3000 +\\+3000\n' \
+	"startup: +3000"
+like "$AS_OUT" $'\nweights: class 10000, pacing 4000; classes measured at [0-9T:-]+Z$' \
+	"the weights and when the classes were measured"
+prio aif-alice -A behind
+is "$AS_RC" 0 "aifctl priority -A: a member" || diag "$AS_ERR"
+like "$AS_OUT" '^project behind \(class startup\): paced: spent [0-9.]+ of 1000\.00 GPU-hours \(charged and reserved\), an even spend [0-9.]+' \
+	"the project's pacing: spent against an even spend"
+like "$AS_OUT" $'\npacing factor \\+0\\.8[0-9]+ x 4000 = \\+3[0-9]{3} points$' \
+	"80 of 90 days gone, nothing spent: about +0.89"
+prio aif-bob -A behind
+is "$AS_RC:$AS_ERR" "2:aifctl: no project behind that you are a member of" \
+	"a non-member is told what balance tells him"
+prio aif-alice "$j_behind"
+is "$AS_RC" 0 "aifctl priority JOBID" || diag "$AS_ERR"
+like "$AS_OUT" "^job $j_behind \\(PENDING\\), project behind, class startup: sprio shows SITE \\+$(site "$j_behind")"$'\n' \
+	"the job, and the SITE sprio shows"
+like "$AS_OUT" $'\nclass startup: under, share 0\\.300, used 0\\.000: \\+0\\.3000 x 10000 = \\+3000\n' \
+	"the class's part"
+like "$AS_OUT" $'\nSITE \\+'"$(site "$j_behind")"'$' "adds up to what sprio shows"
+
 # An operator's SiteFactor is kept; a user's is refused by SLURM.
 run scontrol update JobId="$j_sme" SiteFactor=7777
 is "$AS_RC" 0 "root sets SiteFactor=7777 on the sme job" || diag "$AS_ERR"
@@ -135,6 +169,9 @@ as_user aif-bob scontrol update JobId="$j_sme" SiteFactor=1
 is "$AS_RC:$AS_ERR" "1:Access/permission denied for job $j_sme" \
 	"bob cannot set it: SLURM lets only operators"
 is "$(site "$j_sme")" 7777 "and the operator's value stands"
+prio aif-bob "$j_sme"
+like "$AS_OUT" $'\nan operator set its SiteFactor to 7777 \\(site=7777 in its AdminComment\\), which stays' \
+	"aifctl priority says the operator's value stays"
 
 # The research job has run a minute on 16 GPUs: the next update but one
 # sees it (multifactor adds usage after the site update of a period).

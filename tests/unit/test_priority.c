@@ -327,13 +327,13 @@ static void _test_ranking(void)
 	ok(sp.override, "and is an override");
 	is_int(aif_ranking_job(r, TAG("p", "research") ",site=99999999999", false, NULL),
 	       2147483645, "an override is held to what scontrol can write");
-	aif_ranking_free(r);
+	aif_ranking_unref(r);
 
 	r = aif_ranking_new(p, l, NULL, 0, FROM + 5 * DAY);
 	is_int(aif_ranking_job(r, TAG("q", "sme"), false, &sp), 2000,
 	       "no usage known: the class part is 0, pacing still counts");
 	ok(sp.class_state == AIF_CLASS_UNKNOWN, "class unknown");
-	aif_ranking_free(r);
+	aif_ranking_unref(r);
 	aif_ledger_free(l);
 	aif_policy_unref(p);
 
@@ -356,7 +356,7 @@ static void _test_ranking(void)
 	is_int(aif_ranking_job(r, TAG("q", "sme") ",lien=none", false, NULL),
 	       -2000000000, "and the floor is -(sum of weights)");
 	ok(2000000000LL <= 0x7ffffffdLL, "which scontrol and NICE_OFFSET can carry");
-	aif_ranking_free(r);
+	aif_ranking_unref(r);
 	aif_ledger_free(l);
 	aif_policy_unref(p);
 }

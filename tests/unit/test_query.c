@@ -401,11 +401,51 @@ static void test_parser(void)
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 				       project, why, sizeof(why)), -1,
 	       "64 characters are too many");
+
+	{
+		struct aif_priority_ask a;
+
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-balance 1 -"), &a,
+						why, sizeof(why)), 0,
+		       "priority: a balance query is not one");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 classes"),
+						&a, why, sizeof(why)), 1, "classes");
+		ok(a.what == AIF_PRIORITY_CLASSES, "as classes");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 project acme-ai"),
+						&a, why, sizeof(why)), 1, "a project");
+		ok(a.what == AIF_PRIORITY_PROJECT && !strcmp(a.project, "acme-ai"),
+		   "named");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 job Startup acme-ai 1"),
+						&a, why, sizeof(why)), 1, "a job");
+		ok(a.what == AIF_PRIORITY_JOB && !strcmp(a.klass, "Startup") &&
+		   !strcmp(a.project, "acme-ai") && a.fallback,
+		   "class (any case), project, on the fallback QOS");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 job c p 0"),
+						&a, why, sizeof(why)), 1, "not on it");
+		ok(!a.fallback, "fallback 0");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 project Acme"),
+						&a, why, sizeof(why)), -1,
+		       "an uppercase project is refused");
+		is_str(why, "not a priority query", "in few words");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 job c p 2"),
+						&a, why, sizeof(why)), -1, "fallback 2 is refused");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 job c p 0 "),
+						&a, why, sizeof(why)), -1, "a trailing space is refused");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 job c  p 0"),
+						&a, why, sizeof(why)), -1, "two spaces are refused");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 project a\x1b[2J"),
+						&a, why, sizeof(why)), -1, "a control character is refused");
+		is_int(aif_query_parse_priority(PAYLOAD("aifactory-priority 1 classes\n"),
+						&a, why, sizeof(why)), -1, "anything after classes is refused");
+	}
 #undef PAYLOAD
 }
 
 int main(void)
 {
+	static const struct aif_query_handlers handlers = {
+		.balance = _statement,
+	};
 	struct aif_query *q;
 	char why[600];
 	uint16_t port;
@@ -421,7 +461,7 @@ int main(void)
 		return 1;
 	}
 	port = _free_port();
-	q = aif_query_start(port, sock_path, _statement, NULL, why, sizeof(why));
+	q = aif_query_start(port, sock_path, &handlers, why, sizeof(why));
 	ok(q != NULL, "the service listens on port %u", (unsigned) port);
 	if (q) {
 		test_idle_connections(port);

@@ -23,6 +23,9 @@
  * submit, update, release and resume from the pacing alone (no usage is
  * known to share classes by), and init says so in the log.
  *
+ * Each update's ranking is handed to the service, which answers
+ * `aifctl priority` from it on the balance port.
+ *
  * An operator's `scontrol update SiteFactor=N` is honoured: the value
  * the job carries differs from the last one we wrote, so it is written
  * into the job's tag (",site=N", which SLURM saves with the job and
@@ -223,7 +226,8 @@ extern int init(void)
 
 extern int fini(void)
 {
-	aif_ranking_free(state.ranking);
+	aif_service_publish_ranking(NULL);
+	aif_ranking_unref(state.ranking);
 	state.ranking = NULL;
 	xfree(state.uses);
 	state.nuses = 0;
@@ -380,8 +384,9 @@ static struct aif_ranking *_ranking(time_t now)
 							state.nuses, now);
 
 		if (r) {
-			aif_ranking_free(state.ranking);
+			aif_ranking_unref(state.ranking);
 			state.ranking = r;
+			aif_service_publish_ranking(r);
 		}
 	}
 	_check_scale(p);
@@ -433,8 +438,9 @@ extern void site_factor_p_update(void)
 	aif_policy_unref(p);
 	if (!r)
 		return;
-	aif_ranking_free(state.ranking);
+	aif_ranking_unref(state.ranking);
 	state.ranking = r;
+	aif_service_publish_ranking(r);
 
 	/* What we wrote to jobs no longer pending is forgotten here. */
 	{
