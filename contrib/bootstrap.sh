@@ -29,7 +29,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(
-	autoconf automake libtool pkg-config make gcc binutils dpkg-dev
+	autoconf automake libtool pkg-config make gcc binutils dpkg-dev gnuplot-nox
 	slurmctld slurmd slurmdbd slurm-client libslurm-dev slurm-wlm-basic-plugins-dev
 	mariadb-server mariadb-client
 	munge libmunge-dev libjson-c-dev libhwloc-dev hwloc

@@ -204,6 +204,19 @@ static void _check_scale(const struct aif_policy *p)
 		      plugin_type);
 }
 
+/* What SLURM saved for a pending job of ours is what we wrote, or an
+ * operator's value already kept in its tag. */
+static int _seed(void *x, void *arg)
+{
+	job_record_t *job = x;
+
+	(void) arg;
+	if (IS_JOB_PENDING(job) && job->admin_comment &&
+	    aif_tag_find(job->admin_comment))
+		_remember(job->job_id, job->site_factor);
+	return 0;
+}
+
 extern int init(void)
 {
 	int rc = aif_slurm_start(plugin_type, 0);
@@ -211,6 +224,15 @@ extern int init(void)
 	struct aif_policy *p;
 
 	site_factor_p_reconfig();
+	/*
+	 * slurmctld has recovered its jobs before it starts the priority
+	 * plugin (and before it serves RPCs): learn their values now, so
+	 * that an operator's SiteFactor set before our first update is seen
+	 * as one. No lock is taken: init may run inside slurmctld's
+	 * read_slurm_conf, which holds the job lock already.
+	 */
+	if (job_list)
+		list_for_each(job_list, _seed, NULL);
 	if ((p = aif_service_policy()))
 		_check_scale(p);
 	aif_policy_unref(p);
