@@ -326,20 +326,25 @@ int aif_ranking_print_classes(const struct aif_ranking *r, FILE *out)
 	char at[32];
 	struct tm tm;
 
-	fprintf(out, "%-16s %6s %6s %6s %6s  %-10s %8s %8s\n", "CLASS",
-		"SHARE", "LEND", "BORROW", "USED", "STATE", "FACTOR",
-		"POINTS");
+	fprintf(out, "%-16s %6s %6s %6s %6s %6s %8s  %-10s %8s %8s\n",
+		"CLASS", "SHARE", "LEND", "BORROW", "USED", "LENT", "BORROWED",
+		"STATE", "FACTOR", "POINTS");
 	for (size_t i = 0; i < r->policy->nclasses; i++) {
 		const struct aif_class_prio *cp = &r->classes[i];
 		char share[16], lend[16], borrow[16], used[16];
+		char lent[16], borrowed[16];
+		bool known = cp->state != AIF_CLASS_UNKNOWN;
 
 		_fraction(share, sizeof(share), cp->klass->share);
 		_fraction(lend, sizeof(lend), cp->klass->lend_limit);
 		_fraction(borrow, sizeof(borrow), cp->klass->borrow_limit);
 		_fraction(used, sizeof(used), cp->used);
-		fprintf(out, "%-16s %6s %6s %6s %6s  %-10s %+8.4f %+8lld\n",
-			cp->klass->name, share, lend, borrow, used,
-			aif_class_state_name(cp->state), cp->factor,
+		_fraction(lent, sizeof(lent), known ? cp->lent : NAN);
+		_fraction(borrowed, sizeof(borrowed),
+			  known ? cp->borrowed : NAN);
+		fprintf(out, "%-16s %6s %6s %6s %6s %6s %8s  %-10s %+8.4f %+8lld\n",
+			cp->klass->name, share, lend, borrow, used, lent,
+			borrowed, aif_class_state_name(cp->state), cp->factor,
 			(long long) llround(r->w.class_weight * cp->factor));
 	}
 	gmtime_r(&r->now, &tm);

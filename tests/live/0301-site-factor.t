@@ -136,9 +136,9 @@ prio() {	# prio USER ARGS...: aifctl priority as USER
 }
 prio aif-bob --classes
 is "$AS_RC" 0 "aifctl priority --classes: any user" || diag "$AS_ERR"
-like "$AS_OUT" $'(^|\n)research +0\\.500 +0\\.500 +- +0\\.000 +under +\\+0\\.5000 +\\+5000\n' \
-	"research: share, lend limit, no borrow limit, unused, under its share, +5000"
-like "$AS_OUT" $'(^|\n)startup +0\\.300 +0\\.300 +- +0\\.000 +under +\\+0\\.3000 +\\+3000\n' \
+like "$AS_OUT" $'(^|\n)research +0\\.500 +0\\.500 +- +0\\.000 +0\\.500 +0\\.000 +under +\\+0\\.5000 +\\+5000\n' \
+	"research: share, lend limit, no borrow limit, unused, lends all its share, borrows nothing, under its share, +5000"
+like "$AS_OUT" $'(^|\n)startup +0\\.300 +0\\.300 +- +0\\.000 +0\\.300 +0\\.000 +under +\\+0\\.3000 +\\+3000\n' \
 	"startup: +3000"
 like "$AS_OUT" $'\nweights: class 10000, pacing 4000; classes measured at [0-9T:-]+Z$' \
 	"the weights and when the classes were measured"

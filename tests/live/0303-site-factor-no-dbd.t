@@ -2,7 +2,8 @@
 # site_factor/aifactory with slurmctld not using slurmdbd: SLURM never
 # calls the periodic update, the log says so at start, and SITE is set at
 # submit from the project's pacing alone (the class part needs slurmdbd's
-# usage): a project behind its schedule gains, one ahead loses.
+# usage): a project behind its schedule gains, one ahead loses. And the
+# check of SITE's span against slurm.conf's weights.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -uo pipefail
@@ -14,7 +15,10 @@ today=$(date -u +%Y-%m-%d)
 later=$(date -u -d '+90 days' +%Y-%m-%d)
 long_ago=$(date -u -d '-80 days' +%Y-%m-%d)
 soon=$(date -u -d '+9 days' +%Y-%m-%d)
-export AIF_SLURM_EXTRA="PrioritySiteFactorPlugin=site_factor/aifactory"
+# An age weight so large that SITE's span would push priorities past
+# SLURM's clamp: the start says so.
+export AIF_SLURM_EXTRA="PrioritySiteFactorPlugin=site_factor/aifactory
+PriorityWeightAge=4294960000"
 cluster_up_policy <<JSON
 {
   "version": 1,
@@ -40,6 +44,12 @@ cluster restart-ctld >/dev/null 2>&1
 ok "slurmctld is back, without slurmdbd" wait_until 60 "slurmctld" scontrol ping
 is "$(scontrol show config | awk '$1 == "AccountingStorageType" { print $3 }')" \
 	accounting_storage/none "it runs with no accounting storage"
+ok "the log compares SITE's span with slurm.conf's weights" grep -qF \
+	"site_factor/aifactory: SITE spans +-14000 points (class_weight 10000, pacing_weight 4000); slurm.conf's PriorityWeight* values sum to 4294960000" \
+	"$ctld_log"
+ok "and says when they would overflow SLURM's clamp" grep -qF \
+	"site_factor/aifactory: SITE's span and slurm.conf's weights together exceed 4294967295: SLURM clamps priorities there, so the highest lose their order; lower the weights" \
+	"$ctld_log"
 ok "the log says SLURM will not call the update" grep -qF \
 	"site_factor/aifactory: slurmctld runs without slurmdbd, so SLURM never calls site_factor's update: SITE is set at submit, update, release and resume from budget pacing only" \
 	"$ctld_log"
