@@ -75,6 +75,7 @@ static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	uint32_t half_life;	/* PriorityDecayHalfLife, seconds */
 	uint64_t weights;	/* the PriorityWeight* values, summed */
+	bool say_scale;		/* log the scale again (reconfigured) */
 } cached;
 
 /*
@@ -174,8 +175,8 @@ extern void site_factor_p_reconfig(void)
 		slurm_conf.priority_weight_part +
 		slurm_conf.priority_weight_qos +
 		_tres_weights(slurm_conf.priority_weight_tres);
+	cached.say_scale = true;
 	slurm_mutex_unlock(&conf_lock);
-	state.checked = NULL;	/* say the scale again */
 }
 
 /* Once per policy: how SITE's span compares with slurm.conf's weights. */
@@ -183,15 +184,18 @@ static void _check_scale(const struct aif_policy *p)
 {
 	struct aif_priority_weights w;
 	uint64_t span, weights;
+	bool again;
 
-	if (p == state.checked)
+	slurm_mutex_lock(&conf_lock);
+	weights = cached.weights;
+	again = cached.say_scale;
+	cached.say_scale = false;
+	slurm_mutex_unlock(&conf_lock);
+	if (p == state.checked && !again)
 		return;
 	state.checked = p;
 	aif_policy_priority(p, &w);
 	span = (uint64_t) w.class_weight + w.pacing_weight;
-	slurm_mutex_lock(&conf_lock);
-	weights = cached.weights;
-	slurm_mutex_unlock(&conf_lock);
 	if (!span) {
 		info("%s: the policy has no \"priority\" weights: SITE is 0 for every job",
 		     plugin_type);
