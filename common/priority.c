@@ -196,6 +196,7 @@ struct aif_ranking *aif_ranking_new(struct aif_policy *p,
 			cp->used = u->gpu_seconds / u->capacity;
 		}
 		cp->factor = aif_class_factor(cp->klass, cp->used, &cp->state);
+		cp->points = llround(r->w.class_weight * cp->factor);
 		if (cp->state == AIF_CLASS_UNKNOWN)
 			continue;
 		if (cp->used > cp->klass->share)
@@ -292,10 +293,11 @@ int64_t aif_ranking_job(struct aif_ranking *r, const char *comment,
 
 		sp->class_state = cp->state;
 		sp->class_factor = cp->factor;
+		sp->class_used = cp->used;
+		sp->class_points = cp->points;
 	}
 	if (!_pacing(r, proj, fresh, &sp->pacing))
 		sp->pacing.state = AIF_PACING_NO_GRANT;
-	sp->class_points = llround(r->w.class_weight * sp->class_factor);
 	sp->pacing_points = llround(r->w.pacing_weight * sp->pacing.factor);
 	sp->floor = sp->fallback ||
 		sp->pacing.state == AIF_PACING_OVERDRAWN;
@@ -412,9 +414,7 @@ int aif_ranking_print_job(struct aif_ranking *r, const char *klass,
 			klass, project);
 		return ferror(out) ? -1 : 0;
 	}
-	_fraction(used, sizeof(used), sp.class_state == AIF_CLASS_UNKNOWN ?
-		  NAN : r->classes[aif_policy_class(r->policy, klass) -
-				   r->policy->classes].used);
+	_fraction(used, sizeof(used), sp.class_used);
 	fprintf(out, "class %s: %s, share %.3f, used %s: %+.4f x %u = %+lld\n",
 		sp.klass, aif_class_state_name(sp.class_state),
 		aif_policy_class(r->policy, klass)->share, used,

@@ -69,6 +69,7 @@ struct aif_class_prio {
 	enum aif_class_state state;
 	double borrowed;	/* used - share when over it, else 0 */
 	double lent;		/* share - used when under it, else 0 */
+	int64_t points;		/* class_weight x factor, rounded */
 };
 
 enum aif_pacing_state {
@@ -107,6 +108,7 @@ struct aif_site_parts {
 	bool floor;		/* overdrawn, or fallback: the floor */
 	enum aif_class_state class_state;
 	double class_factor;
+	double class_used;	/* as aif_class_prio.used */
 	struct aif_pacing pacing;
 	int64_t class_points, pacing_points;
 	int64_t points;		/* SITE */

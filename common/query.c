@@ -190,46 +190,6 @@ static bool _echoable(const unsigned char *s, size_t len)
 	return true;
 }
 
-int aif_query_parse_payload(const void *payload, size_t len,
-			    char project[AIF_QUERY_PROJECT_MAX],
-			    char *why, size_t wlen)
-{
-	const char *p = payload;
-	size_t magic = strlen(PAYLOAD_MAGIC), n;
-	bool name = true;
-
-	project[0] = '\0';
-	why[0] = '\0';
-	if (!p || len <= magic || memcmp(p, PAYLOAD_MAGIC, magic)) {
-		snprintf(why, wlen, "not a balance query");
-		return -1;
-	}
-	p += magic;
-	n = len - magic;
-	if (n == 1 && p[0] == '-')
-		return 0;
-	/* The names the policy allows (lowercase: SLURM lowercases
-	 * accounts); anything else cannot be a project of anyone's. */
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') ||
-		      (p[i] >= '0' && p[i] <= '9') ||
-		      p[i] == '_' || p[i] == '.' || p[i] == '-'))
-			name = false;
-	if (name && n < AIF_QUERY_PROJECT_MAX) {
-		memcpy(project, p, n);
-		project[n] = '\0';
-		return 0;
-	}
-	/* The same words as for a project one is not a member of; echoed
-	 * as the user typed it (UTF-8 too) when it is safe to show. */
-	if (n < AIF_QUERY_PROJECT_MAX * 4 && _echoable((const unsigned char *) p, n))
-		snprintf(why, wlen, "no project %.*s that you are a member of",
-			 (int) n, p);
-	else
-		snprintf(why, wlen, "not a balance query");
-	return -1;
-}
-
 /* A name of [A-Za-z0-9_.-] (lowercase only for a project), 1 to
  * AIF_QUERY_PROJECT_MAX - 1 bytes, from s up to a space or the end of
  * the n bytes: its length, or 0. */
@@ -250,6 +210,38 @@ static size_t _name(const char *s, size_t n, bool lower, char *out)
 	memcpy(out, s, i);
 	out[i] = '\0';
 	return i;
+}
+
+int aif_query_parse_payload(const void *payload, size_t len,
+			    char project[AIF_QUERY_PROJECT_MAX],
+			    char *why, size_t wlen)
+{
+	const char *p = payload;
+	size_t magic = strlen(PAYLOAD_MAGIC), n;
+
+	project[0] = '\0';
+	why[0] = '\0';
+	if (!p || len <= magic || memcmp(p, PAYLOAD_MAGIC, magic)) {
+		snprintf(why, wlen, "not a balance query");
+		return -1;
+	}
+	p += magic;
+	n = len - magic;
+	if (n == 1 && p[0] == '-')
+		return 0;
+	/* The names the policy allows (lowercase: SLURM lowercases
+	 * accounts); anything else cannot be a project of anyone's. */
+	if (_name(p, n, true, project) == n)
+		return 0;
+	project[0] = '\0';
+	/* The same words as for a project one is not a member of; echoed
+	 * as the user typed it (UTF-8 too) when it is safe to show. */
+	if (n < AIF_QUERY_PROJECT_MAX * 4 && _echoable((const unsigned char *) p, n))
+		snprintf(why, wlen, "no project %.*s that you are a member of",
+			 (int) n, p);
+	else
+		snprintf(why, wlen, "not a balance query");
+	return -1;
 }
 
 int aif_query_parse_priority(const void *payload, size_t len,

@@ -339,13 +339,19 @@ static int _one_line(const char *cmd, char *buf, size_t len)
 	return rc;
 }
 
+/* A job id as squeue and sprio take it: digits, and '_' for a task. */
+static bool _job_id_ok(const char *jobid)
+{
+	return jobid[0] && strlen(jobid) <= 24 &&
+		strspn(jobid, "0123456789_") == strlen(jobid);
+}
+
 int aifctl_job_tag(const char *jobid, char *state, size_t slen,
 		   char *comment, size_t clen)
 {
 	char cmd[128], line[AIF_TAG_MAX + 64], *at;
 
-	if (!jobid[0] || strspn(jobid, "0123456789_") != strlen(jobid) ||
-	    strlen(jobid) > 24)
+	if (!_job_id_ok(jobid))
 		return -1;
 	snprintf(cmd, sizeof(cmd), "squeue -h -t all -j %s "
 		 "-O state:24,admin_comment:%d 2>/dev/null", jobid,
@@ -363,8 +369,7 @@ int aifctl_job_site(const char *jobid, long long *site)
 {
 	char cmd[128], line[64], *end;
 
-	if (!jobid[0] || strspn(jobid, "0123456789_") != strlen(jobid) ||
-	    strlen(jobid) > 24)
+	if (!_job_id_ok(jobid))
 		return -1;
 	snprintf(cmd, sizeof(cmd), "sprio -h -j %s -o %%S 2>/dev/null",
 		 jobid);

@@ -80,8 +80,8 @@ static struct {
 
 /*
  * What update() and set() share. Both run under slurmctld's job write
- * lock, so they never run at once; state.lock guards against init and
- * fini only (which hold no slurmctld lock).
+ * lock, so they never run at once; init and fini run before and after
+ * slurmctld calls either.
  */
 struct seen {
 	uint32_t job_id;	/* 0: empty slot */
@@ -224,7 +224,6 @@ static int _seed(void *x, void *arg)
 extern int init(void)
 {
 	int rc = aif_slurm_start(plugin_type, 0);
-
 	struct aif_policy *p;
 
 	site_factor_p_reconfig();
