@@ -17,8 +17,11 @@ exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' | s
 
 # The functions declared at file scope in the public headers (comments and
 # preprocessor lines taken out first).
+# topology.h is the hwloc archive's (libaif_topology, linked into aifctl
+# and the SPANK plugin), not this library's.
 public=$(for h in "$src"/*.h; do
 	grep -q '^#pragma GCC visibility push(hidden)' "$h" && continue
+	[ "$(basename "$h")" = topology.h ] && continue
 	perl -0777 -ne '
 		s{/\*.*?\*/}{}gs; s{^\s*#.*$}{}mg;
 		for my $decl (split /[;{}]/) {

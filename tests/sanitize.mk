@@ -17,7 +17,7 @@ out ?= build-sanitize
 CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 
-PKGS = json-c munge
+PKGS = json-c munge hwloc
 SANITIZERS = address,undefined
 SAN = -fsanitize=$(SANITIZERS) -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

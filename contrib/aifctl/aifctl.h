@@ -33,6 +33,7 @@ int aifctl_audit(int argc, char **argv);
 int aifctl_balance(int argc, char **argv);
 int aifctl_report(int argc, char **argv);
 int aifctl_priority(int argc, char **argv);
+int aifctl_topology(int argc, char **argv);
 
 /* The usage on f: 0 on stdout (asked for), 2 on stderr (a usage error). */
 int aifctl_usage(FILE *f);

@@ -15,6 +15,9 @@
  *                              (report.c)
  *   aifctl priority [...]      the SITE factor: classes, a project's
  *                              pacing, a job's parts (priority.c)
+ *   aifctl topology show|gres|bind  a GPU node's hwloc topology,
+ *                              its gres.conf, a task's binding
+ *                              (topology.c)
  *
  * shared.c holds what they share; slurm.c what aifctl learns of SLURM.
  *
@@ -42,10 +45,14 @@ static const char usage_text[] =
 	"                     [--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
 	"                     [--format table|csv|json] [--journal DIR]\n"
 	"       aifctl priority [--classes | -A PROJECT | JOBID] [--policy FILE]\n"
+	"       aifctl topology show [--xml XML] [--json]\n"
+	"       aifctl topology gres [--xml XML] [--type TYPE] [--nic]\n"
+	"       aifctl topology bind [--xml XML] --gpus LIST [--cores LIST]\n"
 	"\n"
 	"FILE defaults to aifactory.json next to slurm.conf ($SLURM_CONF,\n"
 	"else /etc/slurm/slurm.conf); DIR to aifactory under StateSaveLocation,\n"
-	"as 'scontrol show config' gives it.\n";
+	"as 'scontrol show config' gives it. XML is an hwloc export (lstopo\n"
+	"--of xml); without it, this machine.\n";
 
 int aifctl_usage(FILE *f)
 {
@@ -67,6 +74,8 @@ int main(int argc, char **argv)
 		return aifctl_balance(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "priority"))
 		return aifctl_priority(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "topology"))
+		return aifctl_topology(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return aifctl_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
