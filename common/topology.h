@@ -117,11 +117,61 @@ void aif_topo_free(struct aif_topo *topo);
 const char *aif_near_name(enum aif_near near);
 const char *aif_link_kind_name(enum aif_link_kind kind);
 
+/*
+ * A placement: what binding a task needs of a node, and nothing else:
+ * for each GPU the PUs of its locality, of its NUMA nodes and of its
+ * packages and its nearest NICs; the NICs' names; each core's PUs. Made
+ * from a topology once per node, kept in a small text file (the SPANK
+ * plugin's cache, so that a step does not load hwloc's topology again),
+ * read back in microseconds.
+ */
+struct aif_place_gpu {
+	char busid[16];
+	hwloc_bitmap_t local, numa, package;
+	int nics[AIF_TOPO_MAX_NICS];
+	int nnics;
+};
+
+struct aif_place_nic {
+	char name[AIF_TOPO_NAME_MAX];
+	char netdev[AIF_TOPO_NAME_MAX];	/* "" when none */
+	unsigned vendor;
+	int verbs, port;
+};
+
+#define AIF_PLACE_MAX_CORES 4096
+#define AIF_PLACE_SOURCE_MAX 512
+
+struct aif_placement {
+	char source[AIF_PLACE_SOURCE_MAX];	/* what it was made from */
+	int ngpus, nnics, ncores;
+	struct aif_place_gpu gpu[AIF_TOPO_MAX_GPUS];
+	struct aif_place_nic nic[AIF_TOPO_MAX_NICS];
+	hwloc_bitmap_t core[AIF_PLACE_MAX_CORES];	/* PUs of core i */
+};
+
+/* From a topology; source is a free text kept with it (one line). NULL
+ * when out of memory. Free with aif_placement_free. */
+struct aif_placement *aif_placement_new(const struct aif_topo *topo,
+					const char *source);
+void aif_placement_free(struct aif_placement *place);
+
+/* As text (aif_placement_read's input) on out; 0 or -1 (a write error). */
+int aif_placement_write(const struct aif_placement *place, FILE *out);
+
+/*
+ * From text, len bytes of it (no NUL needed). Every line is checked:
+ * names are plain tokens, indexes in order and in range, lists are
+ * hwloc's. 0 with *out set, or -1 with the line and the reason in err.
+ */
+int aif_placement_read(const char *text, size_t len,
+		       struct aif_placement **out, char *err, size_t errlen);
+
 /* The PUs of the cores with these logical indexes (a SLURM core list of
  * this node, such as S_STEP_ALLOC_CORES), into pus. 0 or -1 (a core the
- * topology does not have). */
-int aif_topo_cores_to_pus(const struct aif_topo *topo,
-			  hwloc_const_bitmap_t cores, hwloc_bitmap_t pus);
+ * node does not have). */
+int aif_placement_cores_to_pus(const struct aif_placement *place,
+			       hwloc_const_bitmap_t cores, hwloc_bitmap_t pus);
 
 /*
  * Where one task should run.
@@ -146,8 +196,9 @@ struct aif_binding {
 	int nnics;
 };
 
-int aif_topo_bind(const struct aif_topo *topo, const int *gpus, int ngpus,
-		  hwloc_const_bitmap_t allowed, struct aif_binding *out);
+int aif_placement_bind(const struct aif_placement *place, const int *gpus,
+		       int ngpus, hwloc_const_bitmap_t allowed,
+		       struct aif_binding *out);
 const char *aif_bind_level_name(enum aif_bind_level level);
 
 /*

@@ -33,13 +33,14 @@ static int _indexes(const char *text, hwloc_bitmap_t set)
 static int _bind(const struct aif_topo *topo, const char *gpu_list,
 		 const char *core_list)
 {
+	struct aif_placement *place = aif_placement_new(topo, "aifctl");
 	hwloc_bitmap_t gset = hwloc_bitmap_alloc(), cset = hwloc_bitmap_alloc();
 	hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
 	struct aif_binding b = { .cpuset = hwloc_bitmap_alloc() };
 	int gpus[AIF_TOPO_MAX_GPUS], n = 0, i, rv = 2;
 	char buf[1024];
 
-	if (!gset || !cset || !allowed || !b.cpuset)
+	if (!place || !gset || !cset || !allowed || !b.cpuset)
 		goto out;
 	if (_indexes(gpu_list, gset) < 0) {
 		aifctl_error_text("--gpus ", gpu_list,
@@ -56,7 +57,7 @@ static int _bind(const struct aif_topo *topo, const char *gpu_list,
 	} hwloc_bitmap_foreach_end();
 	if (core_list) {
 		if (_indexes(core_list, cset) < 0 ||
-		    aif_topo_cores_to_pus(topo, cset, allowed) < 0) {
+		    aif_placement_cores_to_pus(place, cset, allowed) < 0) {
 			aifctl_error_text("--cores ", core_list,
 					  ": not a list of this node's cores");
 			goto out;
@@ -65,7 +66,7 @@ static int _bind(const struct aif_topo *topo, const char *gpu_list,
 		hwloc_bitmap_copy(allowed,
 				  hwloc_topology_get_complete_cpuset(topo->hw));
 	}
-	if (aif_topo_bind(topo, gpus, n, allowed, &b) < 0) {
+	if (aif_placement_bind(place, gpus, n, allowed, &b) < 0) {
 		fprintf(stderr, "aifctl: no binding for these GPUs\n");
 		goto out;
 	}
@@ -76,6 +77,7 @@ static int _bind(const struct aif_topo *topo, const char *gpu_list,
 	printf("%s\n", b.nnics ? "" : " -");
 	rv = 0;
 out:
+	aif_placement_free(place);
 	hwloc_bitmap_free(gset);
 	hwloc_bitmap_free(cset);
 	hwloc_bitmap_free(allowed);

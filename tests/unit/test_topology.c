@@ -133,7 +133,8 @@ static void test_l3_node(void)
 
 static void test_bind(void)
 {
-	struct aif_topo *t;
+	struct aif_placement *t;
+	struct aif_topo *topo;
 	struct aif_binding b;
 	hwloc_bitmap_t allowed = hwloc_bitmap_alloc(), cores =
 		hwloc_bitmap_alloc();
@@ -141,51 +142,127 @@ static void test_bind(void)
 	int gpus[4];
 
 	b.cpuset = hwloc_bitmap_alloc();
-	if (aif_topo_load(&t, fixture("aif-node-4gpu.xml"), err,
+	if (aif_topo_load(&topo, fixture("aif-node-4gpu.xml"), err,
 			  sizeof(err))) {
 		ok(0, "load: %s", err);
 		return;
 	}
-	hwloc_bitmap_copy(allowed, hwloc_topology_get_complete_cpuset(t->hw));
+	t = aif_placement_new(topo, "test");
+	hwloc_bitmap_copy(allowed,
+			  hwloc_topology_get_complete_cpuset(topo->hw));
+	aif_topo_free(topo);
 	gpus[0] = 0;
-	is_int(aif_topo_bind(t, gpus, 1, allowed, &b), 0, "bind GPU 0");
+	is_int(aif_placement_bind(t, gpus, 1, allowed, &b), 0, "bind GPU 0");
 	is_str(list(b.cpuset), "4-7,20-23", "GPU 0 alone: its NUMA's PUs");
 	is_int(b.level, AIF_BIND_LOCAL, "local");
 	ok(b.nnics == 1 && b.nics[0] == 0, "NIC mlx5_0");
 
 	gpus[1] = 1;
-	aif_topo_bind(t, gpus, 2, allowed, &b);
+	aif_placement_bind(t, gpus, 2, allowed, &b);
 	is_str(list(b.cpuset), "0-7,16-23", "GPUs 0 and 1: both NUMAs");
 	is_int(b.nnics, 2, "and both NICs");
 
 	hwloc_bitmap_list_sscanf(cores, "5");
-	is_int(aif_topo_cores_to_pus(t, cores, allowed), 0, "core 5's PUs");
-	aif_topo_bind(t, gpus, 1, allowed, &b);
+	is_int(aif_placement_cores_to_pus(t, cores, allowed), 0, "core 5's PUs");
+	aif_placement_bind(t, gpus, 1, allowed, &b);
 	is_str(list(b.cpuset), "5,21", "never outside what is allowed");
 
 	hwloc_bitmap_list_sscanf(cores, "0-3");
-	aif_topo_cores_to_pus(t, cores, allowed);
-	aif_topo_bind(t, gpus, 1, allowed, &b);
+	aif_placement_cores_to_pus(t, cores, allowed);
+	aif_placement_bind(t, gpus, 1, allowed, &b);
 	is_str(list(b.cpuset), "0-3,16-19", "no GPU 0 core allowed: package");
 	is_int(b.level, AIF_BIND_PACKAGE, "widened to the package");
 
 	gpus[0] = 2;
-	aif_topo_bind(t, gpus, 1, allowed, &b);
+	aif_placement_bind(t, gpus, 1, allowed, &b);
 	is_str(list(b.cpuset), "0-3,16-19", "GPU 2, other package: allowed");
 	is_int(b.level, AIF_BIND_ALLOCATION, "nothing near: the allocation");
 
 	gpus[0] = 4;
-	is_int(aif_topo_bind(t, gpus, 1, allowed, &b), -1, "no GPU 4");
+	is_int(aif_placement_bind(t, gpus, 1, allowed, &b), -1, "no GPU 4");
 	gpus[0] = 0;
 	hwloc_bitmap_zero(allowed);
-	is_int(aif_topo_bind(t, gpus, 1, allowed, &b), -1, "nothing allowed");
+	is_int(aif_placement_bind(t, gpus, 1, allowed, &b), -1, "nothing allowed");
 	hwloc_bitmap_list_sscanf(cores, "16");
-	is_int(aif_topo_cores_to_pus(t, cores, allowed), -1, "no core 16");
+	is_int(aif_placement_cores_to_pus(t, cores, allowed), -1, "no core 16");
 
-	aif_topo_free(t);
+	aif_placement_free(t);
 	hwloc_bitmap_free(allowed);
 	hwloc_bitmap_free(cores);
 	hwloc_bitmap_free(b.cpuset);
+}
+
+static char *text_of(const struct aif_placement *p, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	aif_placement_write(p, f);
+	fclose(f);
+	return buf;
+}
+
+/* The text reads back as what was written; damage is refused with the
+ * line and the reason. */
+static void test_placement_text(void)
+{
+	struct aif_topo *topo;
+	struct aif_placement *p, *q;
+	char err[256], *text, *again, *bad;
+	size_t len, len2;
+
+	if (aif_topo_load(&topo, fixture("aif-node-4gpu.xml"), err,
+			  sizeof(err))) {
+		ok(0, "load: %s", err);
+		return;
+	}
+	p = aif_placement_new(topo, "xml tests/aif-node-4gpu.xml\nx");
+	aif_topo_free(topo);
+	text = text_of(p, &len);
+	like(text, "aifactory-placement 1\nsource xml tests/aif-node-4gpu.xml x\n"
+	     "gpu 0 0000:03:00.0 4-7,20-23 4-7,20-23 0-7,16-23 0\n",
+	     "text: magic, source on one line, GPU 0");
+	like(text, "\nnic 0 mlx5_0 ib0 15b3 1 2\n", "a NIC line");
+	is_str(strstr(text, "\ncore 15 "), "\ncore 15 15,31\nend\n",
+	       "cores, then end");
+	is_int(aif_placement_read(text, len, &q, err, sizeof(err)), 0,
+	       "reads back");
+	if (q) {
+		again = text_of(q, &len2);
+		is_str(again, text, "and writes the same text");
+		free(again);
+		is_int(q->ncores, 16, "16 cores");
+		is_int(q->gpu[3].nics[0], 2, "GPU 3's NIC");
+		aif_placement_free(q);
+	}
+	is_int(aif_placement_read(text, len - 4, &q, err, sizeof(err)), -1,
+	       "cut short: refused");
+	is_str(err, "line 26: no end line: cut short", "saying so");
+	bad = strdup(text);
+	memcpy(strstr(bad, "gpu 1"), "gpu 2", 5);
+	is_int(aif_placement_read(bad, len, &q, err, sizeof(err)), -1,
+	       "GPUs out of order: refused");
+	is_str(err, "line 4: GPUs must be numbered 0, 1, ... in order",
+	       "with the line");
+	free(bad);
+	bad = strdup(text);
+	memcpy(strstr(bad, "mlx5_0"), "mlx5;0", 6);
+	aif_placement_read(bad, len, &q, err, sizeof(err));
+	is_str(err, "line 7: bad NIC name", "a name with a ';'");
+	free(bad);
+	bad = strdup(text);
+	memcpy(strstr(bad, " 0\ngpu 1"), " 7", 2);
+	aif_placement_read(bad, len, &q, err, sizeof(err));
+	is_str(err, "line 26: a GPU names a NIC that is not there",
+	       "a NIC index past the NICs");
+	free(bad);
+	is_int(aif_placement_read("", 0, &q, err, sizeof(err)), -1, "empty");
+	is_int(aif_placement_read("aifactory-placement 2\n", 22, &q, err,
+				  sizeof(err)), -1, "another version");
+	is_str(err, "line 1: not a placement (aifactory-placement 1)",
+	       "named");
+	free(text);
+	aif_placement_free(p);
 }
 
 static void test_gpu_list(void)
@@ -233,6 +310,7 @@ int main(void)
 	test_four_gpu_node();
 	test_l3_node();
 	test_bind();
+	test_placement_text();
 	test_gpu_list();
 	test_errors();
 	return done();
