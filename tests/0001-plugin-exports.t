@@ -9,6 +9,7 @@ dir=${top_builddir:-.}/plugindir
 expected_job_submit_aifactory="fini init job_modify job_submit plugin_name plugin_type plugin_version"
 expected_jobcomp_aifactory="fini init jobcomp_p_get_jobs jobcomp_p_log_record jobcomp_p_set_location plugin_name plugin_type plugin_version"
 expected_site_factor_aifactory="fini init plugin_name plugin_type plugin_version site_factor_p_reconfig site_factor_p_set site_factor_p_update"
+expected_spank_aifactory="plugin_name plugin_type plugin_version slurm_spank_exit slurm_spank_init slurm_spank_init_post_opt slurm_spank_task_init"
 
 n=0 failed=0
 check() {
@@ -37,7 +38,7 @@ hardened() {
 	nm -D "$so" | grep -q ' U __stack_chk_fail'; tap $? "stack protector"
 }
 
-for plugin in job_submit_aifactory jobcomp_aifactory site_factor_aifactory; do
+for plugin in job_submit_aifactory jobcomp_aifactory site_factor_aifactory spank_aifactory; do
 	var=expected_$plugin
 	if [ -f "$dir/$plugin.so" ]; then
 		check "$dir/$plugin.so" "${!var}"

@@ -17,6 +17,12 @@
 #   AIF_JOBCOMP             JobCompType= (default jobcomp/none)
 #   AIF_SLURM_EXTRA         lines appended verbatim to slurm.conf
 #   AIF_PLUGSTACK           lines written to DIR/etc/plugstack.conf (SPANK)
+#   AIF_GRES_<node>         a file of gres.conf lines for that node (as
+#                           'aifctl topology gres' writes them, @DEV@ for
+#                           its fake device directory): its GPUs, type,
+#                           Cores and Links instead of the default ones
+#   AIF_SHAPE_<node>        that node's "Sockets=.. CoresPerSocket=..
+#                           ThreadsPerCore=.." instead of 2 x 16 x 1
 #   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by
 #                           root), with @BALANCE_PORT@ replaced by a free port
 #   AIF_POLICY_DIR          its project directory, copied to DIR/etc/aifactory.d
@@ -350,7 +356,19 @@ make_gpus() {
 	done
 }
 
+# The file AIF_GRES_<node> names, or nothing.
+node_gres_file() {
+	local v=AIF_GRES_$1
+	printf '%s' "${!v:-}"
+}
+
 gpu_type() {
+	local f
+	f=$(node_gres_file "$1")
+	if [ -n "$f" ]; then
+		sed -n 's/^Name=gpu .*Type=\([^ ]*\).*/\1/p' "$f" | head -n 1
+		return
+	fi
 	case $1 in
 	h*) echo h100 ;;
 	*) echo a100 ;;
@@ -358,6 +376,12 @@ gpu_type() {
 }
 
 gpu_count() {
+	local f
+	f=$(node_gres_file "$1")
+	if [ -n "$f" ]; then
+		grep -c '^Name=gpu ' "$f"
+		return
+	fi
 	case $1 in
 	h*) echo 8 ;;
 	*) echo 4 ;;
@@ -372,6 +396,11 @@ write_gres_conf() {
 		count=$(gpu_count "$node")
 		half=$((count / 2))
 		make_gpus "$node" "$count"
+		if [ -n "$(node_gres_file "$node")" ]; then
+			sed -n "/^Name=/{s#@DEV@#$DIR/dev/$node#g;s#^#NodeName=$node #;p}" \
+				"$(node_gres_file "$node")"
+			continue
+		fi
 		printf 'NodeName=%s Name=gpu Type=%s File=%s/nvidia[0-%d] Cores=0-15\n' \
 			"$node" "$type" "$DIR/dev/$node" $((half - 1))
 		printf 'NodeName=%s Name=gpu Type=%s File=%s/nvidia[%d-%d] Cores=16-31\n' \
@@ -430,11 +459,13 @@ slurm_settings() {
 # Four nodes on this host (multiple-slurmd), declared larger than it is:
 # config_overrides makes slurmd report what is written here.
 slurm_nodes() {
-	local node
+	local node shape
 	for node in "${NODES[@]}"; do
 		printf 'NodeName=%s NodeHostname=%s NodeAddr=127.0.0.1 Port=%s ' \
 			"$node" "$(hostname -s)" "$(port_of "slurmd_$node")"
-		printf 'Sockets=2 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=512000 '
+		shape=AIF_SHAPE_$node
+		printf '%s RealMemory=512000 ' \
+			"${!shape:-Sockets=2 CoresPerSocket=16 ThreadsPerCore=1}"
 		printf 'Gres=gpu:%s:%d State=UNKNOWN\n' "$(gpu_type "$node")" "$(gpu_count "$node")"
 	done
 	cat <<-EOF

@@ -1,0 +1,280 @@
+/*
+ * spank/aifactory: the node's placement, read once per node.
+ *
+ * The first step on a node loads its topology with hwloc (this machine,
+ * or the XML that topology= names) and writes the placement into
+ * CACHE/placement-NODE, as root, by rename; later steps read that small
+ * file instead (microseconds, where hwloc takes milliseconds). The cache
+ * says what it was made from: the XML's path, size and mtime, or this
+ * machine's boot id; a cache made from anything else is remade. It is
+ * believed only when it is a regular file of root's that nobody else may
+ * write, in a directory of the same kind.
+ *
+ * A binding is applied (sched_setaffinity) only where the placement is
+ * this machine: loaded live, or from an XML whose PUs are exactly the
+ * CPUs online here (an export of the node itself). Otherwise (a test
+ * cluster's fake node) it is computed and shown, not applied.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aif_spank.h"
+
+#define CACHE_MAX (4 << 20)
+
+static long long _us_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000000LL +
+		(t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* topology= with %n replaced by the node's name. */
+static int _xml_path(const struct aif_spank *ctx, char *buf, size_t size)
+{
+	size_t used = 0;
+	const char *p;
+
+	for (p = ctx->topology; *p; p++) {
+		int n;
+
+		if (p[0] == '%' && p[1] == 'n') {
+			n = snprintf(buf + used, size - used, "%s", ctx->node);
+			p++;
+		} else {
+			n = snprintf(buf + used, size - used, "%c", *p);
+		}
+		if (n < 0 || (size_t) n >= size - used)
+			return -1;
+		used += (size_t) n;
+	}
+	return 0;
+}
+
+/* What the placement is made from, as its cache records it. */
+static int _source(const char *xml, char *buf, size_t size)
+{
+	struct stat st;
+	char boot[64] = "";
+	FILE *f;
+	int n;
+
+	if (xml) {
+		if (stat(xml, &st) < 0)
+			return -1;
+		n = snprintf(buf, size, "xml %s %lld %lld", xml,
+			     (long long) st.st_size, (long long) st.st_mtime);
+		if (n < 0 || (size_t) n >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return 0;
+	}
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(buf, size, "live %s", boot[0] ? boot : "unknown");
+	return 0;
+}
+
+static int _trusted(const struct stat *st, int dir)
+{
+	return st->st_uid == 0 && !(st->st_mode & 022) &&
+		(dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode));
+}
+
+static struct aif_placement *_read_cache(const char *path, const char *source)
+{
+	struct aif_placement *p = NULL;
+	struct stat st;
+	char err[256], *text;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !_trusted(&st, 0) || st.st_size > CACHE_MAX ||
+	    !(text = malloc((size_t) st.st_size + 1))) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, text, (size_t) st.st_size);
+	close(fd);
+	if (n == st.st_size &&
+	    aif_placement_read(text, (size_t) n, &p, err, sizeof(err)) < 0)
+		slurm_info("%s: %s: %s; remaking it", AIF_SPANK, path, err);
+	free(text);
+	if (p && strcmp(p->source, source)) {
+		aif_placement_free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+static void _write_cache(const struct aif_spank *ctx, const char *path,
+			 const struct aif_placement *p)
+{
+	char tmp[PATH_MAX + 340];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (geteuid() != 0)
+		return;
+	if (mkdir(ctx->cache_dir, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if (lstat(ctx->cache_dir, &st) < 0 || !_trusted(&st, 1)) {
+		slurm_error("%s: %s is not root's, 0755: not caching there",
+			    AIF_SPANK, ctx->cache_dir);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long) getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0)
+		goto fail;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		goto fail;
+	}
+	if (aif_placement_write(p, f) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) < 0) {
+		unlink(tmp);
+		goto fail;
+	}
+	return;
+fail:
+	slurm_error("%s: cannot cache the placement in %s: %m", AIF_SPANK,
+		    ctx->cache_dir);
+}
+
+/* The placement's PUs are the CPUs online here. */
+static int _is_this_machine(const struct aif_placement *p)
+{
+	hwloc_bitmap_t mine = hwloc_bitmap_alloc(), online = hwloc_bitmap_alloc();
+	char buf[4096] = "";
+	FILE *f;
+	int i, same = 0;
+
+	f = fopen("/sys/devices/system/cpu/online", "re");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (mine && online && buf[0] &&
+	    hwloc_bitmap_list_sscanf(online, buf) == 0) {
+		for (i = 0; i < p->ncores; i++)
+			hwloc_bitmap_or(mine, mine, p->core[i]);
+		same = hwloc_bitmap_isequal(mine, online);
+	}
+	hwloc_bitmap_free(mine);
+	hwloc_bitmap_free(online);
+	return same;
+}
+
+/* The first host of a SLURM node list ("gpu[003-004],cpu1" gives
+ * "gpu003"): where a batch step runs, which knows no SLURMD_NODENAME yet. */
+static int _first_host(const char *list, char *buf, size_t size)
+{
+	size_t n = strcspn(list, ",[");
+
+	if (!n || n >= size)
+		return -1;
+	memcpy(buf, list, n);
+	buf[n] = '\0';
+	if (list[n] == '[') {
+		size_t d = strspn(list + n + 1, "0123456789");
+
+		if (!d || n + d >= size)
+			return -1;
+		memcpy(buf + n, list + n + 1, d);
+		buf[n + d] = '\0';
+	}
+	return 0;
+}
+
+/* This node's name as slurmd knows it (several slurmd may share a host). */
+static void _node_name(struct aif_spank *ctx, spank_t sp)
+{
+	char list[1024];
+
+	if (spank_getenv(sp, "SLURMD_NODENAME", ctx->node,
+			 sizeof(ctx->node)) == ESPANK_SUCCESS)
+		return;
+	if (spank_getenv(sp, "SLURM_JOB_NODELIST", list, sizeof(list)) ==
+	    ESPANK_SUCCESS && !_first_host(list, ctx->node, sizeof(ctx->node)))
+		return;
+	if (gethostname(ctx->node, sizeof(ctx->node)) < 0)
+		snprintf(ctx->node, sizeof(ctx->node), "node");
+	ctx->node[sizeof(ctx->node) - 1] = '\0';
+	ctx->node[strcspn(ctx->node, ".")] = '\0';
+}
+
+int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
+{
+	char xml[PATH_MAX], source[AIF_PLACE_SOURCE_MAX], err[512];
+	char cache[PATH_MAX + 300];
+	struct aif_topo *topo;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	_node_name(ctx, sp);
+	ctx->node[strcspn(ctx->node, "/")] = '\0';
+	if (ctx->topology[0] &&
+	    _xml_path(ctx, xml, sizeof(xml)) < 0) {
+		slurm_error("%s: topology=%s: path too long", AIF_SPANK,
+			    ctx->topology);
+		return -1;
+	}
+	if (_source(ctx->topology[0] ? xml : NULL, source, sizeof(source)) < 0) {
+		slurm_error("%s: topology %s: %m", AIF_SPANK, xml);
+		return -1;
+	}
+	snprintf(cache, sizeof(cache), "%s/placement-%s", ctx->cache_dir,
+		 ctx->node);
+	ctx->place = _read_cache(cache, source);
+	if (ctx->place) {
+		ctx->live = !ctx->topology[0] || _is_this_machine(ctx->place);
+		slurm_debug("%s: placement of %s from %s in %lld us",
+			    AIF_SPANK, ctx->node, cache, _us_since(&t0));
+		return 0;
+	}
+	if (aif_topo_load(&topo, ctx->topology[0] ? xml : NULL, err,
+			  sizeof(err)) < 0) {
+		slurm_error("%s: %s", AIF_SPANK, err);
+		return -1;
+	}
+	ctx->place = aif_placement_new(topo, source);
+	aif_topo_free(topo);
+	if (!ctx->place) {
+		slurm_error("%s: out of memory", AIF_SPANK);
+		return -1;
+	}
+	_write_cache(ctx, cache, ctx->place);
+	ctx->live = !ctx->topology[0] || _is_this_machine(ctx->place);
+	slurm_info("%s: placement of %s from %s in %lld us (%d GPUs, %d NICs)",
+		   AIF_SPANK, ctx->node, ctx->topology[0] ? xml :
+		   "this machine", _us_since(&t0), ctx->place->ngpus,
+		   ctx->place->nnics);
+	return 0;
+}
