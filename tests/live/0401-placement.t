@@ -148,6 +148,28 @@ like "$(printf '%s\n' "$out" | grep '^multi 0 ')" "^multi 0 bind=auto gpus=0 cpu
 like "$(printf '%s\n' "$out" | grep '^multi 1 ')" "^multi 1 bind=auto gpus=1 cpus=$g1 .* hca==mlx5_0 .* aff=$g1$" \
 	"task 1 really runs on GPU 1's CPUs ($g1), with the NIC beside it"
 
+# h1 has no topology file: with auto the job runs as SLURM placed it and
+# the node's log says why; with strict it fails.
+as_user aif-alice sbatch --parsable -p h100 -w h1 -n1 --gres=gpu:h100:1 -t 5 \
+	-o "$AIF_SCRATCH/h1.out" "$AIF_SCRATCH/report.sh" batch
+job=$AS_OUT
+wait_job_state "$job" "COMPLETED|FAILED|CANCELLED|TIMEOUT" 60
+is "$JOB_STATE" COMPLETED "auto, no topology for the node: the job still runs"
+like "$(cat "$AIF_SCRATCH/h1.out")" "^batch 0 bind=auto gpus=unset cpus=unset .* cvd=0 " \
+	"with SLURM's GPUs and nothing of ours"
+ok "the node's log says why" grep -qF \
+	"spank/aifactory: the node's topology could not be read (topology $topo/h1.xml: No such file or directory): SLURM's binding is left as it is" \
+	"$AIF_CLUSTER_DIR/log/slurmd-h1.log"
+as_user aif-alice sbatch --parsable -p h100 -w h1 -n1 --gres=gpu:h100:1 -t 5 \
+	--aif-bind=strict -o "$AIF_SCRATCH/h1s.out" "$AIF_SCRATCH/report.sh" batch
+job=$AS_OUT
+wait_job_state "$job" "COMPLETED|FAILED|CANCELLED|TIMEOUT" 60
+is "$JOB_STATE" FAILED "strict, no topology for the node: the job fails"
+is "$(job_field "$job" ExitCode)" "1:0" "with exit code 1"
+is "$(head -n 1 "$AIF_SCRATCH/h1s.out")" \
+	"aif-bind=strict: the node's topology could not be read (topology $topo/h1.xml: No such file or directory): the task cannot be bound to its GPUs" \
+	"its output says why, and nothing ran"
+
 # The node's placement was cached, once per node, root's and 0644.
 ok "the placement of a1 is cached" test -f "$topo/cache/placement-a1"
 is "$(stat -c '%U %a' "$topo/cache/placement-a1")" "root 644" "root's, readable"

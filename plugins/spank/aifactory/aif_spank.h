@@ -35,6 +35,7 @@ struct aif_spank {
 	char cache_dir[PATH_MAX];	/* plugstack cache= */
 	char node[256];
 	struct aif_placement *place;	/* NULL: not loaded or failed */
+	char why[256];			/* why not, for the task's message */
 	int live;			/* place is this machine: bind */
 };
 

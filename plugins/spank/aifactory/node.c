@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,20 @@ static void _node_name(struct aif_spank *ctx, spank_t sp)
 	ctx->node[strcspn(ctx->node, ".")] = '\0';
 }
 
+/* Why the placement could not be had: in the node's log, and kept for
+ * the message a strict task prints. */
+static int __attribute__((format(printf, 2, 3)))
+_cannot(struct aif_spank *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->why, sizeof(ctx->why), fmt, ap);
+	va_end(ap);
+	slurm_error("%s: %s", AIF_SPANK, ctx->why);
+	return -1;
+}
+
 int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
 {
 	char xml[PATH_MAX], source[AIF_PLACE_SOURCE_MAX], err[512];
@@ -241,15 +256,11 @@ int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
 	_node_name(ctx, sp);
 	ctx->node[strcspn(ctx->node, "/")] = '\0';
 	if (ctx->topology[0] &&
-	    _xml_path(ctx, xml, sizeof(xml)) < 0) {
-		slurm_error("%s: topology=%s: path too long", AIF_SPANK,
-			    ctx->topology);
-		return -1;
-	}
-	if (_source(ctx->topology[0] ? xml : NULL, source, sizeof(source)) < 0) {
-		slurm_error("%s: topology %s: %m", AIF_SPANK, xml);
-		return -1;
-	}
+	    _xml_path(ctx, xml, sizeof(xml)) < 0)
+		return _cannot(ctx, "topology=%s: path too long",
+			       ctx->topology);
+	if (_source(ctx->topology[0] ? xml : NULL, source, sizeof(source)) < 0)
+		return _cannot(ctx, "topology %s: %s", xml, strerror(errno));
 	snprintf(cache, sizeof(cache), "%s/placement-%s", ctx->cache_dir,
 		 ctx->node);
 	ctx->place = _read_cache(cache, source);
@@ -260,16 +271,12 @@ int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
 		return 0;
 	}
 	if (aif_topo_load(&topo, ctx->topology[0] ? xml : NULL, err,
-			  sizeof(err)) < 0) {
-		slurm_error("%s: %s", AIF_SPANK, err);
-		return -1;
-	}
+			  sizeof(err)) < 0)
+		return _cannot(ctx, "%s", err);
 	ctx->place = aif_placement_new(topo, source);
 	aif_topo_free(topo);
-	if (!ctx->place) {
-		slurm_error("%s: out of memory", AIF_SPANK);
-		return -1;
-	}
+	if (!ctx->place)
+		return _cannot(ctx, "out of memory");
 	_write_cache(ctx, cache, ctx->place);
 	ctx->live = !ctx->topology[0] || _is_this_machine(ctx->place);
 	slurm_info("%s: placement of %s from %s in %lld us (%d GPUs, %d NICs)",

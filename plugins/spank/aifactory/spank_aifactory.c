@@ -57,8 +57,10 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	ctx.mode = _mode(sp);
 	if (ctx.mode == AIF_MODE_NONE)
 		return 0;
-	if (aif_spank_node_load(&ctx, sp) < 0)
-		return ctx.mode == AIF_MODE_STRICT ? -1 : 0;
+	/* a failure here fails every task of a strict step in task_init,
+	 * where the user sees why: failing here would make SLURM end a batch
+	 * job COMPLETED with nothing run */
+	(void) aif_spank_node_load(&ctx, sp);
 	return 0;
 }
 

@@ -96,9 +96,9 @@ _fail(const struct aif_spank *ctx, spank_t sp, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ctx->mode == AIF_MODE_STRICT) {
+		/* the task's stderr: SLURM adds that its plugin failed */
 		dprintf(STDERR_FILENO, "aif-bind=strict: %s: the task cannot "
 			"be bound to its GPUs\n", msg);
-		slurm_error("%s: %s (strict: the task fails)", AIF_SPANK, msg);
 		return -1;
 	}
 	slurm_info("%s: %s: SLURM's binding is left as it is", AIF_SPANK, msg);
@@ -219,7 +219,8 @@ int aif_spank_task(struct aif_spank *ctx, spank_t sp)
 		return 0;
 	}
 	if (!ctx->place)
-		return _fail(ctx, sp, "the node's topology could not be read");
+		return _fail(ctx, sp, "the node's topology could not be read "
+			     "(%s)", ctx->why[0] ? ctx->why : "unknown");
 	spank_get_item(sp, S_JOB_STEPID, &step);
 	if (!_get(sp, step == BATCH_STEP ? "SLURM_JOB_GPUS" : "SLURM_STEP_GPUS",
 		  list, sizeof(list))) {
