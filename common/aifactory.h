@@ -144,7 +144,18 @@ struct aif_class {
 	double lend_limit;		/* how much of share others may use
 					 * while it is idle; 0..share */
 	bool pacing;			/* its projects' grants are paced */
+	/* Shaping at submit (docs/placement.md): 0 not set; AIF_SHAPE_AUTO
+	 * from the nodes of the job's partition (their CPUs, or memory, over
+	 * their GPUs). */
+	uint32_t cpus_per_gpu;		/* a job's default --cpus-per-gpu */
+	uint32_t max_cpus_per_gpu;	/* more per GPU is refused */
+	uint32_t mem_per_gpu;		/* MB: a job's default --mem-per-gpu */
+	char bind[8];			/* default --aif-bind; "" not set */
 };
+
+#define AIF_SHAPE_AUTO UINT32_MAX
+#define AIF_SHAPE_CPUS_MAX 4096		/* CPUs per GPU the policy may name */
+#define AIF_SHAPE_MEM_MAX (64u << 20)	/* MB per GPU: 64 TB */
 
 struct aif_grant {
 	char name[AIF_NAME_MAX];
@@ -329,6 +340,19 @@ struct aif_request {
 	const char *current_qos;	/* NULL: unknown */
 	const char *current_tag;	/* its AdminComment, holding our tag */
 	time_t now;
+	/* CPUs, memory and binding, for the class's shaping (shape.c) */
+	uint32_t cpus_per_gpu;		/* --cpus-per-gpu; 0: not given */
+	uint32_t cpus_per_task;		/* -c; 0: not given */
+	uint64_t cpus;			/* CPUs the job asks in all; 0: unknown */
+	bool gpus_per_task;		/* --gpus-per-task or --ntasks-per-gpu */
+	bool mem_given;			/* --mem, --mem-per-cpu or --mem-per-gpu */
+	bool bind_given;		/* --aif-bind */
+	/* For "auto": the fewest CPUs and MB of memory per GPU over the
+	 * partition's nodes that have GPUs; 0 each when unknown. NULL:
+	 * nothing is known of the nodes. Pure, microseconds. */
+	void (*partition_shape)(const char *partition, void *arg,
+				uint32_t *cpus_per_gpu, uint32_t *mem_per_gpu);
+	void *partition_arg;
 };
 
 struct aif_decision {
@@ -343,6 +367,11 @@ struct aif_decision {
 	char qos[AIF_NAME_MAX];
 	uint32_t time_limit;
 	char tag[AIF_TAG_MAX];		/* for admin_comment */
+	/* Shaping (shape.c): 0 / "" leave as it is */
+	uint32_t cpus_per_gpu;		/* cpus_per_tres = "gres:gpu:N" */
+	uint32_t mem_per_gpu;		/* mem_per_tres = "gres:gpu:M", MB */
+	char bind[8];			/* AIF_BIND in a batch job's environment */
+	char shaping[256];		/* what was shaped and why, for explain */
 };
 
 /*
@@ -352,6 +381,15 @@ struct aif_decision {
 enum aif_verdict aif_decide(const struct aif_policy *p,
 			    const struct aif_request *r,
 			    struct aif_decision *d);
+
+/*
+ * The class's shaping of an admitted job (shape.c): its CPUs and memory
+ * per GPU and its --aif-bind, where the job named none, and a refusal
+ * when it asks more CPUs per GPU than the class allows. Called by
+ * aif_decide; pure, as it is.
+ */
+void aif_shape(const struct aif_class *c, const struct aif_request *r,
+	       const char *partition, struct aif_decision *d);
 
 /*
  * Decide whether a non-operator may change a job of project job_account

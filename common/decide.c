@@ -361,7 +361,11 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
 		aif_copy(d->qos, sizeof(d->qos), c->qos);
 	if (!r->time_limit && c->default_time != AIF_UNLIMITED)
 		d->time_limit = c->default_time;
-	if (d->account[0] || d->partition[0] || d->qos[0] || d->time_limit) {
+	aif_shape(c, r, d->partition[0] ? d->partition : r->partition, d);
+	if (d->verdict == AIF_REFUSE)
+		return d->verdict;
+	if (d->account[0] || d->partition[0] || d->qos[0] || d->time_limit ||
+	    d->cpus_per_gpu || d->mem_per_gpu || d->bind[0]) {
 		d->verdict = AIF_RESHAPE;
 		d->rule = "reshape";
 	}

@@ -187,6 +187,29 @@ static bool _get_fraction(struct loader *ld, const struct src *s,
 	return true;
 }
 
+/* A shaping value: an integer from 1 to max, or "auto". */
+static void _get_shape(struct loader *ld, const struct src *s,
+		       const char *path, json_object *v, int64_t max,
+		       uint32_t *out)
+{
+	int64_t n;
+
+	if (json_object_is_type(v, json_type_string)) {
+		char q[QUOTE_MAX + 8];
+
+		if (!strcmp(json_object_get_string(v), "auto")) {
+			*out = AIF_SHAPE_AUTO;
+			return;
+		}
+		aif_ld_quote(json_object_get_string(v), q, sizeof(q));
+		aif_ld_err(ld, s, path, "must be an integer from 1 to %" PRId64
+			   " or \"auto\", got \"%s\"", max, q);
+		return;
+	}
+	if (aif_ld_get_int(ld, s, path, v, 1, max, &n))
+		*out = (uint32_t) n;
+}
+
 /* The class's share as written, or "0" when it has none. */
 static const char *_share_text(const struct src *s, const char *path,
 			       double share, char *buf, size_t len)
@@ -332,12 +355,46 @@ static void _load_class(struct loader *ld, const struct src *s,
 							&c->lend_limit);
 		} else if (!strcmp(key, "pacing")) {
 			aif_ld_get_bool(ld, s, kp, val, &c->pacing);
+		} else if (!strcmp(key, "cpus_per_gpu")) {
+			_get_shape(ld, s, kp, val, AIF_SHAPE_CPUS_MAX,
+				   &c->cpus_per_gpu);
+		} else if (!strcmp(key, "max_cpus_per_gpu")) {
+			_get_shape(ld, s, kp, val, AIF_SHAPE_CPUS_MAX,
+				   &c->max_cpus_per_gpu);
+		} else if (!strcmp(key, "mem_per_gpu")) {
+			_get_shape(ld, s, kp, val, AIF_SHAPE_MEM_MAX,
+				   &c->mem_per_gpu);
+		} else if (!strcmp(key, "bind")) {
+			const char *str = aif_ld_get_string(ld, s, kp, val);
+			char q[QUOTE_MAX + 8];
+
+			if (!str)
+				continue;
+			if (!strcmp(str, "auto") || !strcmp(str, "strict") ||
+			    !strcmp(str, "none")) {
+				aif_copy(c->bind, sizeof(c->bind), str);
+			} else {
+				aif_ld_quote(str, q, sizeof(q));
+				aif_ld_err(ld, s, kp, "must be \"auto\", "
+					   "\"strict\" or \"none\", got \"%s\"",
+					   q);
+			}
 		} else {
 			aif_ld_err(ld, s, kp, "unknown key");
 		}
 	}
 
 	/* Defaults and cross-checks (docs/policy-schema.md, "A class"). */
+	if (c->cpus_per_gpu && c->max_cpus_per_gpu &&
+	    c->cpus_per_gpu != AIF_SHAPE_AUTO &&
+	    c->max_cpus_per_gpu != AIF_SHAPE_AUTO &&
+	    c->cpus_per_gpu > c->max_cpus_per_gpu) {
+		char kp[AIF_PATH_MAX];
+
+		aif_ld_path_key(kp, path, "cpus_per_gpu");
+		aif_ld_err(ld, s, kp, "%u exceeds max_cpus_per_gpu %u",
+			   c->cpus_per_gpu, c->max_cpus_per_gpu);
+	}
 	if (have_default_partition && c->npartitions &&
 	    !_in_list(c->partitions, c->npartitions, c->default_partition)) {
 		char kp[AIF_PATH_MAX];

@@ -111,6 +111,19 @@ static const struct fit _fits[FIT_LEVELS] = {
 	{ true, 0 },
 };
 
+/* The binding the job ran with: what it asked for, else its class's
+ * default, else the node's (spank/aifactory's default=), which slurmctld
+ * cannot know: "default". */
+static const char *_bind_of(const struct aif_job_end *je,
+			    const struct aif_project *proj)
+{
+	if (je->bind[0])
+		return je->bind;
+	if (proj->klass->bind[0])
+		return proj->klass->bind;
+	return "default";
+}
+
 /* The audit record of a charge, as far as fit gives up room: -1 if a
  * field was refused or a part could not be held whole. */
 static int _charge_record(struct aif_record *rec, const struct aif_policy *p,
@@ -148,6 +161,10 @@ static int _charge_record(struct aif_record *rec, const struct aif_policy *p,
 	_gpu_list(je, text, sizeof(text));
 	rc |= aif_record_add_str(rec, "gpus",
 				 _short(text, fit->strings, buf, sizeof(buf)));
+	rc |= aif_record_add_str(rec, "gpu_index",
+				 _short(je->gpu_index, fit->strings, buf,
+					sizeof(buf)));
+	rc |= aif_record_add_str(rec, "bind", _bind_of(je, proj));
 	rc |= aif_record_add_int(rec, "submit", je->submit);
 	rc |= aif_record_add_int(rec, "start", je->start);
 	rc |= aif_record_add_int(rec, "end", je->end);

@@ -50,6 +50,11 @@ struct aif_job_end {
 	bool final;			/* no rerun follows: release the lien */
 	struct aif_job_gpus gpus[AIF_GPU_TYPES_MAX];
 	unsigned ngpus;
+	/* Where it ran: each node's GPU indexes ("a1:0-3;a2:0,3", as SLURM
+	 * numbers them on the node) and the --aif-bind the job asked for
+	 * ("" none: its class's default, else the node's) */
+	char gpu_index[256];
+	char bind[16];
 };
 
 /* "cluster:jobid:start": one run of one job (docs/slurm.md). */

@@ -24,6 +24,7 @@
 enum {
 	OPT_POLICY = 256, OPT_GRES, OPT_GPUS, OPT_GPN, OPT_GPT, OPT_GPS,
 	OPT_TPN, OPT_SPN, OPT_BY, OPT_MONTH, OPT_FROM, OPT_TO, OPT_FORMAT,
+	OPT_CPG, OPT_MEM, OPT_MPC, OPT_MPG, OPT_BIND,
 };
 
 /* The subcommands: argv[0] is the subcommand's name; the exit code. */
@@ -110,5 +111,11 @@ int aifctl_job_tag(const char *jobid, char *state, size_t slen,
 /* The SITE sprio shows for a pending job: 0, or -1 (not pending, no
  * sprio, not found). */
 int aifctl_job_site(const char *jobid, long long *site);
+
+/* For a class's "auto" shaping: the fewest CPUs and MB per GPU over the
+ * nodes of each partition of list, as sinfo shows them; 0 when sinfo
+ * cannot tell (no cluster). The library's partition_shape. */
+void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
+			    uint32_t *mem);
 
 #endif

@@ -101,6 +101,15 @@ static void _print_decision(const struct aif_decision *d)
 		aif_format_minutes(d->time_limit, t, sizeof(t));
 		printf("set:       time=%s\n", t);
 	}
+	if (d->cpus_per_gpu)
+		printf("set:       cpus-per-gpu=%u\n", d->cpus_per_gpu);
+	if (d->mem_per_gpu)
+		printf("set:       mem-per-gpu=%uM\n", d->mem_per_gpu);
+	if (d->bind[0])
+		printf("set:       aif-bind=%s (AIF_BIND in a batch job's "
+		       "environment)\n", d->bind);
+	if (d->shaping[0])
+		printf("shape:     %s\n", d->shaping);
 	printf("tag:       %s\n", d->tag);
 }
 
@@ -181,6 +190,12 @@ int aifctl_explain(int argc, char **argv)
 		{ "gpus-per-node", required_argument, NULL, OPT_GPN },
 		{ "gpus-per-task", required_argument, NULL, OPT_GPT },
 		{ "gpus-per-socket", required_argument, NULL, OPT_GPS },
+		{ "cpus-per-task", required_argument, NULL, 'c' },
+		{ "cpus-per-gpu", required_argument, NULL, OPT_CPG },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "mem-per-cpu", required_argument, NULL, OPT_MPC },
+		{ "mem-per-gpu", required_argument, NULL, OPT_MPG },
+		{ "aif-bind", required_argument, NULL, OPT_BIND },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,7 +203,10 @@ int aifctl_explain(int argc, char **argv)
 	const char *path = NULL, *user = NULL, *journal = NULL;
 	char *gres = NULL, *gpus = NULL, *gpn = NULL, *gpt = NULL, *gps = NULL;
 	struct aif_gpu_spec spec = { 0 };
-	struct aif_request req = { .now = time(NULL) };
+	struct aif_request req = {
+		.now = time(NULL),
+		.partition_shape = aifctl_partition_shape,
+	};
 	struct aif_decision d;
 	struct aif_policy *p = NULL;
 	struct aif_ledger *ledger = NULL;
@@ -196,7 +214,7 @@ int aifctl_explain(int argc, char **argv)
 	int c, rc = 2;
 	struct passwd *pw;
 
-	while ((c = getopt_long(argc, argv, "u:A:p:q:t:N:n:h", longopts,
+	while ((c = getopt_long(argc, argv, "u:A:p:q:t:N:n:c:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case OPT_POLICY: path = optarg; break;
@@ -235,6 +253,22 @@ int aifctl_explain(int argc, char **argv)
 		case OPT_GPN: free(gpn); gpn = _gpu_option(optarg); break;
 		case OPT_GPT: free(gpt); gpt = _gpu_option(optarg); break;
 		case OPT_GPS: free(gps); gps = _gpu_option(optarg); break;
+		case 'c':
+			if (_number("-c", optarg, &req.cpus_per_task))
+				goto out;
+			break;
+		case OPT_CPG:
+			if (_number("--cpus-per-gpu", optarg, &req.cpus_per_gpu))
+				goto out;
+			break;
+		case OPT_MEM:
+		case OPT_MPC:
+		case OPT_MPG:
+			req.mem_given = true;
+			break;
+		case OPT_BIND:
+			req.bind_given = true;
+			break;
 		case 'h': rc = aifctl_usage(stdout); goto out;
 		default: rc = aifctl_usage(stderr); goto out;
 		}
@@ -266,6 +300,10 @@ int aifctl_explain(int argc, char **argv)
 	spec.tres_per_task = gpt;
 	spec.tres_per_socket = gps;
 	req.nodes = spec.nodes;
+	/* as sbatch fills in min_cpus */
+	req.cpus = (uint64_t) (spec.ntasks ? spec.ntasks : 1) *
+		(req.cpus_per_task ? req.cpus_per_task : 1);
+	req.gpus_per_task = gpt || spec.ntasks_per_gpu;
 
 	if (!(p = aifctl_load_policy(path ? path :
 				      aifctl_default_policy(buf, sizeof(buf)),

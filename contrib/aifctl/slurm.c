@@ -378,3 +378,60 @@ int aifctl_job_site(const char *jobid, long long *site)
 	*site = strtoll(line + strspn(line, " "), &end, 10);
 	return *end ? -1 : 0;
 }
+
+/* One partition: "CPUS MEMORY GRES" a node, from sinfo. */
+static void _partition_nodes(const char *name, uint32_t *cpus, uint32_t *mem)
+{
+	char cmd[256], line[1024];
+	FILE *f;
+
+	if (!name[0] || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+	    strlen(name))
+		return;
+	snprintf(cmd, sizeof(cmd), "sinfo -h -N -p '%s' -o '%%c %%m %%G' "
+		 "2>/dev/null", name);
+	if (!(f = popen(cmd, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long c, m;
+		char gres[900], err[AIF_ERR_MAX];
+		struct aif_gpu_spec spec = { .tres_per_node = gres };
+		struct aif_gpus g;
+
+		if (sscanf(line, "%lu %lu %899s", &c, &m, gres) != 3)
+			continue;
+		gres[strcspn(gres, "(")] = '\0';	/* "gpu:a100:4(S:0-1)" */
+		if (aif_gpus_normalise(&spec, &g, err, sizeof(err)) ||
+		    !g.per_node)
+			continue;
+		c /= g.per_node;
+		m /= g.per_node;
+		if (c && (!*cpus || c < *cpus))
+			*cpus = (uint32_t) (c > UINT32_MAX ? UINT32_MAX : c);
+		if (m && (!*mem || m < *mem))
+			*mem = (uint32_t) (m > UINT32_MAX ? UINT32_MAX : m);
+	}
+	pclose(f);
+}
+
+void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
+			    uint32_t *mem)
+{
+	char name[AIF_NAME_MAX];
+
+	(void) arg;
+	*cpus = *mem = 0;
+	for (const char *s = list; *s;) {
+		size_t len = strcspn(s, ",");
+
+		if (len && len < sizeof(name)) {
+			memcpy(name, s, len);
+			name[len] = '\0';
+			_partition_nodes(name, cpus, mem);
+		}
+		s += len;
+		if (*s)
+			s++;
+	}
+}

@@ -14,6 +14,7 @@
 #include "slurm/slurm_errno.h"
 /* First: it renames what the others declare to libslurm's exports. */
 #include "src/common/slurm_xlator.h"
+#include "src/common/env.h"
 #include "src/common/gres.h"
 #include "src/common/list.h"
 #include "src/common/read_config.h"
@@ -296,6 +297,246 @@ static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je)
 	list_iterator_destroy(it);
 }
 
+/* ------------------------------------------------------------ shaping */
+
+#define SPANK_BIND_OPTION "_SLURM_SPANK_OPTION_aifactory_aif_bind="
+
+/* A partition's fewest CPUs and MB per GPU over its nodes with GPUs,
+ * cached: recomputed when slurmctld changes a node or a partition. */
+#define SHAPE_CACHE 64
+static struct {
+	pthread_mutex_t lock;
+	time_t node_stamp, part_stamp;
+	int n;
+	struct {
+		char name[AIF_NAME_MAX];
+		uint32_t cpus, mem;
+	} part[SHAPE_CACHE];
+} shape_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void _measure(const char *name, uint32_t *cpus, uint32_t *mem)
+{
+	part_record_t *part = find_part_record((char *) name);
+	node_record_t *node;
+
+	*cpus = *mem = 0;
+	if (!part || !part->node_bitmap)
+		return;
+	for (int i = 0; i < node_record_count; i++) {
+		uint64_t gpus, c, m;
+
+		if (!bit_test(part->node_bitmap, i) ||
+		    !(node = node_record_table_ptr[i]))
+			continue;
+		gpus = gres_node_config_cnt(node->gres_list, "gpu");
+		if (!gpus)
+			continue;
+		c = node->cpus / gpus;
+		m = node->real_memory / gpus;
+		if (c && (!*cpus || c < *cpus))
+			*cpus = (uint32_t) c;
+		if (m && (!*mem || m < *mem))
+			*mem = m > UINT32_MAX ? UINT32_MAX : (uint32_t) m;
+	}
+}
+
+/* For each partition of a comma list, the least of them. */
+static void _partition_shape(const char *list, void *arg, uint32_t *cpus,
+			     uint32_t *mem)
+{
+	char name[AIF_NAME_MAX];
+
+	*cpus = *mem = 0;
+	slurm_mutex_lock(&shape_cache.lock);
+	if (shape_cache.node_stamp != last_node_update ||
+	    shape_cache.part_stamp != last_part_update) {
+		shape_cache.n = 0;
+		shape_cache.node_stamp = last_node_update;
+		shape_cache.part_stamp = last_part_update;
+	}
+	for (const char *s = list; *s;) {
+		size_t len = strcspn(s, ","), k;
+		uint32_t c = 0, m = 0;
+
+		if (len && len < sizeof(name)) {
+			memcpy(name, s, len);
+			name[len] = '\0';
+			for (k = 0; k < (size_t) shape_cache.n; k++)
+				if (!strcmp(shape_cache.part[k].name, name))
+					break;
+			if (k == (size_t) shape_cache.n) {
+				_measure(name, &c, &m);
+				if (shape_cache.n < SHAPE_CACHE) {
+					snprintf(shape_cache.part[k].name,
+						 sizeof(shape_cache.part[k].name),
+						 "%s", name);
+					shape_cache.part[k].cpus = c;
+					shape_cache.part[k].mem = m;
+					shape_cache.n++;
+				}
+			} else {
+				c = shape_cache.part[k].cpus;
+				m = shape_cache.part[k].mem;
+			}
+			if (c && (!*cpus || c < *cpus))
+				*cpus = c;
+			if (m && (!*mem || m < *mem))
+				*mem = m;
+		}
+		s += len;
+		if (*s)
+			s++;
+	}
+	slurm_mutex_unlock(&shape_cache.lock);
+}
+
+/* N of a "gres:gpu:N" per-GPU string (cpus_per_tres), read by the one
+ * GPU request normaliser; 0 when it names no GPU or is not understood. */
+static uint32_t _per_gpu(const char *tres)
+{
+	struct aif_gpu_spec spec = { .tres_per_job = tres };
+	struct aif_gpus g;
+	char err[AIF_ERR_MAX];
+
+	if (!tres || aif_gpus_normalise(&spec, &g, err, sizeof(err)))
+		return 0;
+	return g.total > UINT32_MAX ? UINT32_MAX : (uint32_t) g.total;
+}
+
+void aif_slurm_shape_request(const job_desc_msg_t *desc,
+			     struct aif_request *req)
+{
+	req->cpus_per_gpu = _per_gpu(desc->cpus_per_tres);
+	req->cpus_per_task = desc->cpus_per_task != NO_VAL16 ?
+		desc->cpus_per_task : 0;
+	req->cpus = desc->min_cpus != NO_VAL ? desc->min_cpus : 0;
+	req->gpus_per_task = desc->tres_per_task ||
+		desc->ntasks_per_tres != NO_VAL16;
+	req->mem_given = desc->pn_min_memory != NO_VAL64 ||
+		desc->mem_per_tres;
+	for (uint32_t i = 0; desc->spank_job_env &&
+	     i < desc->spank_job_env_size; i++)
+		if (desc->spank_job_env[i] &&
+		    !strncmp(desc->spank_job_env[i], SPANK_BIND_OPTION,
+			     sizeof(SPANK_BIND_OPTION) - 1))
+			req->bind_given = true;
+	req->partition_shape = _partition_shape;
+	req->partition_arg = NULL;
+}
+
+void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d)
+{
+	if (d->cpus_per_gpu) {
+		xfree(desc->cpus_per_tres);
+		desc->cpus_per_tres = xstrdup_printf("gres:gpu:%u",
+						     d->cpus_per_gpu);
+	}
+	if (d->mem_per_gpu) {
+		xfree(desc->mem_per_tres);
+		desc->mem_per_tres = xstrdup_printf("gres:gpu:%u",
+						    d->mem_per_gpu);
+	}
+	/* A batch job's environment is its script's, where spank/aifactory
+	 * reads AIF_BIND (an interactive job has none: the node's default) */
+	if (d->bind[0] && desc->environment) {
+		uint32_t n = 0;
+
+		env_array_overwrite(&desc->environment, "AIF_BIND", d->bind);
+		while (desc->environment[n])
+			n++;
+		desc->env_size = n;
+	}
+}
+
+/* The GPU indexes of one node's detail ("gpu:a100:2(IDX:0,3)", one
+ * item per type, beside other GRES) appended to buf. */
+static size_t _node_gpu_index(const char *detail, char *buf, size_t size,
+			      size_t used)
+{
+	const char *p = detail;
+	bool first = true;
+
+	while (p && *p) {
+		const char *idx = strstr(p, "(IDX:"), *end;
+		size_t n;
+
+		if (!idx)
+			break;
+		end = strchr(idx, ')');
+		if (!end)
+			break;
+		idx += 5;
+		n = (size_t) (end - idx);
+		/* only the gpu items, and only indexes */
+		if (!strncmp(p, "gpu", 3) && n && strspn(idx, "0123456789,-") == n &&
+		    used + n + 2 < size) {
+			used += (size_t) snprintf(buf + used, size - used, "%s%.*s",
+						  first ? "" : ",", (int) n, idx);
+			first = false;
+		}
+		p = strchr(end, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return used;
+}
+
+/* Each node's GPU indexes, "a1:0-3;a2:0,3": gres_detail_str holds one
+ * string per node of the job, in node_bitmap's order. */
+static void _job_gpu_index(job_record_t *job_ptr, struct aif_job_end *je)
+{
+	char *buf = je->gpu_index;
+	size_t size = sizeof(je->gpu_index), used = 0;
+	uint32_t n = 0;
+
+	if (!job_ptr->node_bitmap || !job_ptr->gres_detail_str)
+		return;
+	for (int i = 0; i < node_record_count && n < job_ptr->gres_detail_cnt;
+	     i++) {
+		size_t before;
+
+		if (!bit_test(job_ptr->node_bitmap, i))
+			continue;
+		if (!node_record_table_ptr[i] || !job_ptr->gres_detail_str[n]) {
+			n++;
+			continue;
+		}
+		before = used;
+		used += (size_t) snprintf(buf + used, size - used, "%s%s:",
+					  used ? ";" : "",
+					  node_record_table_ptr[i]->name);
+		if (used >= size)
+			break;
+		used = _node_gpu_index(job_ptr->gres_detail_str[n++], buf, size,
+				       used);
+		if (buf[used - 1] == ':') {	/* no GPU on this node */
+			used = before;
+			buf[used] = '\0';
+		}
+	}
+	if (used >= size)
+		buf[size - 1] = '\0';
+}
+
+/* The --aif-bind the job was submitted with (SLURM keeps a SPANK option's
+ * value in the job's spank_job_env), if one of spank/aifactory's modes. */
+static void _job_bind(job_record_t *job_ptr, struct aif_job_end *je)
+{
+	static const char key[] = "_SLURM_SPANK_OPTION_aifactory_aif_bind=";
+	static const char *const modes[] = { "auto", "strict", "none", "show" };
+
+	for (uint32_t i = 0; job_ptr->spank_job_env &&
+	     i < job_ptr->spank_job_env_size; i++) {
+		const char *e = job_ptr->spank_job_env[i];
+
+		if (!e || strncmp(e, key, sizeof(key) - 1))
+			continue;
+		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+			if (!strcmp(e + sizeof(key) - 1, modes[m]))
+				snprintf(je->bind, sizeof(je->bind), "%s",
+					 modes[m]);
+	}
+}
+
 /*
  * A requeue, a node failure that requeues (NODE_FAIL without COMPLETING)
  * and a resize are followed by more of the job, which keeps its lien; a
@@ -329,6 +570,8 @@ void aif_slurm_job_end(job_record_t *job_ptr, struct aif_job_end *je)
 	else if (job_ptr->resize_time > job_ptr->start_time)
 		je->start = job_ptr->resize_time;
 	_job_gpus(job_ptr, je);
+	_job_gpu_index(job_ptr, je);
+	_job_bind(job_ptr, je);
 }
 
 int aif_slurm_errno(const char *rule)

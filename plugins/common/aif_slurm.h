@@ -51,6 +51,16 @@ void aif_slurm_gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
 			struct aif_gpu_spec *spec);
 
 /*
+ * The CPU, memory and --aif-bind parts of a submission into req, for the
+ * class's shaping, with the partitions' shapes for "auto" (found under
+ * the node read lock job_submit holds, cached until a node or partition
+ * changes). aif_slurm_shape_apply writes the decision's shaping back.
+ */
+void aif_slurm_shape_request(const job_desc_msg_t *desc,
+			     struct aif_request *req);
+void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d);
+
+/*
  * A job record as the library's end of a run. Its strings point into the
  * record: use je while the job lock is held.
  */

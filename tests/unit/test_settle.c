@@ -130,6 +130,18 @@ static size_t _parts(const struct aif_record *r, aif_amount_t *sum)
 	return n;
 }
 
+/* Forward: the policy written to path, loaded. */
+static struct aif_policy *_load_text(const char *path, const char *text)
+{
+	struct aif_load_report report = { 0 };
+	struct aif_policy *p;
+
+	_write(path, text);
+	p = aif_policy_load(path, NULL, &report);
+	aif_load_report_free(&report);
+	return p;
+}
+
 static struct aif_job_end _job(uint32_t id, uint64_t gpus)
 {
 	struct aif_job_end je = {
@@ -278,6 +290,8 @@ static void test_worst_case(const char *dir)
 	je.admin_comment = text;
 	je.end = je.start + 2200 * 3600;	/* more than all 32 grants hold */
 	je.name = je.partition = je.qos = je.nodes = big;
+	memset(je.gpu_index, '9', sizeof(je.gpu_index) - 1);
+	snprintf(je.bind, sizeof(je.bind), "strict");
 	memset(run, 'r', sizeof(run) - 1);
 	run[sizeof(run) - 1] = '\0';
 	is_int(settle_by_key(ledger, p, run, &je, &rec, &charge, why, sizeof(why)),
@@ -458,6 +472,54 @@ static void test_user_name(const char *dir, const char *path)
 	ok(aif_journal_verify(jdir, &rep) == 0, "the journal verifies");
 }
 
+/* Issue 11, point 4: the charge record says on which nodes and GPUs,
+ * and with which binding, the job ran. */
+static void test_placement(const char *path)
+{
+	struct aif_job_end je = _job(400, 4);
+	struct aif_ledger *ledger = aif_ledger_new();
+	struct aif_policy *p;
+	struct aif_charge charge;
+	struct aif_record rec;
+	char why[512];
+
+	p = _load_text(path,
+		"{ \"version\": 1,\n"
+		"  \"billing\": { \"gpu_weights\": { \"h100\": 1.0 } },\n"
+		"  \"classes\": { \"c\": { \"bind\": \"strict\" }, \"d\": { } },\n"
+		"  \"projects\": {\n"
+		"    \"p\": { \"class\": \"c\", \"mode\": \"m\", \"grants\": [\n"
+		"      { \"name\": \"g\", \"gpu_hours\": 100, \"valid_from\": \"2020-01-01\", \"valid_until\": \"2099-12-31\" } ] },\n"
+		"    \"q\": { \"class\": \"d\", \"mode\": \"m\", \"grants\": [\n"
+		"      { \"name\": \"g\", \"gpu_hours\": 100, \"valid_from\": \"2020-01-01\", \"valid_until\": \"2099-12-31\" } ] } } }\n");
+	if (!ok(p && ledger && !aif_ledger_sync(ledger, p, why, sizeof(why)),
+		"placement: the policy loads")) {
+		aif_policy_unref(p);
+		aif_ledger_free(ledger);
+		return;
+	}
+	snprintf(je.gpu_index, sizeof(je.gpu_index), "a1:0-3;a2:0,3");
+	settle_by_key(ledger, p, "aif:400:1", &je, &rec, &charge, why,
+		      sizeof(why));
+	is_str(aif_record_str(&rec, "gpu_index"), "a1:0-3;a2:0,3",
+	       "the record names each node's GPU indexes");
+	is_str(aif_record_str(&rec, "bind"), "strict",
+	       "and the binding: its class's default, when the job named none");
+	snprintf(je.bind, sizeof(je.bind), "none");
+	settle_by_key(ledger, p, "aif:400:2", &je, &rec, &charge, why,
+		      sizeof(why));
+	is_str(aif_record_str(&rec, "bind"), "none", "the job's own --aif-bind");
+	je.bind[0] = '\0';
+	je.admin_comment = "aif:class=d,project=q,mode=m";
+	je.account = "q";
+	settle_by_key(ledger, p, "aif:400:3", &je, &rec, &charge, why,
+		      sizeof(why));
+	is_str(aif_record_str(&rec, "bind"), "default",
+	       "neither: the node's default, which slurmctld cannot know");
+	aif_policy_unref(p);
+	aif_ledger_free(ledger);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/aif-test-settle.XXXXXX", path[96];
@@ -470,6 +532,7 @@ int main(void)
 	test_worst_case(dir);
 	test_old_record(dir);
 	test_user_name(dir, path);
+	test_placement(path);
 	unlink(path);
 	{
 		char cmd[128];

@@ -110,6 +110,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		return SLURM_SUCCESS;
 
 	aif_slurm_gpu_spec(job_desc, NULL, &spec);
+	aif_slurm_shape_request(job_desc, &req);
 	if (aif_job_submit(&req, &spec, &d) == AIF_REFUSE) {
 		aif_slurm_log_refusal("a job of uid", submit_uid, d.message);
 		if (err_msg) {
@@ -124,6 +125,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	if (d.time_limit)
 		job_desc->time_limit = d.time_limit;
 	_set_tag(&job_desc->admin_comment, d.tag);
+	aif_slurm_shape_apply(job_desc, &d);
 	debug("%s: uid %u: %s (%s)", plugin_type, job_desc->user_id, d.tag,
 	      d.rule);
 	return SLURM_SUCCESS;
