@@ -22,4 +22,10 @@ done
 for c in per-job set; do
 	like "$AS_OUT" "  $c +[0-9]+ ns" "it prints a time for $c"
 done
+run "${top_builddir:-.}/contrib/bench/bench_placement" -i 200 \
+	"${top_srcdir:-.}/tests/fixtures/topology/aif-node-4gpu.xml" live
+is "$AS_RC" 0 "bench_placement runs" || diag "$AS_ERR"
+like "$AS_OUT" "aif-node-4gpu.xml +4 +16 +[0-9.]+ +[0-9.]+ +[0-9.]+" \
+	"it prints hwloc's load, the cache's read and a task's binding for a topology"
+like "$AS_OUT" "live +[0-9]+ +[0-9]+ " "and for this machine"
 done_testing

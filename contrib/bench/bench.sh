@@ -22,6 +22,10 @@
 #    held submissions go on: completed jobs per second with
 #    jobcomp/aifactory charging each into its journal, and without; the
 #    journal's charge records are counted against the jobs.
+# 5. spank/aifactory (bench_placement): per topology (our fixtures, the
+#    real exports in ../shared/topologies when present, this machine),
+#    what hwloc takes to load it (a node's first step), what the cached
+#    placement takes to read (every later step), and the work per task.
 #
 # Environment:
 #   AIF_BUILD_DIR         the built tree (default: the tree holding this script)
@@ -41,6 +45,7 @@ BUILD_DIR=$(cd "${AIF_BUILD_DIR:-$SRC_DIR}" && pwd)
 readonly SRC_DIR BUILD_DIR
 readonly CLUSTER_SH=$SRC_DIR/tests/cluster/cluster.sh
 readonly BENCH_DECIDE=$BUILD_DIR/contrib/bench/bench_decide
+readonly BENCH_PLACEMENT=$BUILD_DIR/contrib/bench/bench_placement
 readonly PLUGIN_DIR=$BUILD_DIR/plugindir
 readonly PROJECTS=${AIF_BENCH_PROJECTS:-10000}
 readonly ITERATIONS=${AIF_BENCH_ITERATIONS:-1000000}
@@ -635,6 +640,17 @@ if [ "$us_on" != '?' ] && [ "$us_off" != '?' ] && [ "$lo_on" != '?' ] &&
 	spread=$(calc "a = $hi_on - $lo_on; b = $hi_off - $lo_off; printf \"%.1f\", (a > b) ? a : b")
 fi
 
+# ------------------------------------------------ 5. spank/aifactory
+
+say ""
+say "== 5. spank/aifactory: bench_placement"
+topologies=("$SRC_DIR"/tests/fixtures/topology/*.xml)
+[ -d "$SRC_DIR/../shared/topologies" ] && topologies+=("$SRC_DIR"/../shared/topologies/*.xml)
+"$BENCH_PLACEMENT" "${topologies[@]}" live | tee "$WORK/placement.out"
+PLACE_TASK=$(awk '$2 ~ /^[0-9]+$/ && $2 > 0 && $6 > w { w = $6 } END { print w }' "$WORK/placement.out")
+PLACE_CACHE=$(awk '$2 ~ /^[0-9]+$/ && $5 > w { w = $5 } END { print w }' "$WORK/placement.out")
+PLACE_LOAD=$(awk '$2 ~ /^[0-9]+$/ && $4 > w { w = $4 } END { print w }' "$WORK/placement.out")
+
 say ""
 say "== Summary"
 say "library:    ${DECIDE_NS:-?} ns per decision (normalise + decide; mean of 4 cases, the slowest ${WORST_NS:-?} ns)${IR_PER_DECISION:+, $IR_PER_DECISION instructions}; $PROJECTS projects load in ${LOAD_MS:-?} ms"
@@ -651,4 +667,5 @@ fi
 say "            (sdiag times the whole RPC: lock waits, the job's files, the reply;" \
 	"the plugin's own code is the library's cost above)"
 say "            with $PENDING jobs of other projects pending, each with its lien"
+say "placement:  at most ${PLACE_TASK:-?} us per task, ${PLACE_CACHE:-?} us per step reading the node's cached placement, ${PLACE_LOAD:-?} ms for hwloc's load of the largest topology (a node's first step); goal: under 1 ms per task"
 say "completions: $end_on jobs/s ended with jobcomp/aifactory (${CHARGED_SUM[with]:-0} of ${END_SUM[with]} charged in its journal), $end_off with stock SLURM, while held submissions went on"
