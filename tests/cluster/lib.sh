@@ -228,9 +228,35 @@ cluster() {
 	"$AIF_CLUSTER_SH" "$1" "$AIF_CLUSTER_DIR"
 }
 
+# topology_node NODE XML [TYPE]: before cluster_up, give NODE the
+# topology XML for spank/aifactory (plugstack topology=DIR/%n.xml, loaded
+# from this build) and the gres.conf lines `aifctl topology gres` writes
+# for it, on its fake devices, with GPU type TYPE (a100), and the node
+# shape printed with them (cluster.sh's AIF_GRES_NODE, AIF_SHAPE_NODE).
+# DIR is AIF_TOPOLOGY_DIR, gone with the cluster.
+topology_node() {
+	local node=$1 xml=$2 type=${3:-a100} gres
+	if [ -z "${AIF_TOPOLOGY_DIR:-}" ]; then
+		AIF_TOPOLOGY_DIR=$(mktemp -d /tmp/aif-topo.XXXXXX) ||
+			bail_out "mktemp failed"
+		chmod 755 "$AIF_TOPOLOGY_DIR"
+	fi
+	install -m 644 "$xml" "$AIF_TOPOLOGY_DIR/$node.xml"
+	gres=$AIF_TOPOLOGY_DIR/$node.gres
+	"${top_builddir:-.}/contrib/aifctl/aifctl" topology gres --xml "$xml" \
+		--type "$type" >"$gres.new" ||
+		bail_out "aifctl topology gres failed for $xml"
+	sed 's#File=/dev/#File=@DEV@/#' "$gres.new" >"$gres" && rm -f -- "$gres.new"
+	export "AIF_GRES_$node=$gres"
+	export "AIF_SHAPE_$node=$(sed -n 's/^# slurm.conf node: //p' "$gres")"
+	export AIF_PLUGIN_DIR=${top_builddir:-.}/plugindir
+	export AIF_PLUGSTACK="required spank_aifactory.so topology=$AIF_TOPOLOGY_DIR/%n.xml cache=$AIF_TOPOLOGY_DIR/cache"
+}
+
 # Keep the directory (stopped) when a test failed, so its logs can be read.
 _cluster_teardown() {
 	local status=$?
+	[ -z "${AIF_TOPOLOGY_DIR:-}" ] || rm -rf -- "$AIF_TOPOLOGY_DIR"
 	[ -n "$AIF_CLUSTER_DIR" ] || return 0
 	if [ "${AIF_KEEP_CLUSTER:-0}" = 1 ]; then
 		diag "cluster kept in $AIF_CLUSTER_DIR: . $AIF_CLUSTER_DIR/env to use it," \

@@ -17,25 +17,16 @@ _cluster_prerequisites
 live_budget 300
 
 aifctl=$top_builddir/contrib/aifctl/aifctl
-topo=$(mktemp -d /tmp/aif-topo.XXXXXX) || bail_out "mktemp failed"
-chmod 755 "$topo"
-install -m 644 "$top_srcdir/tests/fixtures/topology/aif-node-4gpu.xml" "$topo/a1.xml"
-python3 "$top_srcdir/tests/cluster/topology-xml.py" this-machine "$topo/a2.xml" ||
+xml=$(mktemp /tmp/aif-this-machine.XXXXXX.xml) || bail_out "mktemp failed"
+python3 "$top_srcdir/tests/cluster/topology-xml.py" this-machine "$xml" ||
 	bail_out "cannot describe this machine"
-chmod 644 "$topo/a2.xml"
-for n in a1 a2; do
-	"$aifctl" topology gres --xml "$topo/$n.xml" --type a100 |
-		sed 's#File=/dev/#File=@DEV@/#' >"$topo/$n.gres" ||
-		bail_out "aifctl topology gres failed for $n"
-done
-export AIF_GRES_a1=$topo/a1.gres AIF_GRES_a2=$topo/a2.gres
-# a1's shape is what aifctl printed for it; a2 is this machine's CPUs.
-export AIF_SHAPE_a1="$(sed -n 's/^# slurm.conf node: //p' "$topo/a1.gres")"
+topology_node a1 "$top_srcdir/tests/fixtures/topology/aif-node-4gpu.xml"
+topology_node a2 "$xml"
+rm -f -- "$xml"
+topo=$AIF_TOPOLOGY_DIR
+# a2 is this machine's CPUs, one socket of them whatever their number.
 export AIF_SHAPE_a2="Sockets=1 CoresPerSocket=$(nproc) ThreadsPerCore=1"
-export AIF_PLUGIN_DIR=$top_builddir/plugindir
-export AIF_PLUGSTACK="required spank_aifactory.so topology=$topo/%n.xml cache=$topo/cache"
 cluster_up
-trap 'rm -rf -- "$topo"; _cluster_teardown' EXIT
 
 is "$AIF_SHAPE_a1" "Sockets=4 CoresPerSocket=4 ThreadsPerCore=2" \
 	"gres: the node's shape for slurm.conf, as a comment"

@@ -14,14 +14,7 @@ _cluster_prerequisites
 live_budget 300
 
 aifctl=$top_builddir/contrib/aifctl/aifctl
-topo=$(mktemp -d /tmp/aif-topo.XXXXXX) || bail_out "mktemp failed"
-chmod 755 "$topo"
-install -m 644 "$top_srcdir/tests/fixtures/topology/aif-node-4gpu.xml" "$topo/a1.xml"
-"$aifctl" topology gres --xml "$topo/a1.xml" --type a100 |
-	sed 's#File=/dev/#File=@DEV@/#' >"$topo/a1.gres"
-export AIF_GRES_a1=$topo/a1.gres
-export AIF_SHAPE_a1="Sockets=4 CoresPerSocket=4 ThreadsPerCore=2"
-export AIF_PLUGSTACK="required spank_aifactory.so topology=$topo/%n.xml cache=$topo/cache"
+topology_node a1 "$top_srcdir/tests/fixtures/topology/aif-node-4gpu.xml"
 export AIF_JOBCOMP=jobcomp/aifactory
 today=$(date -u +%Y-%m-%d)
 later=$(date -u -d '+90 days' +%Y-%m-%d)
@@ -43,7 +36,6 @@ cluster_up_policy <<JSON
   }
 }
 JSON
-trap 'rm -rf -- "$topo"; _cluster_teardown' EXIT
 install -m 755 /dev/null "$AIF_SCRATCH/show.sh"
 printf '#!/bin/bash\necho "bind=${AIF_BIND-unset} gpus=${AIF_GPUS-unset} cvd=${CUDA_VISIBLE_DEVICES-unset}"\nsleep 2\n' \
 	>"$AIF_SCRATCH/show.sh"
