@@ -108,6 +108,17 @@ struct aif_gpu_spec {
 int aif_gpus_normalise(const struct aif_gpu_spec *spec, struct aif_gpus *out,
 		       char *err, size_t errlen);
 
+/*
+ * The GPU indexes of one node's GRES detail, as SLURM keeps it per node
+ * of a job ("gpu:a100:2(IDX:0,3)", one item per type, beside other GRES:
+ * "nic(CNT:1),gpu:2(IDX:0-1)"), appended to buf at used: items split at
+ * commas outside parentheses, only items named exactly "gpu", only
+ * digits, commas and dashes kept, never past size. Returns the new used
+ * (< size; buf stays terminated).
+ */
+size_t aif_gpu_index_append(const char *detail, char *buf, size_t size,
+			    size_t used);
+
 /* ------------------------------------------------------------------ */
 /* The policy                                                           */
 
@@ -338,6 +349,7 @@ struct aif_request {
 	uint32_t current_time_limit;
 	uint64_t current_gpus;
 	const char *current_qos;	/* NULL: unknown */
+	const char *current_partition;	/* NULL: unknown */
 	const char *current_tag;	/* its AdminComment, holding our tag */
 	time_t now;
 	/* CPUs, memory and binding, for the class's shaping (shape.c) */
@@ -347,6 +359,9 @@ struct aif_request {
 	bool gpus_per_task;		/* --gpus-per-task or --ntasks-per-gpu */
 	bool mem_given;			/* --mem, --mem-per-cpu or --mem-per-gpu */
 	bool bind_given;		/* --aif-bind */
+	bool shape_check;		/* modify: CPUs or GPUs change, check
+					 * the CPUs per GPU (gpus: the job's
+					 * as it would be) */
 	/* For "auto": the fewest CPUs and MB of memory per GPU over the
 	 * partition's nodes that have GPUs; 0 each when unknown. NULL:
 	 * nothing is known of the nodes. Pure, microseconds. */
@@ -390,6 +405,11 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
  */
 void aif_shape(const struct aif_class *c, const struct aif_request *r,
 	       const char *partition, struct aif_decision *d);
+
+/* Only the ceiling on CPUs per GPU, for an update of a job's CPUs or
+ * GPUs (aif_decide_modify, when r->shape_check). */
+void aif_shape_check(const struct aif_class *c, const struct aif_request *r,
+		     const char *partition, struct aif_decision *d);
 
 /*
  * Decide whether a non-operator may change a job of project job_account

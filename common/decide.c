@@ -462,6 +462,9 @@ enum aif_verdict aif_decide_modify(const struct aif_policy *p,
 		_say(d, ". Cancel it and submit again with -A <project>.");
 	}
 	_check_shape(proj, r, d);
+	if (r->shape_check && d->verdict != AIF_REFUSE)
+		aif_shape_check(proj->klass, r, r->partition ? r->partition :
+				r->current_partition, d);
 	/* After _check_shape: the QOS is then one the class allows. */
 	if (proj->klass->metered && r->qos && d->verdict != AIF_REFUSE &&
 	    (!r->current_qos || strcasecmp(r->qos, r->current_qos)))

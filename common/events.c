@@ -171,6 +171,17 @@ enum aif_verdict aif_job_modify(const struct aif_update *u,
 	}
 	req.current_gpus = aif_gpus_normalise(&u->job_spec, &now, NULL, 0) ?
 		0 : now.total;
+	/* The class's ceiling on CPUs per GPU, on the job as it would be. */
+	if (u->cpus_change || u->gpus_change) {
+		if (!u->gpus_change)
+			req.gpus = now;
+		req.shape_check = true;
+		req.cpus_per_gpu = u->cpus_per_gpu;
+		req.cpus_per_task = u->cpus_per_task;
+		req.cpus = u->cpus;
+		req.partition_shape = u->partition_shape;
+		req.current_partition = u->job_partition;
+	}
 	aif_decide_modify(p, u->job_account, &req, d);
 	d->project = NULL;
 	d->klass = NULL;

@@ -47,6 +47,12 @@ struct aif_update {
 	bool gpus_change;		/* any field of the GPU request */
 	bool nodes_change;
 	struct aif_gpu_spec spec;	/* the GPU request as it would be */
+	bool cpus_change;		/* --cpus-per-gpu, NumCPUs, -c */
+	uint32_t cpus_per_gpu;		/* as the job would be: 0 none */
+	uint32_t cpus_per_task;
+	uint64_t cpus;
+	void (*partition_shape)(const char *partition, void *arg,
+				uint32_t *cpus_per_gpu, uint32_t *mem_per_gpu);
 	bool has_association;		/* SLURM has an association of the
 					 * job's user with account (else it
 					 * keeps the old one); read only for

@@ -505,3 +505,39 @@ int aif_gpus_normalise(const struct aif_gpu_spec *spec, struct aif_gpus *out,
 		return _derive_from_tasks(spec, &g, out, err, errlen);
 	return 0;
 }
+
+/* aifactory.h: SLURM's "gpu:a100:2(IDX:0,3)" per node, for the audit. */
+size_t aif_gpu_index_append(const char *detail, char *buf, size_t size,
+			    size_t used)
+{
+	bool first = true;
+
+	if (!buf || used >= size)
+		return used;
+	for (const char *item = detail; item && *item;) {
+		const char *end = item, *idx, *close;
+		size_t name, n;
+		int depth = 0;
+
+		for (; *end && (depth || *end != ','); end++)
+			depth += *end == '(' ? 1 : *end == ')' ? -1 : 0;
+		name = strcspn(item, ":(,");
+		idx = strstr(item, "(IDX:");
+		if (name == 3 && !strncmp(item, "gpu", 3) && idx && idx < end &&
+		    (close = memchr(idx, ')', (size_t) (end - idx)))) {
+			idx += 5;
+			n = (size_t) (close - idx);
+			if (n && strspn(idx, "0123456789,-") >= n &&
+			    used + n + 2 < size) {
+				used += (size_t) snprintf(buf + used,
+							  size - used, "%s%.*s",
+							  first ? "" : ",",
+							  (int) n, idx);
+				first = false;
+			}
+		}
+		item = *end ? end + 1 : NULL;
+	}
+	return used;
+}
+

@@ -201,23 +201,57 @@ static int _number(const char *s, long limit, long *out)
 	return 0;
 }
 
-/* A PU list ("-" for none) of finite PUs below 1 << 16. */
+/* One decimal below limit, no sign or leading zero: its end, or NULL. */
+static const char *_index(const char *s, unsigned limit, unsigned *out)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+		return NULL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long) (*p - '0');
+		if (v >= limit)
+			return NULL;
+	}
+	*out = (unsigned) v;
+	return p;
+}
+
+int aif_index_list_parse(const char *text, unsigned limit, hwloc_bitmap_t set)
+{
+	const char *p = text;
+
+	hwloc_bitmap_zero(set);
+	for (;;) {
+		unsigned a, b;
+
+		if (!(p = _index(p, limit, &a)))
+			break;
+		b = a;
+		if (*p == '-' && (!(p = _index(p + 1, limit, &b)) || b < a))
+			break;
+		if (hwloc_bitmap_set_range(set, a, (int) b) < 0)
+			break;
+		if (!*p)
+			return 0;
+		if (*p++ != ',')
+			break;
+	}
+	hwloc_bitmap_zero(set);
+	return -1;
+}
+
+/* A PU list ("-" for none) of PUs below 1 << 16. */
+#define PU_LIMIT 65536u
 static int _set(const char *s, hwloc_bitmap_t *out)
 {
-	const char *c;
-
 	*out = hwloc_bitmap_alloc();
 	if (!*out)
 		return -1;
 	if (!strcmp(s, "-"))
 		return 0;
-	for (c = s; *c; c++)
-		if (!strchr("0123456789,-", *c))
-			return -1;
-	if (hwloc_bitmap_list_sscanf(*out, s) < 0 ||
-	    hwloc_bitmap_weight(*out) < 0 || hwloc_bitmap_last(*out) >= 65536)
-		return -1;
-	return 0;
+	return aif_index_list_parse(s, PU_LIMIT, *out);
 }
 
 /* Split a line into at most max tokens at single spaces; the count, or
@@ -437,7 +471,7 @@ int aif_placement_cores_to_pus(const struct aif_placement *p,
 	if (hwloc_bitmap_weight(cores) < 0)
 		return -1;
 	hwloc_bitmap_foreach_begin(i, cores) {
-		if (i >= p->ncores)
+		if (i < 0 || i >= p->ncores)
 			return -1;
 		hwloc_bitmap_or(pus, pus, p->core[i]);
 	} hwloc_bitmap_foreach_end();

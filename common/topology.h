@@ -210,6 +210,16 @@ const char *aif_bind_level_name(enum aif_bind_level level);
  */
 int aif_gpu_list_parse(const char *text, int *gpus, int max);
 
+/*
+ * A list of indexes as SLURM and hwloc write them ("0-3,8"), strictly:
+ * decimal items "a" or "a-b" (a <= b < limit) separated by commas, no
+ * sign, no leading zero, no space. Into set (cleared first): 0, or -1
+ * with set empty. What the placement cache, a step's core list and
+ * aifctl's --cores take; hwloc's own reader takes signs and octal.
+ */
+int aif_index_list_parse(const char *text, unsigned limit,
+			 hwloc_bitmap_t set);
+
 /* Print: the table or JSON of `aifctl topology show`, and the gres.conf
  * lines of `aifctl topology gres` (type NULL: each GPU's model). */
 void aif_topo_print_show(const struct aif_topo *topo, FILE *out);

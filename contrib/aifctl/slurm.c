@@ -418,10 +418,27 @@ static void _partition_nodes(const char *name, uint32_t *cpus, uint32_t *mem)
 void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 			    uint32_t *mem)
 {
-	char name[AIF_NAME_MAX];
+	char name[AIF_NAME_MAX], def[AIF_NAME_MAX + 2];
+	size_t n;
 
 	(void) arg;
 	*cpus = *mem = 0;
+	/* no partition: the default one, which sinfo marks with '*' */
+	if (!list[0]) {
+		FILE *f = popen("sinfo -h -o '%P' 2>/dev/null", "re");
+
+		while (f && fgets(def, sizeof(def), f)) {
+			n = strcspn(def, "\n");
+			def[n] = '\0';
+			if (n > 1 && def[n - 1] == '*') {
+				def[n - 1] = '\0';
+				_partition_nodes(def, cpus, mem);
+			}
+		}
+		if (f)
+			pclose(f);
+		return;
+	}
 	for (const char *s = list; *s;) {
 		size_t len = strcspn(s, ",");
 

@@ -16,20 +16,6 @@
 #include "aifctl.h"
 #include "topology.h"
 
-/* A list of indexes as hwloc writes them (0-3,8), strictly. */
-static int _indexes(const char *text, hwloc_bitmap_t set)
-{
-	const char *p;
-
-	for (p = text; *p; p++)
-		if (!strchr("0123456789,-", *p))
-			return -1;
-	if (!*text || hwloc_bitmap_list_sscanf(set, text) < 0 ||
-	    hwloc_bitmap_weight(set) < 0)
-		return -1;
-	return 0;
-}
-
 static int _bind(const struct aif_topo *topo, const char *gpu_list,
 		 const char *core_list)
 {
@@ -42,7 +28,7 @@ static int _bind(const struct aif_topo *topo, const char *gpu_list,
 
 	if (!place || !gset || !cset || !allowed || !b.cpuset)
 		goto out;
-	if (_indexes(gpu_list, gset) < 0) {
+	if (aif_index_list_parse(gpu_list, AIF_TOPO_MAX_GPUS, gset) < 0) {
 		aifctl_error_text("--gpus ", gpu_list,
 				  ": not a list of GPU indexes");
 		goto out;
@@ -56,7 +42,8 @@ static int _bind(const struct aif_topo *topo, const char *gpu_list,
 		gpus[n++] = i;
 	} hwloc_bitmap_foreach_end();
 	if (core_list) {
-		if (_indexes(core_list, cset) < 0 ||
+		if (aif_index_list_parse(core_list, AIF_PLACE_MAX_CORES,
+					 cset) < 0 ||
 		    aif_placement_cores_to_pus(place, cset, allowed) < 0) {
 			aifctl_error_text("--cores ", core_list,
 					  ": not a list of this node's cores");

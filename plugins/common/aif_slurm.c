@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "slurm/slurm.h"
 #include "slurm/slurm_errno.h"
@@ -345,10 +346,16 @@ static void _partition_shape(const char *list, void *arg, uint32_t *cpus,
 			     uint32_t *mem)
 {
 	char name[AIF_NAME_MAX];
+	/* the stamps have a second's grain: a change later in the second
+	 * they name would go unseen, so nothing measured then is kept */
+	time_t now = time(NULL);
+	bool keep = last_node_update < now && last_part_update < now;
 
 	*cpus = *mem = 0;
+	if (!list[0])
+		list = default_part_name ? default_part_name : "";
 	slurm_mutex_lock(&shape_cache.lock);
-	if (shape_cache.node_stamp != last_node_update ||
+	if (!keep || shape_cache.node_stamp != last_node_update ||
 	    shape_cache.part_stamp != last_part_update) {
 		shape_cache.n = 0;
 		shape_cache.node_stamp = last_node_update;
@@ -366,7 +373,7 @@ static void _partition_shape(const char *list, void *arg, uint32_t *cpus,
 					break;
 			if (k == (size_t) shape_cache.n) {
 				_measure(name, &c, &m);
-				if (shape_cache.n < SHAPE_CACHE) {
+				if (keep && shape_cache.n < SHAPE_CACHE) {
 					snprintf(shape_cache.part[k].name,
 						 sizeof(shape_cache.part[k].name),
 						 "%s", name);
@@ -424,6 +431,23 @@ void aif_slurm_shape_request(const job_desc_msg_t *desc,
 	req->partition_arg = NULL;
 }
 
+void aif_slurm_shape_update(const job_desc_msg_t *desc, job_record_t *job,
+			    struct aif_update *u)
+{
+	struct job_details *det = job->details;
+
+	u->cpus_change = desc->cpus_per_tres || desc->min_cpus != NO_VAL ||
+		desc->cpus_per_task != NO_VAL16;
+	u->cpus_per_gpu = _per_gpu(desc->cpus_per_tres ? desc->cpus_per_tres :
+				   job->cpus_per_tres);
+	u->cpus_per_task = desc->cpus_per_task != NO_VAL16 ?
+		desc->cpus_per_task :
+		det && det->cpus_per_task != NO_VAL16 ? det->cpus_per_task : 0;
+	u->cpus = desc->min_cpus != NO_VAL ? desc->min_cpus :
+		det && det->min_cpus != NO_VAL ? det->min_cpus : 0;
+	u->partition_shape = _partition_shape;
+}
+
 void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d)
 {
 	if (d->cpus_per_gpu) {
@@ -437,47 +461,27 @@ void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d)
 						    d->mem_per_gpu);
 	}
 	/* A batch job's environment is its script's, where spank/aifactory
-	 * reads AIF_BIND (an interactive job has none: the node's default) */
-	if (d->bind[0] && desc->environment) {
-		uint32_t n = 0;
+	 * reads AIF_BIND (an interactive job has none: the node's default).
+	 * Without the class's, one inherited from the job sbatch ran in
+	 * (every task of ours has it) is taken out: the job's own mode is
+	 * its --aif-bind, its class's, or the node's default. */
+	if (desc->environment) {
+		uint32_t n = 0, kept = 0;
 
-		env_array_overwrite(&desc->environment, "AIF_BIND", d->bind);
-		while (desc->environment[n])
-			n++;
-		desc->env_size = n;
-	}
-}
-
-/* The GPU indexes of one node's detail ("gpu:a100:2(IDX:0,3)", one
- * item per type, beside other GRES) appended to buf. */
-static size_t _node_gpu_index(const char *detail, char *buf, size_t size,
-			      size_t used)
-{
-	const char *p = detail;
-	bool first = true;
-
-	while (p && *p) {
-		const char *idx = strstr(p, "(IDX:"), *end;
-		size_t n;
-
-		if (!idx)
-			break;
-		end = strchr(idx, ')');
-		if (!end)
-			break;
-		idx += 5;
-		n = (size_t) (end - idx);
-		/* only the gpu items, and only indexes */
-		if (!strncmp(p, "gpu", 3) && n && strspn(idx, "0123456789,-") == n &&
-		    used + n + 2 < size) {
-			used += (size_t) snprintf(buf + used, size - used, "%s%.*s",
-						  first ? "" : ",", (int) n, idx);
-			first = false;
+		if (d->bind[0])
+			env_array_overwrite(&desc->environment, "AIF_BIND",
+					    d->bind);
+		for (; desc->environment[n]; n++) {
+			if (!d->bind[0] &&
+			    !strncmp(desc->environment[n], "AIF_BIND=", 9)) {
+				xfree(desc->environment[n]);
+				continue;
+			}
+			desc->environment[kept++] = desc->environment[n];
 		}
-		p = strchr(end, ',');
-		p = p ? p + 1 : NULL;
+		desc->environment[kept] = NULL;
+		desc->env_size = kept;
 	}
-	return used;
 }
 
 /* Each node's GPU indexes, "a1:0-3;a2:0,3": gres_detail_str holds one
@@ -506,8 +510,8 @@ static void _job_gpu_index(job_record_t *job_ptr, struct aif_job_end *je)
 					  node_record_table_ptr[i]->name);
 		if (used >= size)
 			break;
-		used = _node_gpu_index(job_ptr->gres_detail_str[n++], buf, size,
-				       used);
+		used = aif_gpu_index_append(job_ptr->gres_detail_str[n++], buf,
+					    size, used);
 		if (buf[used - 1] == ':') {	/* no GPU on this node */
 			used = before;
 			buf[used] = '\0';

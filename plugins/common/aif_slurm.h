@@ -13,6 +13,7 @@
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
+#include "events.h"
 #include "service.h"
 
 #define AIF_POLICY_FILE "aifactory.json"	/* next to slurm.conf */
@@ -59,6 +60,10 @@ void aif_slurm_gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
 void aif_slurm_shape_request(const job_desc_msg_t *desc,
 			     struct aif_request *req);
 void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d);
+
+/* The CPU part of an update: desc's fields over the job's. */
+void aif_slurm_shape_update(const job_desc_msg_t *desc, job_record_t *job,
+			    struct aif_update *u);
 
 /*
  * A job record as the library's end of a run. Its strings point into the

@@ -10,7 +10,9 @@
  *
  * Invariants: on success the sums over types add up, no type repeats,
  * each type's total is at least its count per node; on failure the reason
- * is a printable line that is not empty.
+ * is a printable line that is not empty. And each line, read as SLURM's
+ * GRES detail of a node by aif_gpu_index_append() (the audit's GPU
+ * indexes), gives only digits, commas and dashes within the buffer.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -56,6 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		line = next;
 	}
 
+	for (size_t i = 0; i < 4; i++) {
+		char idx[32] = "n:";
+		size_t used = aif_gpu_index_append(*field[i], idx, sizeof(idx),
+						   2);
+
+		fuzz_assert(used < sizeof(idx) && strlen(idx) == used,
+			    "used %zu, length %zu", used, strlen(idx));
+		fuzz_assert(strspn(idx + 2, "0123456789,-") == used - 2,
+			    "indexes \"%s\"", idx);
+	}
 	memset(err, 'x', sizeof(err));
 	if (aif_gpus_normalise(&spec, &out, err, sizeof(err)) == 0) {
 		fuzz_assert(out.ntypes <= AIF_GPU_TYPES_MAX, "%u types",

@@ -84,6 +84,33 @@ ok "9 CPUs for one GPU in class auto: refused" test "$AS_RC" != 0
 like "$AS_ERR" "class auto allows at most 8 CPUs per GPU \\(a GPU's share of the cores of partition a100's nodes\\) and this job asks for 9" \
 	"naming the partition"
 
+# An update past the ceiling is refused as a submission is (SLURM 22.05's
+# scontrol cannot show why: the log can).
+as_user aif-alice sbatch --parsable -A fx --hold --gres=gpu:a100:2 -t 5 --wrap true
+held=$AS_OUT
+as_user aif-alice scontrol update JobId="$held" NumCPUs=40
+ok "NumCPUs=40 for 2 GPUs of class fixed (20 a GPU): refused" test "$AS_RC" != 0
+ok "the log says why" grep -q "class fixed allows at most 8 CPUs per GPU and this job asks for 20" \
+	"$AIF_CLUSTER_DIR/log/slurmctld.log"
+as_user aif-alice scontrol update JobId="$held" NumCPUs=16
+is "$AS_RC" 0 "NumCPUs=16 (8 a GPU): accepted"
+run scancel "$held"
+
+# A job submitted from inside a job of another class does not inherit
+# the outer class's default: its AIF_BIND is taken out at submit when
+# the inner class sets none. (An outer --aif-bind is another matter:
+# SLURM itself passes SPANK options on to the commands a job runs.)
+as_user aif-alice env AIF_SCRATCH="$AIF_SCRATCH" sbatch --parsable -A fx -w a1 \
+	--gres=gpu:a100:1 -t 5 -o "$AIF_SCRATCH/outer.out" \
+	--wrap "sbatch --parsable -A au -w a1 --gres=gpu:a100:1 -t 5 -o $AIF_SCRATCH/inner.out $AIF_SCRATCH/show.sh"
+outer=$AS_OUT
+wait_job_state "$outer" COMPLETED 60
+inner=$(tr -dc 0-9 <"$AIF_SCRATCH/outer.out")
+ok "the outer job submitted an inner one" test -n "$inner"
+wait_job_state "$inner" COMPLETED 60
+like "$(cat "$AIF_SCRATCH/inner.out" 2>/dev/null)" "^bind=auto " \
+	"the inner job runs in the node's default, not the outer's strict"
+
 # aifctl explain shows the shaping sbatch got.
 run "$aifctl" explain --policy "$AIF_CLUSTER_DIR/etc/aifactory.json" -u aif-alice -A au --gres=gpu:a100:1 -t 5
 like "$AS_OUT" $'set:       cpus-per-gpu=8\nset:       mem-per-gpu=128000M\nshape:     --cpus-per-gpu=8 \\(classes.auto.cpus_per_gpu: auto, from the partition\'s nodes\\); --mem-per-gpu=128000M \\(classes.auto.mem_per_gpu: auto, from the partition\'s nodes\\)' \

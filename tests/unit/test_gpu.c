@@ -447,8 +447,45 @@ static void test_hostile(void)
 	   "success zeroes unused entries and leaves err alone");
 }
 
+/* Issue 11 and its review: the audit's GPU indexes from SLURM's detail. */
+static void test_gpu_index(void)
+{
+	static const struct {
+		const char *detail, *want;
+	} cases[] = {
+		{ "gpu:a100:2(IDX:0,3)", "0,3" },
+		{ "gpu:2(IDX:0-1)", "0-1" },
+		{ "nic(CNT:1),gpu:2(IDX:0-1)", "0-1" },
+		{ "gpu:a100:1(IDX:0),gpu:h100:1(IDX:4)", "0,4" },
+		{ "gpufoo:1(IDX:7),gpu:1(IDX:2)", "2" },
+		{ "mps:100(IDX:0),shard:2(IDX:1)", "" },
+		{ "gpu:2(IDX:0;1)", "" },
+		{ "gpu:2(IDX:0-1", "" },
+		{ "", "" },
+		{ "gpu(IDX:5)", "5" },
+	};
+	char buf[64];
+	size_t used;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf[0] = '\0';
+		used = aif_gpu_index_append(cases[i].detail, buf, sizeof(buf), 0);
+		is_str(buf, cases[i].want, "GPU indexes of \"%s\"",
+		       cases[i].detail);
+		is_int((long long) used, (long long) strlen(cases[i].want),
+		       "and its length");
+	}
+	snprintf(buf, sizeof(buf), "a1:");
+	used = aif_gpu_index_append("gpu:1(IDX:0-1023,2048-4095)", buf, 8, 3);
+	is_str(buf, "a1:", "what does not fit is left out whole");
+	is_int((long long) used, 3, "and used is unchanged");
+	is_int((long long) aif_gpu_index_append("gpu:1(IDX:0)", buf, 8, 8), 8,
+	       "used at size: nothing appended");
+}
+
 int main(void)
 {
+	test_gpu_index();
 	test_forms();
 	test_counts();
 	test_fields();

@@ -36,13 +36,15 @@ static const char policy_text[] =
 	"               \"mem_per_gpu\": \"auto\" },\n"
 	"    \"capped\": { \"partitions\": [\"a100\"], \"cpus_per_gpu\": \"auto\",\n"
 	"                 \"max_cpus_per_gpu\": 6 },\n"
-	"    \"plain\": { }\n"
+	"    \"plain\": { },\n"
+	"    \"anywhere\": { \"cpus_per_gpu\": \"auto\", \"max_cpus_per_gpu\": \"auto\" }\n"
 	"  },\n"
 	"  \"projects\": {\n"
 	"    \"f\": { \"class\": \"fixed\", \"mode\": \"m\", \"groups\": [\"acme\"] },\n"
 	"    \"a\": { \"class\": \"auto\", \"mode\": \"m\", \"groups\": [\"acme\"] },\n"
 	"    \"c\": { \"class\": \"capped\", \"mode\": \"m\", \"groups\": [\"acme\"] },\n"
-	"    \"p\": { \"class\": \"plain\", \"mode\": \"m\", \"groups\": [\"acme\"] }\n"
+	"    \"p\": { \"class\": \"plain\", \"mode\": \"m\", \"groups\": [\"acme\"] },\n"
+	"    \"w\": { \"class\": \"anywhere\", \"mode\": \"m\", \"groups\": [\"acme\"] }\n"
 	"  } }\n";
 
 /* Partition a100's nodes: 12 CPUs and 128 GB a GPU; h100's: 24, 256 GB. */
@@ -59,6 +61,8 @@ static void _shape(const char *partition, void *arg, uint32_t *cpus,
 	} else if (!strcmp(partition, "h100")) {
 		*cpus = 24;
 		*mem = 262144;
+	} else if (!partition[0]) {	/* SLURM's default partition */
+		*cpus = 10;
 	}
 }
 
@@ -164,10 +168,57 @@ static void test_auto(struct aif_policy *p)
 	aif_decide(p, &r, &d);
 	is_int(d.cpus_per_gpu, 6, "auto 12, capped at max_cpus_per_gpu 6");
 
+	/* Review of issue 11: no -p and no partition in the class: the
+	 * default partition's nodes, not nothing. */
+	r = _req("w", "gres:gpu:1");
+	aif_decide(p, &r, &d);
+	is_int(d.cpus_per_gpu, 10, "no partition anywhere: SLURM's default one's");
+	r.cpus_per_gpu = 11;
+	is_int(aif_decide(p, &r, &d), AIF_REFUSE, "and its ceiling holds");
+	like(d.message, "(a GPU's share of the cores of the default "
+	     "partition's nodes) and this job asks for 11", "saying whose");
+	r.partition_shape = NULL;
+	r.cpus_per_gpu = 0;
+	aif_decide(p, &r, &d);
+	is_str(d.shaping, "no --cpus-per-gpu: the default partition's nodes "
+	       "are not known here", "unknown: said");
+
 	r = _req("p", "gres:gpu:1");
 	shape_calls = 0;
 	is_int(aif_decide(p, &r, &d), AIF_ACCEPT, "a plain class: accepted");
 	ok(!d.shaping[0], "unshaped");
+}
+
+/* Review of issue 11: scontrol update of a pending job's CPUs went past
+ * the ceiling unchecked. */
+static void test_modify(struct aif_policy *p)
+{
+	struct aif_decision d;
+	struct aif_request r = _req(NULL, "gres:gpu:2");
+
+	r.gpus_unchanged = true;
+	r.shape_check = true;
+	r.cpus_per_gpu = 17;
+	is_int(aif_decide_modify(p, "f", &r, &d), AIF_REFUSE,
+	       "an update to 17 CPUs per GPU: refused");
+	is_str(d.rule, "class.max_cpus_per_gpu", "by the same rule");
+	r.cpus_per_gpu = 16;
+	is_int(aif_decide_modify(p, "f", &r, &d), AIF_ACCEPT, "16: accepted");
+	r.cpus_per_gpu = 4;
+	r.cpus = 40;
+	is_int(aif_decide_modify(p, "f", &r, &d), AIF_REFUSE,
+	       "--cpus-per-gpu=4 but NumCPUs=40 for 2 GPUs: 20 a GPU, refused");
+	r.cpus_per_gpu = 0;
+	r.cpus = 26;	/* NumCPUs=26 for 2 GPUs on h100: 13 a GPU */
+	r.current_partition = "h100";
+	is_int(aif_decide_modify(p, "a", &r, &d), AIF_ACCEPT,
+	       "auto on the job's partition h100 (24 a GPU): accepted");
+	r.current_partition = "a100";
+	is_int(aif_decide_modify(p, "a", &r, &d), AIF_REFUSE,
+	       "on a100 (12 a GPU): refused");
+	r.shape_check = false;
+	is_int(aif_decide_modify(p, "a", &r, &d), AIF_ACCEPT,
+	       "an update of neither CPUs nor GPUs is not checked");
 }
 
 static void test_policy_errors(void)
@@ -224,6 +275,7 @@ int main(void)
 		return done();
 	test_fixed(p);
 	test_auto(p);
+	test_modify(p);
 	test_policy_errors();
 	aif_policy_unref(p);
 	return done();

@@ -162,12 +162,12 @@ static void test_bind(void)
 	is_str(list(b.cpuset), "0-7,16-23", "GPUs 0 and 1: both NUMAs");
 	is_int(b.nnics, 2, "and both NICs");
 
-	hwloc_bitmap_list_sscanf(cores, "5");
+	aif_index_list_parse("5", 16, cores);
 	is_int(aif_placement_cores_to_pus(t, cores, allowed), 0, "core 5's PUs");
 	aif_placement_bind(t, gpus, 1, allowed, &b);
 	is_str(list(b.cpuset), "5,21", "never outside what is allowed");
 
-	hwloc_bitmap_list_sscanf(cores, "0-3");
+	aif_index_list_parse("0-3", 16, cores);
 	aif_placement_cores_to_pus(t, cores, allowed);
 	aif_placement_bind(t, gpus, 1, allowed, &b);
 	is_str(list(b.cpuset), "0-3,16-19", "no GPU 0 core allowed: package");
@@ -183,7 +183,7 @@ static void test_bind(void)
 	gpus[0] = 0;
 	hwloc_bitmap_zero(allowed);
 	is_int(aif_placement_bind(t, gpus, 1, allowed, &b), -1, "nothing allowed");
-	hwloc_bitmap_list_sscanf(cores, "16");
+	aif_index_list_parse("16", 64, cores);
 	is_int(aif_placement_cores_to_pus(t, cores, allowed), -1, "no core 16");
 
 	aif_placement_free(t);
@@ -287,6 +287,31 @@ static void test_gpu_list(void)
 	is_int(aif_gpu_list_parse(NULL, g, 2), -1, "NULL");
 }
 
+/* Review of issue 11: hwloc's reader took "-5" (a bit past 2^31 that
+ * then looped forever), "4294967296" (PU 0), octal "010", "3-1". */
+static void test_index_list(void)
+{
+	static const char *const bad[] = {
+		"-5", "4294967291", "4294967296", "010", "08", "3-1", "",
+		",", "1,", ",1", "0-", "-0", "1--2", "0-4294967294", "65536",
+		" 1", "1 ", "+1", "0x1", "1,,2",
+	};
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+	is_int(aif_index_list_parse("0-3,8", 65536, set), 0, "0-3,8");
+	is_str(list(set), "0-3,8", "read as written");
+	is_int(aif_index_list_parse("0", 1, set), 0, "0 below 1");
+	is_int(aif_index_list_parse("65535", 65536, set), 0, "the last one");
+	is_int(aif_index_list_parse("5-5,2", 65536, set), 0, "a range of one");
+	is_str(list(set), "2,5", "any order");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		is_int(aif_index_list_parse(bad[i], 65536, set), -1,
+		       "refused: \"%s\"", bad[i]);
+		ok(hwloc_bitmap_iszero(set), "and nothing kept");
+	}
+	hwloc_bitmap_free(set);
+}
+
 static void test_errors(void)
 {
 	struct aif_topo *t = (void *) 1;
@@ -312,6 +337,7 @@ int main(void)
 	test_bind();
 	test_placement_text();
 	test_gpu_list();
+	test_index_list();
 	test_errors();
 	return done();
 }

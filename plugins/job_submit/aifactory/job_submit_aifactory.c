@@ -222,6 +222,7 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 						     job_desc->partition);
 	aif_slurm_gpu_spec(job_desc, job_ptr, &u.spec);
 	aif_slurm_gpu_spec(NULL, job_ptr, &u.job_spec);
+	aif_slurm_shape_update(job_desc, job_ptr, &u);
 	if (aif_job_modify(&u, &d) == AIF_REFUSE) {
 		aif_slurm_log_refusal("an update of job", job_ptr->job_id,
 				      d.message);

@@ -99,7 +99,29 @@ static int _trusted(const struct stat *st, int dir)
 		(dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode));
 }
 
-static struct aif_placement *_read_cache(const char *path, const char *source)
+/* The cache file, opened in a directory that is root's and 0755, the
+ * same checks as before writing there. */
+static int _open_cache(const struct aif_spank *ctx, const char *path)
+{
+	struct stat st;
+	int dir, fd;
+
+	dir = open(ctx->cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		   O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	if (fstat(dir, &st) < 0 || !_trusted(&st, 1)) {
+		close(dir);
+		return -1;
+	}
+	fd = openat(dir, strrchr(path, '/') + 1,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dir);
+	return fd;
+}
+
+static struct aif_placement *_read_cache(const struct aif_spank *ctx,
+					 const char *path, const char *source)
 {
 	struct aif_placement *p = NULL;
 	struct stat st;
@@ -107,7 +129,7 @@ static struct aif_placement *_read_cache(const char *path, const char *source)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = _open_cache(ctx, path);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !_trusted(&st, 0) || st.st_size > CACHE_MAX ||
@@ -183,7 +205,7 @@ static int _is_this_machine(const struct aif_placement *p)
 	}
 	buf[strcspn(buf, "\n")] = '\0';
 	if (mine && online && buf[0] &&
-	    hwloc_bitmap_list_sscanf(online, buf) == 0) {
+	    aif_index_list_parse(buf, 65536, online) == 0) {
 		for (i = 0; i < p->ncores; i++)
 			hwloc_bitmap_or(mine, mine, p->core[i]);
 		same = hwloc_bitmap_isequal(mine, online);
@@ -193,42 +215,24 @@ static int _is_this_machine(const struct aif_placement *p)
 	return same;
 }
 
-/* The first host of a SLURM node list ("gpu[003-004],cpu1" gives
- * "gpu003"): where a batch step runs, which knows no SLURMD_NODENAME yet. */
-static int _first_host(const char *list, char *buf, size_t size)
+/* This node's name as slurmd knows it (several slurmd may share a
+ * host): slurmstepd's own SLURMD_NODENAME, which slurmd sets in its
+ * process, never the job's environment, which the user sends (and which
+ * a step of a batch job inherits from the batch node). */
+static void _node_name(struct aif_spank *ctx)
 {
-	size_t n = strcspn(list, ",[");
+	const char *name = getenv("SLURMD_NODENAME");
 
-	if (!n || n >= size)
-		return -1;
-	memcpy(buf, list, n);
-	buf[n] = '\0';
-	if (list[n] == '[') {
-		size_t d = strspn(list + n + 1, "0123456789");
-
-		if (!d || n + d >= size)
-			return -1;
-		memcpy(buf + n, list + n + 1, d);
-		buf[n + d] = '\0';
+	if (name && name[0] && strlen(name) < sizeof(ctx->node) &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") == strlen(name)) {
+		snprintf(ctx->node, sizeof(ctx->node), "%s", name);
+		return;
 	}
-	return 0;
-}
-
-/* This node's name as slurmd knows it (several slurmd may share a host). */
-static void _node_name(struct aif_spank *ctx, spank_t sp)
-{
-	char list[1024];
-
-	if (spank_getenv(sp, "SLURMD_NODENAME", ctx->node,
-			 sizeof(ctx->node)) == ESPANK_SUCCESS)
-		return;
-	if (spank_getenv(sp, "SLURM_JOB_NODELIST", list, sizeof(list)) ==
-	    ESPANK_SUCCESS && !_first_host(list, ctx->node, sizeof(ctx->node)))
-		return;
 	if (gethostname(ctx->node, sizeof(ctx->node)) < 0)
 		snprintf(ctx->node, sizeof(ctx->node), "node");
 	ctx->node[sizeof(ctx->node) - 1] = '\0';
-	ctx->node[strcspn(ctx->node, ".")] = '\0';
+	ctx->node[strcspn(ctx->node, "./")] = '\0';
 }
 
 /* Why the placement could not be had: in the node's log, and kept for
@@ -253,8 +257,7 @@ int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	_node_name(ctx, sp);
-	ctx->node[strcspn(ctx->node, "/")] = '\0';
+	_node_name(ctx);
 	if (ctx->topology[0] &&
 	    _xml_path(ctx, xml, sizeof(xml)) < 0)
 		return _cannot(ctx, "topology=%s: path too long",
@@ -263,7 +266,7 @@ int aif_spank_node_load(struct aif_spank *ctx, spank_t sp)
 		return _cannot(ctx, "topology %s: %s", xml, strerror(errno));
 	snprintf(cache, sizeof(cache), "%s/placement-%s", ctx->cache_dir,
 		 ctx->node);
-	ctx->place = _read_cache(cache, source);
+	ctx->place = _read_cache(ctx, cache, source);
 	if (ctx->place) {
 		ctx->live = !ctx->topology[0] || _is_this_machine(ctx->place);
 		slurm_debug("%s: placement of %s from %s in %lld us",

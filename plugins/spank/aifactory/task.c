@@ -54,14 +54,18 @@ static int _get(spank_t sp, const char *name, char *buf, int len)
 	return spank_getenv(sp, name, buf, len) == ESPANK_SUCCESS;
 }
 
-/* name=value (NULL: unset) unless the user set name: then theirs stays. */
+/* name=value (NULL: unset) unless the user set name: then theirs stays
+ * (a value too long to read is theirs too: we never write one). */
 static void _own_setenv(spank_t sp, const char *name, const char *value)
 {
 	char cur[VALUE_MAX], rec[VALUE_MAX], rec_name[64];
+	spank_err_t got;
 
 	snprintf(rec_name, sizeof(rec_name), "AIF_SET_%s", name);
-	if (_get(sp, name, cur, sizeof(cur)) &&
-	    (!_get(sp, rec_name, rec, sizeof(rec)) || strcmp(cur, rec))) {
+	got = spank_getenv(sp, name, cur, sizeof(cur));
+	if (got == ESPANK_NOSPACE ||
+	    (got == ESPANK_SUCCESS &&
+	     (!_get(sp, rec_name, rec, sizeof(rec)) || strcmp(cur, rec)))) {
 		slurm_debug("%s: %s was set by the user: left as it is",
 			    AIF_SPANK, name);
 		return;
@@ -155,9 +159,7 @@ static int _allowed(const struct aif_spank *ctx, spank_t sp,
 	    (spank_get_item(sp, S_JOB_ALLOC_CORES, &list) != ESPANK_SUCCESS ||
 	     !list || !*list))
 		goto out;
-	if (strspn(list, "0123456789,-") != strlen(list) ||
-	    hwloc_bitmap_list_sscanf(cores, list) < 0 ||
-	    hwloc_bitmap_weight(cores) <= 0)
+	if (aif_index_list_parse(list, AIF_PLACE_MAX_CORES, cores) < 0)
 		goto out;
 	rv = aif_placement_cores_to_pus(ctx->place, cores, pus);
 out:
