@@ -161,6 +161,22 @@ is "$(head -n 1 "$AIF_SCRATCH/h1s.out")" \
 	"aif-bind=strict: the node's topology could not be read (topology $topo/h1.xml: No such file or directory): the task cannot be bound to its GPUs" \
 	"its output says why, and nothing ran"
 
+# A two-node step: each node binds from its own topology (the node's name
+# is slurmstepd's, not the one in the environment the job carries).
+printf '#!/bin/bash\nsrun -N2 -n2 -c2 bash -c %s | sort\n' \
+	"'echo \"\$SLURMD_NODENAME gpus=\$AIF_GPUS cpus=\$AIF_CPUS level=\$AIF_BIND_LEVEL\"'" \
+	>"$AIF_SCRATCH/two.sh"
+chmod 755 "$AIF_SCRATCH/two.sh"
+as_user aif-alice sbatch --parsable -p a100 -w a1,a2 -N2 --exclusive \
+	--gres=gpu:a100:2 -t 5 -o "$AIF_SCRATCH/two.out" "$AIF_SCRATCH/two.sh"
+job=$AS_OUT
+wait_job_state "$job" "COMPLETED|FAILED|CANCELLED|TIMEOUT" 60
+two=$(cat "$AIF_SCRATCH/two.out" 2>/dev/null)
+like "$two" "^a1 gpus=0,1 cpus=0,16 level=local" \
+	"two nodes: a1 binds from its own topology (GPUs 0 and 1 near core 0)"
+like "$two" $'\na2 gpus=0,1 cpus='"$all level=local" \
+	"and a2 from its own"
+
 # The node's placement was cached, once per node, root's and 0644.
 ok "the placement of a1 is cached" test -f "$topo/cache/placement-a1"
 is "$(stat -c '%U %a' "$topo/cache/placement-a1")" "root 644" "root's, readable"
