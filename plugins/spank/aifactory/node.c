@@ -63,12 +63,25 @@ static int _xml_path(const struct aif_spank *ctx, char *buf, size_t size)
 	return 0;
 }
 
+/* A kernel file's first line, without its newline ("" when unreadable). */
+static void _first_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, (int) size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
 /* What the placement is made from, as its cache records it. */
 static int _source(const char *xml, char *buf, size_t size)
 {
 	struct stat st;
-	char boot[64] = "";
-	FILE *f;
+	char boot[64];
 	int n;
 
 	if (xml) {
@@ -82,13 +95,7 @@ static int _source(const char *xml, char *buf, size_t size)
 		}
 		return 0;
 	}
-	f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (f) {
-		if (!fgets(boot, sizeof(boot), f))
-			boot[0] = '\0';
-		fclose(f);
-	}
-	boot[strcspn(boot, "\n")] = '\0';
+	_first_line("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
 	snprintf(buf, size, "live %s", boot[0] ? boot : "unknown");
 	return 0;
 }
@@ -193,17 +200,10 @@ fail:
 static int _is_this_machine(const struct aif_placement *p)
 {
 	hwloc_bitmap_t mine = hwloc_bitmap_alloc(), online = hwloc_bitmap_alloc();
-	char buf[4096] = "";
-	FILE *f;
+	char buf[4096];
 	int i, same = 0;
 
-	f = fopen("/sys/devices/system/cpu/online", "re");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = '\0';
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
+	_first_line("/sys/devices/system/cpu/online", buf, sizeof(buf));
 	if (mine && online && buf[0] &&
 	    aif_index_list_parse(buf, 65536, online) == 0) {
 		for (i = 0; i < p->ncores; i++)
