@@ -12,7 +12,9 @@
 #
 # Knobs for start (environment):
 #   AIF_PLUGIN_DIR          colon list of plugin directories, copied into
-#                           DIR/plugins/N and put in PluginDir after Debian's
+#                           DIR/plugins/N and put in PluginDir before Debian's
+#                           (SLURM loads the first it finds: a copy that
+#                           `make install` put there must not shadow the build)
 #   AIF_JOB_SUBMIT_PLUGINS  JobSubmitPlugins= (omitted when empty)
 #   AIF_JOBCOMP             JobCompType= (default jobcomp/none)
 #   AIF_SLURM_EXTRA         lines appended verbatim to slurm.conf
@@ -419,7 +421,7 @@ slurm_settings() {
 		AuthType=auth/munge
 		AuthInfo=socket=$MUNGE_SOCKET
 		CredType=cred/munge
-		PluginDir=$SLURM_LIBDIR${PLUGIN_COPIES:+:$PLUGIN_COPIES}
+		PluginDir=${PLUGIN_COPIES:+$PLUGIN_COPIES:}$SLURM_LIBDIR
 		PlugStackConfig=$ETC/plugstack.conf
 		StateSaveLocation=$DIR/state
 		SlurmdSpoolDir=$DIR/spool/%n

@@ -28,6 +28,9 @@ topo=$AIF_TOPOLOGY_DIR
 export AIF_SHAPE_a2="Sockets=1 CoresPerSocket=$(nproc) ThreadsPerCore=1"
 cluster_up
 
+like "$(scontrol show config | sed -n 's/^PluginDir *= *//p')" \
+	"^$AIF_CLUSTER_DIR/plugins/0:/usr/lib/" \
+	"the build's plugins come first in PluginDir: an installed copy never shadows them"
 is "$AIF_SHAPE_a1" "Sockets=4 CoresPerSocket=4 ThreadsPerCore=2" \
 	"gres: the node's shape for slurm.conf, as a comment"
 
