@@ -20,6 +20,11 @@ printf '#!/bin/sh\necho "slurm_load_ctl_conf error: Unable to contact slurm cont
 chmod 755 "$work/bin/scontrol"
 export PATH=$work/bin:$PATH
 
+run "$aifctl" --version
+is "$AS_RC" 0 "--version exits 0"
+like "$AS_OUT" "^aifctl \(slurm-aifactory\) [0-9]+\.[0-9]+\.[0-9]+; its plugins are built for SLURM [0-9]+\.[0-9]+\.[0-9]+$" \
+	"and names the release and the SLURM it was built for"
+
 run "$aifctl" check "$policy"
 is "$AS_RC" 0 "check: a good policy exits 0"
 like "$AS_OUT" "^$policy: OK: 1 classes, 1 projects, sha256 [0-9a-f]{64}$" \

@@ -30,7 +30,8 @@
 #include "aifctl.h"
 
 static const char usage_text[] =
-	"usage: aifctl check [FILE]\n"
+	"usage: aifctl --version\n"
+	"       aifctl check [FILE]\n"
 	"       aifctl explain [--policy FILE] [--journal DIR] [-u USER] [-A PROJECT]\n"
 	"                      [-p PARTITION]\n"
 	"                      [-q QOS] [-t TIME] [-N NODES] [-n NTASKS]\n"
@@ -80,6 +81,11 @@ int main(int argc, char **argv)
 		return aifctl_topology(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return aifctl_report(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version")) {
+		printf("aifctl (slurm-aifactory) %s; its plugins are built for "
+		       "SLURM %s\n", PACKAGE_VERSION, AIF_SLURM_VERSION);
+		return 0;
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help"))
 		return aifctl_usage(stdout);
