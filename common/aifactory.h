@@ -247,6 +247,13 @@ struct aif_load_report {
  * NULL with an empty report means even the first allocation failed.
  * Does I/O: never call it under slurmctld's locks.
  */
+/*
+ * Read files as slurmctld, running as uid, would trust them: files and
+ * directories owned by root or by uid. For aifctl run as root, where uid
+ * is SlurmUser; by default the process's own euid. Call before loading.
+ */
+void aif_policy_trust_uid(uid_t uid);
+
 struct aif_policy *aif_policy_load(const char *path,
 				   const struct aif_resolver *resolver,
 				   struct aif_load_report *report);

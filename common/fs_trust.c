@@ -63,11 +63,25 @@ ssize_t aif_fs_read_full(int fd, void *buf, size_t len)
 	return (ssize_t) got;
 }
 
+/* The user slurmctld runs as, when it is not us (aifctl run as root). */
+static uid_t service_uid = (uid_t) -1;
+
+void aif_fs_set_service_uid(uid_t uid)
+{
+	service_uid = uid;
+}
+
+uid_t aif_fs_service_uid(void)
+{
+	return service_uid != (uid_t) -1 ? service_uid : geteuid();
+}
+
 bool aif_fs_trusted_owner(uid_t uid, enum aif_fs_trust trust)
 {
 	uid_t me = geteuid();
 
-	return uid == 0 || uid == me || (trust == AIF_FS_TRUST_READ && me == 0);
+	return uid == 0 || uid == me || uid == aif_fs_service_uid() ||
+		(trust == AIF_FS_TRUST_READ && me == 0);
 }
 
 void aif_fs_sync_parent(const char *path)

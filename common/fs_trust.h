@@ -68,8 +68,14 @@ int aif_fs_write_all(int fd, const void *buf, size_t len);
  * with errno. */
 ssize_t aif_fs_read_full(int fd, void *buf, size_t len);
 
-/* uid may own what is trusted at this level: root or our euid, or anyone
- * with AIF_FS_TRUST_READ when we are root. */
+/* The user slurmctld runs as: our euid, unless aifctl, run as root, said
+ * it is SlurmUser (aif_policy_trust_uid), so that it trusts what
+ * slurmctld trusts. Set once, before any file is read. */
+void aif_fs_set_service_uid(uid_t uid);
+uid_t aif_fs_service_uid(void);
+
+/* uid may own what is trusted at this level: root, our euid or the
+ * service's, or anyone with AIF_FS_TRUST_READ when we are root. */
 bool aif_fs_trusted_owner(uid_t uid, enum aif_fs_trust trust);
 
 /* fsync the directory holding path, so that a new entry in it (a

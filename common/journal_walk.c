@@ -98,7 +98,7 @@ static int _say_fault(struct aif_verify_report *rep,
 				     "%sowned by uid %lu; it must be owned by "
 				     "root or by the user slurmctld runs as "
 				     "(uid %lu)", what, (unsigned long) f->uid,
-				     (unsigned long) geteuid());
+				     (unsigned long) aif_fs_service_uid());
 	case AIF_FS_WRITABLE:
 		return aif_chain_say(rep, AIF_CHAIN_UNSAFE, EPERM, name, 0, 0,
 				     "%swritable by group or others (mode "

@@ -80,7 +80,7 @@ static bool _check_parent(struct loader *ld, const struct src *s, int line,
 				"must be owned by root or by the user "
 				"slurmctld runs as (uid %lu)", path, of,
 				(unsigned long) st.st_uid, what,
-				(unsigned long) geteuid());
+				(unsigned long) aif_fs_service_uid());
 		return false;
 	}
 	if (self || !(st.st_mode & (S_IWGRP | S_IWOTH)) ||
@@ -271,7 +271,7 @@ static void _say_file_fault(struct loader *ld, const struct src *s,
 		aif_ld_err_line(ld, s, 0, "", "owned by uid %lu; %s must be "
 				"owned by root or by the user slurmctld runs "
 				"as (uid %lu)", (unsigned long) f->uid, what,
-				(unsigned long) geteuid());
+				(unsigned long) aif_fs_service_uid());
 		break;
 	case AIF_FS_WRITABLE:
 		aif_ld_err_line(ld, s, 0, "",
@@ -361,7 +361,7 @@ static void _say_dir_fault(struct loader *ld, const struct aif_fs_fault *f,
 				"owned by uid %lu; it must be owned by root or "
 				"by the user slurmctld runs as (uid %lu)", dir,
 				(unsigned long) f->uid,
-				(unsigned long) geteuid());
+				(unsigned long) aif_fs_service_uid());
 		break;
 	case AIF_FS_WRITABLE:
 		aif_ld_err_line(ld, s, line, "project_dir", "directory %s is "
@@ -401,4 +401,9 @@ int aif_ld_open_project_dir(struct loader *ld, const char *dir,
 		return fd;
 	close(fd);
 	return -1;
+}
+
+void aif_policy_trust_uid(uid_t uid)
+{
+	aif_fs_set_service_uid(uid);
 }

@@ -30,6 +30,23 @@ is "$AS_RC" 0 "check: a good policy exits 0"
 like "$AS_OUT" "^$policy: OK: 1 classes, 1 projects, sha256 [0-9a-f]{64}$" \
 	"check: says OK with counts and the hash"
 
+# Root checks a policy as slurmctld, running as SlurmUser, reads it
+# (issue 12: it named uid 0 and refused SlurmUser's file).
+if [ "$(id -u)" = 0 ] && slurm_uid=$(id -u slurm 2>/dev/null); then
+	mkdir "$work/conf"
+	printf '#!/bin/sh\necho "SlurmUser               = slurm(%s)"\n' "$slurm_uid" \
+		>"$work/conf/scontrol"
+	chmod 755 "$work/conf/scontrol"
+	install -m 640 -o slurm -g slurm "$fixture" "$work/slurm-owned.json"
+	PATH=$work/conf:$PATH run "$aifctl" check "$work/slurm-owned.json"
+	is "$AS_RC" 0 "check as root: a policy owned by SlurmUser is trusted, as slurmctld trusts it"
+	install -m 644 -o nobody "$fixture" "$work/nobody.json"
+	PATH=$work/conf:$PATH run "$aifctl" check "$work/nobody.json"
+	is "$AS_RC" 1 "one owned by another user is refused"
+	like "$AS_ERR" "owned by uid $(id -u nobody); a policy file must be owned by root or by the user slurmctld runs as \\(uid $slurm_uid\\)" \
+		"naming SlurmUser's uid, not root's"
+fi
+
 SLURM_CONF=$work/slurm.conf run "$aifctl" check
 is "$AS_RC" 0 "check: default file is aifactory.json next to SLURM_CONF"
 

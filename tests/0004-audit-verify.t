@@ -147,7 +147,7 @@ like "$AS_OUT" "^$d/journal\.1-8:2: record 2: not a journal record: .*
 # Usage.
 run "$aifctl" audit verify "$chain" "$chain"
 is "$AS_RC" 2 "usage: two directories exit 2"
-like "$AS_ERR" "^usage: aifctl check" "usage: prints the usage"
+like "$AS_ERR" "^usage: aifctl --version" "usage: prints the usage"
 run "$aifctl" audit verify --frobnicate
 is "$AS_RC" 2 "usage: an unknown option exits 2"
 run "$aifctl" audit

@@ -11,16 +11,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aifctl.h"
 #include "balance.h"
 #include "query.h"
 
+/* Root checks a policy as slurmctld reads it, as SlurmUser: when the
+ * file is not root's, SlurmUser's files are trusted too (and named in
+ * what is refused). scontrol is asked only then: it waits for slurmctld. */
+static void _trust_slurm_user(const char *path)
+{
+	struct aifctl_slurm cfg;
+	struct stat st;
+
+	if (geteuid() != 0 || stat(path, &st) || st.st_uid == 0)
+		return;
+	if (!aifctl_slurm_config(&cfg) && cfg.slurm_uid != (uid_t) -1)
+		aif_policy_trust_uid(cfg.slurm_uid);
+}
+
 struct aif_policy *aifctl_load_policy(const char *path, bool quiet_ok)
 {
 	struct aif_load_report report = { 0 };
-	struct aif_policy *p = aif_policy_load(path, NULL, &report);
+	struct aif_policy *p;
 	char line[AIF_ERR_MAX + 600];
+
+	_trust_slurm_user(path);
+	p = aif_policy_load(path, NULL, &report);
 
 	for (size_t i = 0; i < report.nwarnings; i++) {
 		aif_load_error_format(&report.warnings[i], line, sizeof(line));
