@@ -374,6 +374,11 @@ struct aif_request {
 	 * nothing is known of the nodes. Pure, microseconds. */
 	void (*partition_shape)(const char *partition, void *arg,
 				uint32_t *cpus_per_gpu, uint32_t *mem_per_gpu);
+	/* Whether some node of the partition has GPUs of this type: 1 yes,
+	 * 0 no, -1 unknown. NULL: nothing is known. For the choice of a
+	 * partition for a typed job that names none. */
+	int (*partition_has_type)(const char *partition, const char *type,
+				  void *arg);
 	void *partition_arg;
 };
 

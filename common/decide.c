@@ -327,6 +327,36 @@ static void _check_shape(const struct aif_project *proj,
 		_check_gpus(proj, &r->gpus, d);
 }
 
+/* Whether partition has every GPU type the job names (unknown: yes). */
+static bool _has_types(const struct aif_request *r, const char *partition)
+{
+	for (unsigned i = 0; i < r->gpus.ntypes; i++)
+		if (r->gpus.by_type[i].type[0] &&
+		    !r->partition_has_type(partition, r->gpus.by_type[i].type,
+					   r->partition_arg))
+			return false;
+	return true;
+}
+
+/*
+ * The class's partition for a job that names none: its default, unless
+ * the job asks for a GPU type the default's nodes do not have and
+ * another partition of the class has it (issue 12: an h100 job was sent
+ * to a100 and SLURM refused it as "Requested node configuration is not
+ * available").
+ */
+static const char *_partition_for(const struct aif_class *c,
+				  const struct aif_request *r)
+{
+	if (!r->partition_has_type || !r->gpus.ntypes ||
+	    _has_types(r, c->default_partition))
+		return c->default_partition;
+	for (size_t i = 0; i < c->npartitions; i++)
+		if (_has_types(r, c->partitions[i]))
+			return c->partitions[i];
+	return c->default_partition;
+}
+
 static void _begin(struct aif_decision *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -356,7 +386,7 @@ enum aif_verdict aif_decide(const struct aif_policy *p,
 	/* Fill in what the job left out with the class's defaults. */
 	if ((!r->partition || !r->partition[0]) && c->default_partition[0])
 		aif_copy(d->partition, sizeof(d->partition),
-		      c->default_partition);
+			 _partition_for(c, r));
 	if ((!r->qos || !r->qos[0]) && c->qos[0])
 		aif_copy(d->qos, sizeof(d->qos), c->qos);
 	if (!r->time_limit && c->default_time != AIF_UNLIMITED)

@@ -117,5 +117,9 @@ int aifctl_job_site(const char *jobid, long long *site);
  * cannot tell (no cluster). The library's partition_shape. */
 void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 			    uint32_t *mem);
+/* Whether some node of the partition has GPUs of this type, as sinfo
+ * shows them: 1, 0, or -1 when sinfo cannot tell. */
+int aifctl_partition_has_type(const char *partition, const char *type,
+			      void *arg);
 
 #endif

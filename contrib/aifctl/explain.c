@@ -206,6 +206,7 @@ int aifctl_explain(int argc, char **argv)
 	struct aif_request req = {
 		.now = time(NULL),
 		.partition_shape = aifctl_partition_shape,
+		.partition_has_type = aifctl_partition_has_type,
 	};
 	struct aif_decision d;
 	struct aif_policy *p = NULL;

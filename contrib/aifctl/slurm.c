@@ -452,3 +452,36 @@ void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 			s++;
 	}
 }
+
+int aifctl_partition_has_type(const char *partition, const char *type,
+			      void *arg)
+{
+	char cmd[256], line[1024], err[AIF_ERR_MAX];
+	int has = -1;
+	FILE *f;
+
+	(void) arg;
+	if (!partition[0] || strspn(partition, "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+	    strlen(partition))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "sinfo -h -N -p '%s' -o '%%G' 2>/dev/null",
+		 partition);
+	if (!(f = popen(cmd, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		struct aif_gpu_spec spec = { .tres_per_node = line };
+		struct aif_gpus g;
+
+		line[strcspn(line, "(\n")] = '\0';	/* "gpu:a100:4(S:0-1)" */
+		if (has < 0)
+			has = 0;
+		if (aif_gpus_normalise(&spec, &g, err, sizeof(err)))
+			continue;
+		for (unsigned t = 0; t < g.ntypes; t++)
+			has |= !strcmp(g.by_type[t].type, type);
+	}
+	if (pclose(f) != 0)
+		has = -1;
+	return has;
+}

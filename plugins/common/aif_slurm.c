@@ -305,22 +305,51 @@ static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je)
 /* A partition's fewest CPUs and MB per GPU over its nodes with GPUs,
  * cached: recomputed when slurmctld changes a node or a partition. */
 #define SHAPE_CACHE 64
+
+/* What admission needs of a partition's nodes. */
+struct part_nodes {
+	char name[AIF_NAME_MAX];
+	uint32_t cpus, mem;		/* the fewest per GPU; 0 unknown */
+	unsigned ntypes;		/* GPU types some node has */
+	char types[AIF_GPU_TYPES_MAX][AIF_NAME_MAX];
+};
+
+/* Cached: recomputed when slurmctld changes a node or a partition. */
 static struct {
 	pthread_mutex_t lock;
 	time_t node_stamp, part_stamp;
 	int n;
-	struct {
-		char name[AIF_NAME_MAX];
-		uint32_t cpus, mem;
-	} part[SHAPE_CACHE];
+	struct part_nodes part[SHAPE_CACHE];
 } shape_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void _measure(const char *name, uint32_t *cpus, uint32_t *mem)
+static void _add_types(struct part_nodes *pn, const char *gres)
+{
+	struct aif_gpu_spec spec = { .tres_per_node = gres };
+	struct aif_gpus g;
+	char err[AIF_ERR_MAX];
+
+	if (!gres || aif_gpus_normalise(&spec, &g, err, sizeof(err)))
+		return;
+	for (unsigned t = 0; t < g.ntypes; t++) {
+		unsigned k;
+
+		for (k = 0; k < pn->ntypes; k++)
+			if (!strcmp(pn->types[k], g.by_type[t].type))
+				break;
+		if (k == pn->ntypes && pn->ntypes < AIF_GPU_TYPES_MAX)
+			snprintf(pn->types[pn->ntypes++], AIF_NAME_MAX, "%s",
+				 g.by_type[t].type);
+	}
+}
+
+/* Under the node read lock job_submit holds. */
+static void _measure(const char *name, struct part_nodes *pn)
 {
 	part_record_t *part = find_part_record((char *) name);
 	node_record_t *node;
 
-	*cpus = *mem = 0;
+	memset(pn, 0, sizeof(*pn));
+	snprintf(pn->name, sizeof(pn->name), "%s", name);
 	if (!part || !part->node_bitmap)
 		return;
 	for (int i = 0; i < node_record_count; i++) {
@@ -332,69 +361,86 @@ static void _measure(const char *name, uint32_t *cpus, uint32_t *mem)
 		gpus = gres_node_config_cnt(node->gres_list, "gpu");
 		if (!gpus)
 			continue;
+		_add_types(pn, node->config_ptr ? node->config_ptr->gres :
+			   node->gres);
 		c = node->cpus / gpus;
 		m = node->real_memory / gpus;
-		if (c && (!*cpus || c < *cpus))
-			*cpus = (uint32_t) c;
-		if (m && (!*mem || m < *mem))
-			*mem = m > UINT32_MAX ? UINT32_MAX : (uint32_t) m;
+		if (c && (!pn->cpus || c < pn->cpus))
+			pn->cpus = (uint32_t) c;
+		if (m && (!pn->mem || m < pn->mem))
+			pn->mem = m > UINT32_MAX ? UINT32_MAX : (uint32_t) m;
 	}
 }
 
-/* For each partition of a comma list, the least of them. */
-static void _partition_shape(const char *list, void *arg, uint32_t *cpus,
-			     uint32_t *mem)
+/* One partition's nodes, into *out: from the cache, else measured (and
+ * kept, unless a stamp names this second: they have a second's grain, so
+ * a change later in it would go unseen). Called with the cache's lock. */
+static void _part_nodes(const char *name, struct part_nodes *out)
 {
-	char name[AIF_NAME_MAX];
-	/* the stamps have a second's grain: a change later in the second
-	 * they name would go unseen, so nothing measured then is kept */
 	time_t now = time(NULL);
 	bool keep = last_node_update < now && last_part_update < now;
+	int k;
 
-	*cpus = *mem = 0;
-	if (!list[0])
-		list = default_part_name ? default_part_name : "";
-	slurm_mutex_lock(&shape_cache.lock);
 	if (!keep || shape_cache.node_stamp != last_node_update ||
 	    shape_cache.part_stamp != last_part_update) {
 		shape_cache.n = 0;
 		shape_cache.node_stamp = last_node_update;
 		shape_cache.part_stamp = last_part_update;
 	}
+	for (k = 0; k < shape_cache.n; k++)
+		if (!strcmp(shape_cache.part[k].name, name)) {
+			*out = shape_cache.part[k];
+			return;
+		}
+	_measure(name, out);
+	if (keep && shape_cache.n < SHAPE_CACHE)
+		shape_cache.part[shape_cache.n++] = *out;
+}
+
+/* For each partition of a comma list ("" : the default one), the least
+ * of them. */
+static void _partition_shape(const char *list, void *arg, uint32_t *cpus,
+			     uint32_t *mem)
+{
+	char name[AIF_NAME_MAX];
+	struct part_nodes pn;
+
+	*cpus = *mem = 0;
+	if (!list[0])
+		list = default_part_name ? default_part_name : "";
+	slurm_mutex_lock(&shape_cache.lock);
 	for (const char *s = list; *s;) {
-		size_t len = strcspn(s, ","), k;
-		uint32_t c = 0, m = 0;
+		size_t len = strcspn(s, ",");
 
 		if (len && len < sizeof(name)) {
 			memcpy(name, s, len);
 			name[len] = '\0';
-			for (k = 0; k < (size_t) shape_cache.n; k++)
-				if (!strcmp(shape_cache.part[k].name, name))
-					break;
-			if (k == (size_t) shape_cache.n) {
-				_measure(name, &c, &m);
-				if (keep && shape_cache.n < SHAPE_CACHE) {
-					snprintf(shape_cache.part[k].name,
-						 sizeof(shape_cache.part[k].name),
-						 "%s", name);
-					shape_cache.part[k].cpus = c;
-					shape_cache.part[k].mem = m;
-					shape_cache.n++;
-				}
-			} else {
-				c = shape_cache.part[k].cpus;
-				m = shape_cache.part[k].mem;
-			}
-			if (c && (!*cpus || c < *cpus))
-				*cpus = c;
-			if (m && (!*mem || m < *mem))
-				*mem = m;
+			_part_nodes(name, &pn);
+			if (pn.cpus && (!*cpus || pn.cpus < *cpus))
+				*cpus = pn.cpus;
+			if (pn.mem && (!*mem || pn.mem < *mem))
+				*mem = pn.mem;
 		}
 		s += len;
 		if (*s)
 			s++;
 	}
 	slurm_mutex_unlock(&shape_cache.lock);
+}
+
+/* Whether some node of the partition has GPUs of this type. */
+static int _partition_has_type(const char *partition, const char *type,
+			       void *arg)
+{
+	struct part_nodes pn;
+	int has = 0;
+
+	slurm_mutex_lock(&shape_cache.lock);
+	_part_nodes(partition, &pn);
+	slurm_mutex_unlock(&shape_cache.lock);
+	for (unsigned k = 0; k < pn.ntypes; k++)
+		has |= !strcmp(pn.types[k], type);
+	return has;
 }
 
 /* N of a "gres:gpu:N" per-GPU string (cpus_per_tres), read by the one
@@ -428,6 +474,7 @@ void aif_slurm_shape_request(const job_desc_msg_t *desc,
 			     sizeof(SPANK_BIND_OPTION) - 1))
 			req->bind_given = true;
 	req->partition_shape = _partition_shape;
+	req->partition_has_type = _partition_has_type;
 	req->partition_arg = NULL;
 }
 

@@ -26,13 +26,15 @@ cluster_up_policy <<JSON
     "fixed": { "partitions": ["a100"], "cpus_per_gpu": 4, "max_cpus_per_gpu": 8,
                "mem_per_gpu": 2048, "bind": "strict" },
     "auto": { "partitions": ["a100"], "cpus_per_gpu": "auto",
-              "max_cpus_per_gpu": "auto", "mem_per_gpu": "auto" }
+              "max_cpus_per_gpu": "auto", "mem_per_gpu": "auto" },
+    "mixed": { "partitions": ["a100", "h100"], "metered": false }
   },
   "projects": {
     "fx": { "class": "fixed", "mode": "m", "users": ["aif-alice"],
       "grants": [ { "name": "g", "gpu_hours": 100, "valid_from": "$today", "valid_until": "$later" } ] },
     "au": { "class": "auto", "mode": "m", "users": ["aif-alice"],
-      "grants": [ { "name": "g", "gpu_hours": 100, "valid_from": "$today", "valid_until": "$later" } ] }
+      "grants": [ { "name": "g", "gpu_hours": 100, "valid_from": "$today", "valid_until": "$later" } ] },
+    "mx": { "class": "mixed", "mode": "m", "users": ["aif-alice"] }
   }
 }
 JSON
@@ -110,6 +112,16 @@ ok "the outer job submitted an inner one" test -n "$inner"
 wait_job_state "$inner" COMPLETED 60
 like "$(cat "$AIF_SCRATCH/inner.out" 2>/dev/null)" "^bind=auto " \
 	"the inner job runs in the node's default, not the outer's strict"
+
+# A typed job without -p goes to the class's partition that has its type
+# (issue 12: it went to the first, a100, and SLURM refused it).
+as_user aif-alice sbatch --parsable -A mx --gres=gpu:h100:1 -t 5 --wrap true
+is "$AS_RC" 0 "an h100 job of class mixed without -p is admitted" || diag "$AS_ERR"
+is "$(job_field "$AS_OUT" Partition)" h100 "into partition h100, whose nodes have h100s"
+as_user aif-alice sbatch --parsable -A mx --gres=gpu:a100:1 -t 5 --wrap true
+is "$(job_field "$AS_OUT" Partition)" a100 "an a100 job: the class's first, a100"
+run "$aifctl" explain --policy "$AIF_CLUSTER_DIR/etc/aifactory.json" -u aif-alice -A mx --gres=gpu:h100:1 -t 5
+like "$AS_OUT" "set:       partition=h100" "aifctl explain picks the same partition"
 
 # aifctl explain shows the shaping sbatch got.
 run "$aifctl" explain --policy "$AIF_CLUSTER_DIR/etc/aifactory.json" -u aif-alice -A au --gres=gpu:a100:1 -t 5

@@ -66,6 +66,13 @@ static void _shape(const char *partition, void *arg, uint32_t *cpus,
 	}
 }
 
+/* a100's nodes have a100 GPUs, h100's h100. */
+static int _has_type(const char *partition, const char *type, void *arg)
+{
+	(void) arg;
+	return !strcmp(partition, type);
+}
+
 static gid_t acme = ACME;
 
 static struct aif_request _req(const char *account, const char *gpus)
@@ -221,6 +228,39 @@ static void test_modify(struct aif_policy *p)
 	       "an update of neither CPUs nor GPUs is not checked");
 }
 
+/* Issue 12: a typed job without -p went to the class's first partition,
+ * whose nodes had no GPU of that type. */
+static void test_partition_for_type(struct aif_policy *p)
+{
+	struct aif_decision d;
+	struct aif_request r = _req("a", "gres:gpu:h100:1");
+
+	r.partition_has_type = _has_type;
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "h100", "an h100 job without -p: partition h100");
+	r = _req("a", "gres:gpu:a100:1");
+	r.partition_has_type = _has_type;
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "a100", "an a100 job: the default, a100");
+	r = _req("a", "gres:gpu:1");
+	r.partition_has_type = _has_type;
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "a100", "an untyped job: the default");
+	r = _req("a", "gres:gpu:v100:1");
+	r.partition_has_type = _has_type;
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "a100", "a type no partition has: the default "
+	       "(SLURM says why)");
+	r = _req("a", "gres:gpu:h100:1");
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "a100", "nodes unknown: the default");
+	r = _req("a", "gres:gpu:h100:1");
+	r.partition_has_type = _has_type;
+	r.partition = "a100";
+	aif_decide(p, &r, &d);
+	is_str(d.partition, "", "-p given: left as the job asked");
+}
+
 static void test_policy_errors(void)
 {
 	static const struct {
@@ -276,6 +316,7 @@ int main(void)
 	test_fixed(p);
 	test_auto(p);
 	test_modify(p);
+	test_partition_for_type(p);
 	test_policy_errors();
 	aif_policy_unref(p);
 	return done();
