@@ -47,6 +47,26 @@ if [ "$(id -u)" = 0 ] && slurm_uid=$(id -u slurm 2>/dev/null); then
 		"naming SlurmUser's uid, not root's"
 fi
 
+# A user asks slurmctld for a balance; with slurmctld down they are told
+# so, with scontrol's own words (issue 12).
+if [ "$(id -u)" = 0 ]; then
+	chmod 755 "$work" "$work/bin"
+	aifctl_copy "$work/ctl"
+	setpriv_nobody() {
+		_capture setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+			env -i PATH="$work/bin:/usr/bin:/bin" LD_LIBRARY_PATH="$work/ctl" "$@"
+	}
+	setpriv_nobody "$work/ctl/aifctl" balance --policy "$policy"
+	is "$AS_RC" 2 "balance with slurmctld down: exit 2"
+	is "$AS_ERR" "aifctl: cannot ask slurmctld for the balance: 'scontrol show config' failed: slurm_load_ctl_conf error: Unable to contact slurm controller (connect failure) (is slurmctld running? root can read the journal with --journal DIR)" \
+		"saying why, in scontrol's words"
+	setpriv_nobody "$work/ctl/aifctl" priority --port 0
+	is "$AS_RC" 2 "--port 0: refused"
+	is "$AS_ERR" "aifctl: --port 0: not a port (1-65535)" "saying what a port is"
+	setpriv_nobody "$work/ctl/aifctl" balance --port 70000
+	is "$AS_ERR" "aifctl: --port 70000: not a port (1-65535)" "70000 is not one either"
+fi
+
 SLURM_CONF=$work/slurm.conf run "$aifctl" check
 is "$AS_RC" 0 "check: default file is aifactory.json next to SLURM_CONF"
 

@@ -24,7 +24,7 @@
 enum {
 	OPT_POLICY = 256, OPT_GRES, OPT_GPUS, OPT_GPN, OPT_GPT, OPT_GPS,
 	OPT_TPN, OPT_SPN, OPT_BY, OPT_MONTH, OPT_FROM, OPT_TO, OPT_FORMAT,
-	OPT_CPG, OPT_MEM, OPT_MPC, OPT_MPG, OPT_BIND,
+	OPT_CPG, OPT_MEM, OPT_MPC, OPT_MPG, OPT_BIND, OPT_PORT,
 };
 
 /* The subcommands: argv[0] is the subcommand's name; the exit code. */
@@ -59,16 +59,20 @@ void aifctl_error_text(const char *prefix, const char *text,
 
 /*
  * Ask slurmctld (each SlurmctldHost in turn, from 'scontrol show config')
- * on the policy's balance_port (AIF_BALANCE_PORT when the policy at
- * policy_path, default next to slurm.conf, cannot be read here) with fn,
+ * on port, else the policy's balance_port (AIF_BALANCE_PORT when the
+ * policy at policy_path, default next to slurm.conf, cannot be read
+ * here) with fn,
  * and print its answer made safe for the terminal. what names the query
  * in a message. 0 shown, 2 refused or unreachable (said why).
  */
 typedef int (*aifctl_ask_fn)(const char *host, uint16_t port,
 			     const char *munge_socket, uid_t server_uid,
 			     FILE *out, char *why, size_t len, void *arg);
-int aifctl_ask_slurmctld(const char *policy_path, const char *what,
-			 aifctl_ask_fn fn, void *arg);
+int aifctl_ask_slurmctld(const char *policy_path, uint16_t port,
+			 const char *what, aifctl_ask_fn fn, void *arg);
+
+/* --port N: a TCP port, 1-65535, into *port; -1 after saying why. */
+int aifctl_port(const char *text, uint16_t *port);
 
 /* slurm.c */
 

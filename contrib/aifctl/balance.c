@@ -40,6 +40,7 @@ int aifctl_balance(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "journal", required_argument, NULL, 'J' },
 		{ "account", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -53,12 +54,17 @@ int aifctl_balance(int argc, char **argv)
 	struct aif_policy *p = NULL;
 	time_t now = time(NULL);
 	bool reserved_known;
+	uint16_t port = 0;
 	int c, rc = 2;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "A:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_POLICY: path = optarg; break;
+		case OPT_PORT:
+			if (aifctl_port(optarg, &port))
+				return 2;
+			break;
 		case 'J': dir = optarg; break;
 		case 'A': only = optarg; break;
 		case 'h': return aifctl_usage(stdout);
@@ -69,8 +75,8 @@ int aifctl_balance(int argc, char **argv)
 	    (only && !only[0]))
 		return aifctl_usage(stderr);
 	if (!dir && geteuid() != 0)
-		return aifctl_ask_slurmctld(path, "balance", _ask_balance,
-					    (void *) only);
+		return aifctl_ask_slurmctld(path, port, "balance",
+					    _ask_balance, (void *) only);
 	if (!dir) {
 		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
 				       sizeof(from), false))

@@ -38,7 +38,7 @@ static bool _name(char *dst, size_t size, const char *src)
 
 /* The job's tag read with squeue, its SITE with sprio, then its parts
  * asked of slurmctld. */
-static int _job(const char *jobid, const char *policy_path)
+static int _job(const char *jobid, const char *policy_path, uint16_t port)
 {
 	char state[32], comment[AIF_TAG_MAX + 64];
 	char klass[AIF_NAME_MAX], project[AIF_NAME_MAX];
@@ -72,14 +72,15 @@ static int _job(const char *jobid, const char *policy_path)
 		return 2;
 	ask.fallback = aif_tag_fallback(comment);
 	fflush(stdout);
-	return aifctl_ask_slurmctld(policy_path, "priority", _ask_priority,
-				    &ask);
+	return aifctl_ask_slurmctld(policy_path, port, "priority",
+				    _ask_priority, &ask);
 }
 
 int aifctl_priority(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "account", required_argument, NULL, 'A' },
 		{ "classes", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -88,12 +89,17 @@ int aifctl_priority(int argc, char **argv)
 	struct aif_priority_ask ask = { .what = AIF_PRIORITY_CLASSES };
 	const char *path = NULL, *project = NULL;
 	bool classes = false;
+	uint16_t port = 0;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "A:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_POLICY: path = optarg; break;
+		case OPT_PORT:
+			if (aifctl_port(optarg, &port))
+				return 2;
+			break;
 		case 'A': project = optarg; break;
 		case 'c': classes = true; break;
 		case 'h': return aifctl_usage(stdout);
@@ -104,7 +110,7 @@ int aifctl_priority(int argc, char **argv)
 	    (classes + (project != NULL) + (optind < argc)) > 1)
 		return aifctl_usage(stderr);
 	if (optind < argc)
-		return _job(argv[optind], path);
+		return _job(argv[optind], path, port);
 	if (project) {
 		ask.what = AIF_PRIORITY_PROJECT;
 		if (!_name(ask.project, sizeof(ask.project), project)) {
@@ -113,5 +119,6 @@ int aifctl_priority(int argc, char **argv)
 			return 2;
 		}
 	}
-	return aifctl_ask_slurmctld(path, "priority", _ask_priority, &ask);
+	return aifctl_ask_slurmctld(path, port, "priority", _ask_priority,
+				    &ask);
 }

@@ -105,8 +105,24 @@ void aifctl_error_text(const char *prefix, const char *text,
  * else AIF_BALANCE_PORT. What comes back is another host's text:
  * escaped for the terminal, never obeyed by it.
  */
-int aifctl_ask_slurmctld(const char *policy_path, const char *what,
-			 aifctl_ask_fn fn, void *arg)
+int aifctl_port(const char *text, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || !v ||
+	    v > 65535) {
+		aifctl_error_text("--port ", text, ": not a port (1-65535)");
+		return -1;
+	}
+	*port = (uint16_t) v;
+	return 0;
+}
+
+int aifctl_ask_slurmctld(const char *policy_path, uint16_t port_given,
+			 const char *what, aifctl_ask_fn fn, void *arg)
 {
 	struct aifctl_slurm cfg;
 	char why[600] = "no SlurmctldHost in 'scontrol show config'";
@@ -118,9 +134,19 @@ int aifctl_ask_slurmctld(const char *policy_path, const char *what,
 		aifctl_load_policy(policy_path ? policy_path :
 				   aifctl_default_policy(buf, sizeof(buf)),
 				   true);
-	uint16_t port = p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
+	uint16_t port = port_given ? port_given :
+		p ? aif_policy_balance_port(p) : AIF_BALANCE_PORT;
 
-	aifctl_slurm_config(&cfg);	/* failed: no host, as said below */
+	if (aifctl_slurm_config(&cfg)) {
+		snprintf(why, sizeof(why), "cannot ask slurmctld for the %s: "
+			 "'scontrol show config' failed: ", what);
+		aifctl_error_text(why, cfg.why, strcmp(what, "balance") ?
+				  " (is slurmctld running?)" :
+				  " (is slurmctld running? root can read the "
+				  "journal with --journal DIR)");
+		aif_policy_unref(p);
+		return 2;
+	}
 	if (p && !port) {
 		fprintf(stderr, "aifctl: %s sets no balance_port: slurmctld "
 			"does not answer %s queries; ask your centre\n",
