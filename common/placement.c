@@ -242,6 +242,30 @@ int aif_index_list_parse(const char *text, unsigned limit, hwloc_bitmap_t set)
 	return -1;
 }
 
+int aif_gpu_list_parse(const char *text, int *gpus, int max)
+{
+	const char *p = text;
+	int n = 0;
+
+	if (!text)
+		return -1;
+	for (;;) {
+		unsigned v;
+		int i;
+
+		if (!(p = _index(p, AIF_TOPO_MAX_GPUS, &v)) || n == max)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (gpus[i] == (int) v)
+				return -1;
+		gpus[n++] = (int) v;
+		if (!*p)
+			return n;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
 /* A PU list ("-" for none) of PUs below 1 << 16. */
 #define PU_LIMIT 65536u
 static int _set(const char *s, hwloc_bitmap_t *out)

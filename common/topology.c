@@ -554,33 +554,3 @@ const char *aif_link_kind_name(enum aif_link_kind kind)
 		return "none";
 	}
 }
-
-int aif_gpu_list_parse(const char *text, int *gpus, int max)
-{
-	const char *p = text;
-	int n = 0;
-
-	if (!text || !*text)
-		return -1;
-	for (;;) {
-		int v = 0, digits = 0, i;
-
-		while (*p >= '0' && *p <= '9') {
-			if (digits == 1 && v == 0)
-				return -1;	/* "01": SLURM writes none */
-			v = v * 10 + (*p++ - '0');
-			if (++digits > 2 || v >= AIF_TOPO_MAX_GPUS)
-				return -1;
-		}
-		if (!digits || n == max)
-			return -1;
-		for (i = 0; i < n; i++)
-			if (gpus[i] == v)
-				return -1;
-		gpus[n++] = v;
-		if (!*p)
-			return n;
-		if (*p++ != ',')
-			return -1;
-	}
-}

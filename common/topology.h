@@ -220,11 +220,4 @@ int aif_gpu_list_parse(const char *text, int *gpus, int max);
 int aif_index_list_parse(const char *text, unsigned limit,
 			 hwloc_bitmap_t set);
 
-/* Print: the table or JSON of `aifctl topology show`, and the gres.conf
- * lines of `aifctl topology gres` (type NULL: each GPU's model). */
-void aif_topo_print_show(const struct aif_topo *topo, FILE *out);
-void aif_topo_print_json(const struct aif_topo *topo, FILE *out);
-void aif_topo_print_gres(const struct aif_topo *topo, const char *type,
-			 int with_nics, FILE *out);
-
 #endif

@@ -36,6 +36,11 @@ int aifctl_report(int argc, char **argv);
 int aifctl_priority(int argc, char **argv);
 int aifctl_topology(int argc, char **argv);
 
+/* s as a JSON string on out: quotes, backslashes and control characters
+ * escaped, other bytes as they are (the journal's strings are UTF-8, and
+ * so are the names in an hwloc XML). */
+void aifctl_json_string(FILE *out, const char *s);
+
 /* The usage on f: 0 on stdout (asked for), 2 on stderr (a usage error). */
 int aifctl_usage(FILE *f);
 
@@ -127,3 +132,11 @@ int aifctl_partition_has_type(const char *partition, const char *type,
 			      void *arg);
 
 #endif
+
+/* topology_print.c: aifctl topology show (a table, or --json) and gres
+ * (the node's gres.conf lines; type NULL: each GPU's model). */
+struct aif_topo;
+void aifctl_topo_print_show(const struct aif_topo *topo, FILE *out);
+void aifctl_topo_print_json(const struct aif_topo *topo, FILE *out);
+void aifctl_topo_print_gres(const struct aif_topo *topo, const char *type,
+			    int with_nics, FILE *out);

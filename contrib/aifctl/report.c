@@ -118,23 +118,6 @@ static void _report_csv(const char *s)
 	putchar('"');
 }
 
-/* A JSON string (s is valid UTF-8: the journal made it so). */
-static void _report_json(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static int _report_bad(const char *opt, const char *what, const char *value)
 {
 	fprintf(stderr, "aifctl: report: %s: %s, not '%s'\n\n", opt, what,
@@ -253,7 +236,7 @@ int aifctl_report(int argc, char **argv)
 		for (i = 0; i < rp.nrows; i++) {
 			aif_amount_format(rp.rows[i].amount, a, sizeof(a));
 			printf("%s{\"key\":", i ? "," : "");
-			_report_json(rp.rows[i].key);
+			aifctl_json_string(stdout, rp.rows[i].key);
 			printf(",\"runs\":%" PRIu64 ",\"gpu_hours\":\"%s\"}",
 			       rp.rows[i].runs, a);
 		}

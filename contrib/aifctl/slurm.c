@@ -379,46 +379,67 @@ int aifctl_job_site(const char *jobid, long long *site)
 	return *end ? -1 : 0;
 }
 
-/* One partition: "CPUS MEMORY GRES" a node, from sinfo. */
-static void _partition_nodes(const char *name, uint32_t *cpus, uint32_t *mem)
+/*
+ * Each node of a partition, as sinfo shows it ("CPUS MEMORY GRES"), to fn
+ * with its GPUs read by the one normaliser ("gpu:a100:4(S:0-1)"): the
+ * number of nodes, or -1 when sinfo cannot tell (no cluster, a name that
+ * is not one).
+ */
+typedef void (*_node_fn)(unsigned long cpus, unsigned long mem,
+			 const struct aif_gpus *g, void *arg);
+static int _partition_nodes(const char *name, _node_fn fn, void *arg)
 {
-	char cmd[256], line[1024];
+	char cmd[256], line[1024], gres[900], err[AIF_ERR_MAX];
+	int n = 0;
 	FILE *f;
 
 	if (!name[0] || strspn(name, "abcdefghijklmnopqrstuvwxyz"
 			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 	    strlen(name))
-		return;
+		return -1;
 	snprintf(cmd, sizeof(cmd), "sinfo -h -N -p '%s' -o '%%c %%m %%G' "
 		 "2>/dev/null", name);
 	if (!(f = popen(cmd, "re")))
-		return;
+		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long c, m;
-		char gres[900], err[AIF_ERR_MAX];
 		struct aif_gpu_spec spec = { .tres_per_node = gres };
 		struct aif_gpus g;
+		unsigned long c, m;
 
 		if (sscanf(line, "%lu %lu %899s", &c, &m, gres) != 3)
 			continue;
-		gres[strcspn(gres, "(")] = '\0';	/* "gpu:a100:4(S:0-1)" */
-		if (aif_gpus_normalise(&spec, &g, err, sizeof(err)) ||
-		    !g.per_node)
-			continue;
-		c /= g.per_node;
-		m /= g.per_node;
-		if (c && (!*cpus || c < *cpus))
-			*cpus = (uint32_t) (c > UINT32_MAX ? UINT32_MAX : c);
-		if (m && (!*mem || m < *mem))
-			*mem = (uint32_t) (m > UINT32_MAX ? UINT32_MAX : m);
+		n++;
+		gres[strcspn(gres, "(")] = '\0';
+		if (!aif_gpus_normalise(&spec, &g, err, sizeof(err)))
+			fn(c, m, &g, arg);
 	}
-	pclose(f);
+	return pclose(f) == 0 ? n : -1;
+}
+
+struct _shape {
+	uint32_t *cpus, *mem;
+};
+
+static void _least_per_gpu(unsigned long c, unsigned long m,
+			   const struct aif_gpus *g, void *arg)
+{
+	struct _shape *sh = arg;
+
+	if (!g->per_node)
+		return;
+	c /= g->per_node;
+	m /= g->per_node;
+	if (c && (!*sh->cpus || c < *sh->cpus))
+		*sh->cpus = (uint32_t) (c > UINT32_MAX ? UINT32_MAX : c);
+	if (m && (!*sh->mem || m < *sh->mem))
+		*sh->mem = (uint32_t) (m > UINT32_MAX ? UINT32_MAX : m);
 }
 
 void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 			    uint32_t *mem)
 {
 	char name[AIF_NAME_MAX], def[AIF_NAME_MAX + 2];
+	struct _shape sh = { cpus, mem };
 	size_t n;
 
 	(void) arg;
@@ -432,7 +453,7 @@ void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 			def[n] = '\0';
 			if (n > 1 && def[n - 1] == '*') {
 				def[n - 1] = '\0';
-				_partition_nodes(def, cpus, mem);
+				_partition_nodes(def, _least_per_gpu, &sh);
 			}
 		}
 		if (f)
@@ -445,7 +466,7 @@ void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 		if (len && len < sizeof(name)) {
 			memcpy(name, s, len);
 			name[len] = '\0';
-			_partition_nodes(name, cpus, mem);
+			_partition_nodes(name, _least_per_gpu, &sh);
 		}
 		s += len;
 		if (*s)
@@ -453,35 +474,27 @@ void aifctl_partition_shape(const char *list, void *arg, uint32_t *cpus,
 	}
 }
 
+struct _type {
+	const char *type;
+	int has;
+};
+
+static void _has_type(unsigned long c, unsigned long m,
+		      const struct aif_gpus *g, void *arg)
+{
+	struct _type *t = arg;
+
+	(void) c;
+	(void) m;
+	for (unsigned k = 0; k < g->ntypes; k++)
+		t->has |= !strcmp(g->by_type[k].type, t->type);
+}
+
 int aifctl_partition_has_type(const char *partition, const char *type,
 			      void *arg)
 {
-	char cmd[256], line[1024], err[AIF_ERR_MAX];
-	int has = -1;
-	FILE *f;
+	struct _type t = { type, 0 };
 
 	(void) arg;
-	if (!partition[0] || strspn(partition, "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-	    strlen(partition))
-		return -1;
-	snprintf(cmd, sizeof(cmd), "sinfo -h -N -p '%s' -o '%%G' 2>/dev/null",
-		 partition);
-	if (!(f = popen(cmd, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		struct aif_gpu_spec spec = { .tres_per_node = line };
-		struct aif_gpus g;
-
-		line[strcspn(line, "(\n")] = '\0';	/* "gpu:a100:4(S:0-1)" */
-		if (has < 0)
-			has = 0;
-		if (aif_gpus_normalise(&spec, &g, err, sizeof(err)))
-			continue;
-		for (unsigned t = 0; t < g.ntypes; t++)
-			has |= !strcmp(g.by_type[t].type, type);
-	}
-	if (pclose(f) != 0)
-		has = -1;
-	return has;
+	return _partition_nodes(partition, _has_type, &t) < 0 ? -1 : t.has;
 }

@@ -134,11 +134,11 @@ int aifctl_topology(int argc, char **argv)
 	if (!strcmp(what, "bind"))
 		rv = _bind(topo, gpus, cores);
 	else if (!strcmp(what, "gres"))
-		aif_topo_print_gres(topo, type, nics, stdout);
+		aifctl_topo_print_gres(topo, type, nics, stdout);
 	else if (json)
-		aif_topo_print_json(topo, stdout);
+		aifctl_topo_print_json(topo, stdout);
 	else
-		aif_topo_print_show(topo, stdout);
+		aifctl_topo_print_show(topo, stdout);
 	aif_topo_free(topo);
 	return rv;
 }

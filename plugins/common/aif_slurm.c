@@ -300,7 +300,17 @@ static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je)
 
 /* ------------------------------------------------------------ shaping */
 
-#define SPANK_BIND_OPTION "_SLURM_SPANK_OPTION_aifactory_aif_bind="
+/* The value of spank/aifactory's --aif-bind that SLURM keeps in a job's
+ * spank_job_env (as the option's callback saw it), or NULL. */
+static const char *_spank_bind(char **env, uint32_t n)
+{
+	static const char key[] = "_SLURM_SPANK_OPTION_aifactory_aif_bind=";
+
+	for (uint32_t i = 0; env && i < n; i++)
+		if (env[i] && !strncmp(env[i], key, sizeof(key) - 1))
+			return env[i] + sizeof(key) - 1;
+	return NULL;
+}
 
 /* A partition's fewest CPUs and MB per GPU over its nodes with GPUs,
  * cached: recomputed when slurmctld changes a node or a partition. */
@@ -467,12 +477,8 @@ void aif_slurm_shape_request(const job_desc_msg_t *desc,
 		desc->ntasks_per_tres != NO_VAL16;
 	req->mem_given = desc->pn_min_memory != NO_VAL64 ||
 		desc->mem_per_tres;
-	for (uint32_t i = 0; desc->spank_job_env &&
-	     i < desc->spank_job_env_size; i++)
-		if (desc->spank_job_env[i] &&
-		    !strncmp(desc->spank_job_env[i], SPANK_BIND_OPTION,
-			     sizeof(SPANK_BIND_OPTION) - 1))
-			req->bind_given = true;
+	req->bind_given = _spank_bind(desc->spank_job_env,
+				      desc->spank_job_env_size) != NULL;
 	req->partition_shape = _partition_shape;
 	req->partition_has_type = _partition_has_type;
 	req->partition_arg = NULL;
@@ -572,20 +578,13 @@ static void _job_gpu_index(job_record_t *job_ptr, struct aif_job_end *je)
  * value in the job's spank_job_env), if one of spank/aifactory's modes. */
 static void _job_bind(job_record_t *job_ptr, struct aif_job_end *je)
 {
-	static const char key[] = "_SLURM_SPANK_OPTION_aifactory_aif_bind=";
 	static const char *const modes[] = { "auto", "strict", "none", "show" };
+	const char *v = _spank_bind(job_ptr->spank_job_env,
+				    job_ptr->spank_job_env_size);
 
-	for (uint32_t i = 0; job_ptr->spank_job_env &&
-	     i < job_ptr->spank_job_env_size; i++) {
-		const char *e = job_ptr->spank_job_env[i];
-
-		if (!e || strncmp(e, key, sizeof(key) - 1))
-			continue;
-		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-			if (!strcmp(e + sizeof(key) - 1, modes[m]))
-				snprintf(je->bind, sizeof(je->bind), "%s",
-					 modes[m]);
-	}
+	for (size_t m = 0; v && m < sizeof(modes) / sizeof(modes[0]); m++)
+		if (!strcmp(v, modes[m]))
+			snprintf(je->bind, sizeof(je->bind), "%s", modes[m]);
 }
 
 /*

@@ -1,12 +1,17 @@
 /*
- * slurm-aifactory: `aifctl topology show` and `aifctl topology gres`
- * (topology.h). Names in a topology come from a file or the kernel:
- * JSON strings are escaped, gres.conf values must be plain tokens.
+ * aifctl topology show and gres: the views of a node's topology
+ * (common/topology.h). Names in a topology come from a file or the
+ * kernel: JSON strings are escaped, gres.conf values must be plain
+ * tokens.
+ *
+ * Copyright (C) 2026 The slurm-aifactory developers.
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "aifctl.h"
 #include "topology.h"
 
 static void _list(hwloc_const_bitmap_t set, char *buf, size_t size)
@@ -36,7 +41,7 @@ static void _nics_of(const struct aif_topo *t, const struct aif_topo_gpu *g,
 		snprintf(buf, size, "-");
 }
 
-void aif_topo_print_show(const struct aif_topo *t, FILE *out)
+void aifctl_topo_print_show(const struct aif_topo *t, FILE *out)
 {
 	char cores[256], cpus[512], nics[256];
 	int i, j;
@@ -96,23 +101,7 @@ void aif_topo_print_show(const struct aif_topo *t, FILE *out)
 	}
 }
 
-static void _json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-void aif_topo_print_json(const struct aif_topo *t, FILE *out)
+void aifctl_topo_print_json(const struct aif_topo *t, FILE *out)
 {
 	char buf[512];
 	int i, j;
@@ -122,25 +111,25 @@ void aif_topo_print_json(const struct aif_topo *t, FILE *out)
 		const struct aif_topo_gpu *g = &t->gpu[i];
 
 		fprintf(out, "%s{\"index\":%d,\"bus\":", i ? "," : "", i);
-		_json_str(out, g->busid);
+		aifctl_json_string(out, g->busid);
 		fprintf(out, ",\"vendor\":\"%s\",\"pci_id\":\"%04x:%04x\","
 			"\"model\":", g->maker, g->vendor, g->device);
-		_json_str(out, _model(g));
+		aifctl_json_string(out, _model(g));
 		fprintf(out, ",\"device\":");
-		_json_str(out, g->osdev);
+		aifctl_json_string(out, g->osdev);
 		fprintf(out, ",\"numa\":%d,\"level\":", g->numa);
-		_json_str(out, g->level);
+		aifctl_json_string(out, g->level);
 		_list(g->cores, buf, sizeof(buf));
 		fprintf(out, ",\"cores\":");
-		_json_str(out, buf);
+		aifctl_json_string(out, buf);
 		_list(g->cpuset, buf, sizeof(buf));
 		fprintf(out, ",\"cpus\":");
-		_json_str(out, buf);
+		aifctl_json_string(out, buf);
 		fprintf(out, ",\"nic_near\":\"%s\",\"nics\":[",
 			aif_near_name(g->nic_near));
 		for (j = 0; j < g->nnics; j++) {
 			fprintf(out, "%s", j ? "," : "");
-			_json_str(out, t->nic[g->nics[j]].name);
+			aifctl_json_string(out, t->nic[g->nics[j]].name);
 		}
 		fprintf(out, "],\"links\":[");
 		for (j = 0; j < t->ngpus; j++)
@@ -155,11 +144,11 @@ void aif_topo_print_json(const struct aif_topo *t, FILE *out)
 		const struct aif_topo_nic *n = &t->nic[j];
 
 		fprintf(out, "%s{\"name\":", j ? "," : "");
-		_json_str(out, n->name);
+		aifctl_json_string(out, n->name);
 		fprintf(out, ",\"netdev\":");
-		_json_str(out, n->netdev);
+		aifctl_json_string(out, n->netdev);
 		fprintf(out, ",\"bus\":");
-		_json_str(out, n->busid);
+		aifctl_json_string(out, n->busid);
 		fprintf(out, ",\"rdma\":%s,\"port\":%d,\"numa\":%d,\"near\":[",
 			n->verbs ? "true" : "false", n->port, n->numa);
 		for (i = 0; i < t->ngpus; i++)
@@ -170,7 +159,7 @@ void aif_topo_print_json(const struct aif_topo *t, FILE *out)
 	fprintf(out, "],\"links\":\"%s\",\"socket_param\":",
 		aif_link_kind_name(t->link_kind));
 	if (t->socket_param)
-		_json_str(out, t->socket_param);
+		aifctl_json_string(out, t->socket_param);
 	else
 		fprintf(out, "null");
 	fprintf(out, "}\n");
@@ -216,7 +205,7 @@ static int _file(const struct aif_topo *t, int i, char *buf, size_t size)
 	return 1;
 }
 
-void aif_topo_print_gres(const struct aif_topo *t, const char *type,
+void aifctl_topo_print_gres(const struct aif_topo *t, const char *type,
 			 int with_nics, FILE *out)
 {
 	char file[64], cores[256];
