@@ -168,6 +168,9 @@ static int _load(void)
 	} else if (old) {
 		svc.hooks.error("aifactory: policy %s refused; the last good policy (sha256 %s) stays in force",
 				svc.path, aif_policy_hash(old));
+	} else if (svc.hooks.replacing) {
+		svc.hooks.error("aifactory: policy %s refused; the last good policy stays in force in the running process this one was to replace (fix it, check it with 'aifctl check', then 'scontrol reconfigure')",
+				svc.path);
 	} else {
 		svc.hooks.error("aifactory: policy %s refused and no earlier policy is loaded: every job is refused until a good policy is loaded (fix it, check it with 'aifctl check', then 'scontrol reconfigure')",
 				svc.path);

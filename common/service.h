@@ -48,6 +48,8 @@
 #define AIF_SNAPSHOT_EVERY 10000	/* journal records between snapshots */
 #define AIF_JOURNAL_RETRY_SECONDS 10	/* a shut journal is tried again */
 #define AIF_REFUSAL_WINDOW 60	/* seconds: repeated refusals, one record */
+#define AIF_HANDOVER_SECONDS 30	/* replacing: how long the journal is */
+#define AIF_HANDOVER_POLL_MS 50	/* polled while the old process ends */
 
 struct aif_service_hooks {
 	const char *policy_path;	/* copied */
@@ -68,6 +70,14 @@ struct aif_service_hooks {
 	uid_t slurm_user;		/* sees every balance, as root does */
 	const char *munge_socket;	/* copied; NULL: munged's default */
 	const time_t *conf_stamp;	/* changes on every reconfigure */
+	bool replacing;			/* this process replaces a running one
+					 * that holds the journal until this
+					 * one has started (SLURM 24.05's
+					 * reconfigure): the journal is tried
+					 * every AIF_HANDOVER_POLL_MS for the
+					 * first AIF_HANDOVER_SECONDS, and a
+					 * refused policy is said to leave the
+					 * running one's in force */
 	void (*info)(const char *fmt, ...);
 	int (*error)(const char *fmt, ...);	/* SLURM's error() returns int */
 };

@@ -113,6 +113,13 @@ int aif_svc_replay_journal(char *why, size_t len)
 	why[0] = '\0';
 	if (!svc.journal_dir)
 		return 0;
+	/* A book from an earlier replay (of a journal read while another
+	 * process held it) goes before its run keys do. */
+	pthread_mutex_lock(&svc.book_lock);
+	book = svc.book;
+	svc.book = NULL;
+	pthread_mutex_unlock(&svc.book_lock);
+	aif_book_free(book);
 	if (!(book = _book_new()))
 		goto oom;
 	seq = _load_snapshot(book, hash);

@@ -113,6 +113,15 @@ static void _requeue(struct queued *list)
 void aif_svc_retry_later(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
+	if (svc.hooks.replacing &&
+	    svc.retry_due.tv_sec - svc.started.tv_sec < AIF_HANDOVER_SECONDS) {
+		svc.retry_due.tv_nsec += AIF_HANDOVER_POLL_MS * 1000000L;
+		if (svc.retry_due.tv_nsec >= 1000000000L) {
+			svc.retry_due.tv_sec++;
+			svc.retry_due.tv_nsec -= 1000000000L;
+		}
+		return;
+	}
 	svc.retry_due.tv_sec += svc.retry_seconds;
 }
 

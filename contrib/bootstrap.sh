@@ -33,8 +33,9 @@ packages=(
 	slurmctld slurmd slurmdbd slurm-client libslurm-dev slurm-wlm-basic-plugins-dev
 	mariadb-server mariadb-client
 	munge libmunge-dev libjson-c-dev libhwloc-dev hwloc
-	valgrind passwd procps iproute2 hostname util-linux
+	valgrind passwd procps iproute2 hostname util-linux groff-base
 	clang libclang-rt-14-dev
+	debhelper lintian rpm debootstrap man-db
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -98,13 +99,17 @@ cd "$top"
 make -s -j"$(nproc)"
 say "built; the SLURM source tree is $src"
 
-# Count TAP results of every test that ran: PASS (and SKIP) pass; FAIL,
-# XPASS and ERROR fail; a test that could not even run fails too.
+# Count TAP results of every test that ran, here and in the other
+# releases' roots: PASS (and SKIP) pass; FAIL, XPASS and ERROR fail; a test
+# that could not even run fails too.
 summary() {
-	local passed failed
-	passed=$(cat tests/*.trs tests/*/*.trs 2>/dev/null |
+	local passed failed trs=(tests/*.trs tests/*/*.trs)
+	for root in "${release_roots[@]}"; do
+		trs+=("$root"/build/*/tests/*.trs "$root"/build/*/tests/*/*.trs)
+	done
+	passed=$(cat "${trs[@]}" 2>/dev/null |
 		grep -cE '^:test-result: (PASS|SKIP|XFAIL)' || true)
-	failed=$(cat tests/*.trs tests/*/*.trs 2>/dev/null |
+	failed=$(cat "${trs[@]}" 2>/dev/null |
 		grep -cE '^:test-result: (FAIL|XPASS|ERROR)' || true)
 	failed=$((failed + $1))
 	passed=$((passed + $2))
@@ -117,7 +122,7 @@ demo)
 	exec "$top/contrib/demo.sh"
 	;;
 check)
-	extra_fail=0 extra_pass=0
+	extra_fail=0 extra_pass=0 release_roots=()
 	make -s check -j1 || true
 	cat tests/*.log tests/*/*.log 2>/dev/null | grep -E '^(not ok|# )' | head -100 || true
 	# A release tarball must build and pass its unit tests on its own.
@@ -127,6 +132,42 @@ check)
 	else
 		extra_fail=1; echo "not ok - make distcheck (tail of distcheck.log follows)"
 		tail -40 distcheck.log
+	fi
+	# The Debian packages: built (lintian clean), then installed with apt
+	# on a clean copy of this Debian release, where a new operator's path
+	# runs on them (tests/cluster/deb-check.sh).
+	say "make deb"
+	if make -s deb >deb.log 2>&1; then
+		extra_pass=$((extra_pass + 1)); echo "ok - make deb (lintian clean)"
+		suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+		tests/cluster/deb-check.sh "$cache/$suite" "$suite" deb-build README.md \
+			>tests/deb-check.log 2>&1
+		sed 's/^/packages: /' tests/deb-check.log | grep -E '^packages: (not ok|#)' || true
+		sed -n 's/^ok .*/:test-result: PASS/p; s/^not ok .*/:test-result: FAIL/p' \
+			tests/deb-check.log >tests/deb-check.trs
+		echo "packages: $(grep -c '^ok' tests/deb-check.log) passed on a clean $suite"
+	else
+		extra_fail=$((extra_fail + 1)); echo "not ok - make deb (tail of deb.log follows)"
+		tail -40 deb.log
+	fi
+	# The live suite again on the other releases centres run, each in a
+	# Debian root of its own (cached beside the SLURM source): SLURM 24.11
+	# from Debian 13. AIF_SKIP_RELEASES=1 leaves them out (a machine
+	# without Debian's mirror); CI runs them.
+	release_roots=()
+	if [ "${AIF_SKIP_RELEASES:-0}" = 0 ]; then
+		make -s dist >/dev/null
+		tarball=$(sed -n "s/^PACKAGE_TARNAME = //p" Makefile)-$(sed -n "s/^PACKAGE_VERSION = //p" Makefile).tar.gz
+		for suite in trixie; do
+			say "the live suite on $suite's SLURM, in $cache/$suite"
+			release_roots+=("$cache/$suite")
+			if ! tests/cluster/release-check.sh "$cache/$suite" "$suite" \
+				"$tarball"; then
+				# A root that could not even be made or built counts.
+				ls "$cache/$suite"/build/*/tests/live/*.trs >/dev/null 2>&1 ||
+					extra_fail=$((extra_fail + 1))
+			fi
+		done
 	fi
 	summary "$extra_fail" "$extra_pass"
 	;;

@@ -52,10 +52,27 @@ AC_DEFUN([X_AC_SLURM], [
 
   AC_ARG_WITH([plugindir],
     [AS_HELP_STRING([--with-plugindir=DIR],
-      [where SLURM loads plugins from (default: SLURM's own PluginDir)])],
-    [plugindir=$withval],
-    [plugindir=`$PKG_CONFIG --variable=libdir slurm 2>/dev/null`/slurm-wlm
-     test -d "$plugindir" || plugindir='${libdir}/slurm'])
+      [where SLURM loads plugins from (default: SLURM's own PluginDir: slurm.conf's PluginDir, else the directory of the installed SLURM's plugins)])],
+    [plugindir=$withval], [plugindir=])
+  AC_MSG_CHECKING([SLURM's PluginDir])
+  AS_IF([test -z "$plugindir"], [
+    # slurm.conf's PluginDir (its first directory), where one is set...
+    for _x_ac_conf in "$SLURM_CONF" /etc/slurm/slurm.conf /etc/slurm-llnl/slurm.conf; do
+      test -n "$_x_ac_conf" && test -f "$_x_ac_conf" || continue
+      plugindir=`sed -n 's/^[[ \t]]*[[Pp]]lugin[[Dd]]ir[[ \t]]*=[[ \t]]*\([[^: \t#]]*\).*/\1/p' "$_x_ac_conf" | tail -n 1`
+      break
+    done])
+  AS_IF([test -z "$plugindir"], [
+    # ...else where SLURM's own plugins are, beside libslurm (Debian:
+    # slurm-wlm/, the RPMs and a source install: slurm/).
+    _x_ac_lib=`$CC -print-file-name=libslurm.so 2>/dev/null`
+    _x_ac_lib=`cd "\`dirname "$_x_ac_lib"\`" 2>/dev/null && pwd -P`
+    for _x_ac_d in "$_x_ac_lib/slurm-wlm" "$_x_ac_lib/slurm" /usr/lib64/slurm /usr/local/lib/slurm; do
+      test -f "$_x_ac_d/auth_munge.so" && { plugindir=$_x_ac_d; break; }
+    done])
+  AC_MSG_RESULT([${plugindir:-not found}])
+  AS_IF([test -z "$plugindir"],
+    [AC_MSG_ERROR([cannot find SLURM's PluginDir: slurm.conf sets none and no auth_munge.so is beside libslurm. Give it with --with-plugindir=DIR (scontrol show config | grep PluginDir).])])
   AC_SUBST([SLURM_SRC])
   AC_SUBST([SLURM_VERSION])
   AC_SUBST([plugindir])

@@ -6,9 +6,27 @@
 set -u
 dir=${top_builddir:-.}/plugindir
 
-expected_job_submit_aifactory="fini init job_modify job_submit plugin_name plugin_type plugin_version"
-expected_jobcomp_aifactory="fini init jobcomp_p_get_jobs jobcomp_p_log_record jobcomp_p_set_location plugin_name plugin_type plugin_version"
-expected_site_factor_aifactory="fini init plugin_name plugin_type plugin_version site_factor_p_reconfig site_factor_p_set site_factor_p_update"
+src=${slurm_src:-}
+
+# What this SLURM's plugin interface looks up (its syms[] table, in the
+# first of FILES found under its source tree), with what every plugin
+# has: so each release is checked against its own interface.
+interface() {
+	local f
+	for f in "$@"; do
+		[ -f "$src/$f" ] || continue
+		{
+			printf '%s\n' fini init plugin_name plugin_type plugin_version
+			sed -n '/syms\[\] = {/,/};/p' "$src/$f" | grep -o '"[a-z_]*"' | tr -d '"'
+		} | sort | tr '\n' ' ' | sed 's/ $//'
+		return
+	done
+	echo "(no interface source under '$src': $*)"
+}
+
+expected_job_submit_aifactory=$(interface src/interfaces/job_submit.c src/slurmctld/job_submit.c)
+expected_jobcomp_aifactory=$(interface src/interfaces/jobcomp.c src/common/slurm_jobcomp.c)
+expected_site_factor_aifactory=$(interface src/interfaces/site_factor.c src/common/site_factor.c)
 expected_spank_aifactory="plugin_name plugin_type plugin_version slurm_spank_exit slurm_spank_init slurm_spank_init_post_opt slurm_spank_task_init"
 
 n=0 failed=0

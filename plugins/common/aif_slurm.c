@@ -16,7 +16,6 @@
 /* First: it renames what the others declare to libslurm's exports. */
 #include "src/common/slurm_xlator.h"
 #include "src/common/env.h"
-#include "src/common/gres.h"
 #include "src/common/list.h"
 #include "src/common/read_config.h"
 #include "src/common/xmalloc.h"
@@ -24,9 +23,15 @@
 #include "src/slurmctld/locks.h"
 #include "src/slurmctld/slurmctld.h"
 
+#include "aif_slurm.h"
+#if AIF_SLURM_AT_LEAST(23, 2)
+#include "src/interfaces/gres.h"
+#else
+#include "src/common/gres.h"
+#endif
+
 #include "events.h"
 #include "tag.h"
-#include "aif_slurm.h"
 
 #define REBUILD_FIRST 2	/* seconds after start: the job list is loaded */
 #define REBUILD_EVERY 30	/* seconds between rebuilds */
@@ -54,6 +59,34 @@ static char *_munge_socket(void)
 }
 
 /* The hooks are slurmctld's own, which outlive any one plugin. */
+#if AIF_SLURM_AT_LEAST(24, 5)
+/* From 24.05 a reconfigure starts a new slurmctld, with SLURMCTLD_RECONF
+ * in its environment, and the running one goes on if the new one fails
+ * to start. */
+static bool _reconfiguring(void)
+{
+	return getenv("SLURMCTLD_RECONF") != NULL;
+}
+
+/* A policy refused at a reconfigure fails the new slurmctld, so that the
+ * running one keeps the last good policy (as it keeps its slurm.conf when
+ * the new one is broken). */
+static int _refuse_reconfigure(const char *name)
+{
+	struct aif_policy *p;
+
+	if (!_reconfiguring())
+		return SLURM_SUCCESS;
+	if ((p = aif_service_policy())) {
+		aif_policy_unref(p);
+		return SLURM_SUCCESS;
+	}
+	error("%s: this reconfigure fails: the policy is refused", name);
+	aif_service_stop();
+	return SLURM_ERROR;
+}
+#endif
+
 static int _service_start(void)
 {
 	char *policy = get_extra_conf_path(AIF_POLICY_FILE);
@@ -69,6 +102,9 @@ static int _service_start(void)
 		.conf_stamp = &slurm_conf.last_update,
 		.info = slurm_info,
 		.error = error,
+#if AIF_SLURM_AT_LEAST(24, 5)
+		.replacing = _reconfiguring(),
+#endif
 	};
 	int rc = aif_service_start(&hooks);
 
@@ -107,7 +143,7 @@ static void _rebuild_liens(void)
 	slurmctld_lock_t job_read = { .job = READ_LOCK };
 	char **tags = NULL;
 	size_t n = 0, cap = 0, unreadable = 0;
-	ListIterator it;
+	list_itr_t *it;
 	job_record_t *job;
 
 	/* Under the lock: copy the tags, charge what was missed. */
@@ -178,6 +214,10 @@ int aif_slurm_start(const char *name, unsigned flags)
 	int rc = _service_start();
 
 	plugin = name;
+#if AIF_SLURM_AT_LEAST(24, 5)
+	if (!rc)
+		rc = _refuse_reconfigure(name);
+#endif
 	if (rc || !(flags & AIF_SLURM_LIENS))
 		return rc;
 	rebuild.stop = false;
@@ -245,7 +285,7 @@ void aif_slurm_gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
 		.ntasks_per_node = NO_VAL16, .sockets_per_node = NO_VAL16,
 		.ntasks_per_tres = NO_VAL16,
 	};
-	struct job_details *det = job ? job->details : NULL;
+	job_details_t *det = job ? job->details : NULL;
 	multi_core_data_t *mc = det ? det->mc_ptr : NULL;
 	bool nodes_given;
 
@@ -277,7 +317,7 @@ void aif_slurm_gpu_spec(const job_desc_msg_t *desc, job_record_t *job,
 /* GPUs allocated to the job, per type, from gres_list_alloc. */
 static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je)
 {
-	ListIterator it;
+	list_itr_t *it;
 	gres_state_t *gs;
 
 	if (!job_ptr->gres_list_alloc)
@@ -453,7 +493,7 @@ static int _partition_has_type(const char *partition, const char *type,
 	return has;
 }
 
-/* N of a "gres:gpu:N" per-GPU string (cpus_per_tres), read by the one
+/* N of a "gres:gpu:N" (24.11: "gres/gpu:N") per-GPU string (cpus_per_tres), read by the one
  * GPU request normaliser; 0 when it names no GPU or is not understood. */
 static uint32_t _per_gpu(const char *tres)
 {
@@ -487,7 +527,7 @@ void aif_slurm_shape_request(const job_desc_msg_t *desc,
 void aif_slurm_shape_update(const job_desc_msg_t *desc, job_record_t *job,
 			    struct aif_update *u)
 {
-	struct job_details *det = job->details;
+	job_details_t *det = job->details;
 
 	u->cpus_change = desc->cpus_per_tres || desc->min_cpus != NO_VAL ||
 		desc->cpus_per_task != NO_VAL16;
@@ -505,12 +545,12 @@ void aif_slurm_shape_apply(job_desc_msg_t *desc, const struct aif_decision *d)
 {
 	if (d->cpus_per_gpu) {
 		xfree(desc->cpus_per_tres);
-		desc->cpus_per_tres = xstrdup_printf("gres:gpu:%u",
+		desc->cpus_per_tres = xstrdup_printf(AIF_SLURM_GPU_TRES ":%u",
 						     d->cpus_per_gpu);
 	}
 	if (d->mem_per_gpu) {
 		xfree(desc->mem_per_tres);
-		desc->mem_per_tres = xstrdup_printf("gres:gpu:%u",
+		desc->mem_per_tres = xstrdup_printf(AIF_SLURM_GPU_TRES ":%u",
 						    d->mem_per_gpu);
 	}
 	/* A batch job's environment is its script's, where spank/aifactory

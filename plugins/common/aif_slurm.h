@@ -10,11 +10,37 @@
 #ifndef AIF_SLURM_H
 #define AIF_SLURM_H
 
+#include "slurm/slurm_version.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "aifactory.h"
 #include "events.h"
 #include "service.h"
+
+/*
+ * The SLURM releases we build for differ here; every difference is in the
+ * adapters, written for the later release, with the older one's spelling
+ * below. The releases named are where SLURM's NEWS or source says the
+ * change came; the suite is built and tested on 22.05 and 24.11 only. 23.02 renamed List and ListIterator and moved the plugin
+ * interfaces (gres among them) to src/interfaces; 23.11 moved the job
+ * record to src/common/job_record.h and named its details job_details_t.
+ */
+#define AIF_SLURM_AT_LEAST(a, b) (SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(a, b, 0))
+#if !AIF_SLURM_AT_LEAST(23, 2)
+typedef struct xlist list_t;
+typedef struct listIterator list_itr_t;
+#endif
+#if !AIF_SLURM_AT_LEAST(23, 11)
+typedef struct job_details job_details_t;
+#endif
+/* The per-GPU TRES a job carries (cpus_per_tres, mem_per_tres): "gres:gpu"
+ * in 22.05, "gres/gpu" in 24.11 (where between them SLURM changed it is
+ * not checked: only these two releases are built and tested). */
+#if AIF_SLURM_AT_LEAST(23, 11)
+#define AIF_SLURM_GPU_TRES "gres/gpu"
+#else
+#define AIF_SLURM_GPU_TRES "gres:gpu"
+#endif
 
 #define AIF_POLICY_FILE "aifactory.json"	/* next to slurm.conf */
 #define AIF_STATE_SUBDIR "aifactory"		/* under StateSaveLocation */

@@ -128,6 +128,12 @@ like() {
 	fi
 }
 
+# skip NAME REASON: a test point that does not apply here, and why.
+skip() {
+	_tap_n=$((_tap_n + 1))
+	printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"
+}
+
 plan() {
 	_tap_planned=$1
 	printf '1..%d\n' "$1"
@@ -154,6 +160,15 @@ bail_out() {
 }
 
 # --------------------------------------------------------------- cluster
+
+# slurm_at_least MAJOR.MINOR: the SLURM the live tests run is that release
+# or later (where SLURM itself changed what a test sees).
+slurm_at_least() {
+	local v
+	v=$(sbatch --version | sed -n 's/^slurm[^0-9]*\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+	set -- ${1/./ } $v
+	[ "$3" -gt "$1" ] || { [ "$3" = "$1" ] && [ "$4" -ge "$2" ]; }
+}
 
 _cluster_prerequisites() {
 	local b
@@ -316,7 +331,29 @@ job_field() {
 	esac
 	line=${line#*" $2="}
 	# A value ends where the next " Key=" starts; values may hold spaces.
-	printf '%s\n' "$line" | sed -E 's| [A-Za-z][A-Za-z0-9_:/]*=.*$||; s| +$||'
+	line=$(printf '%s\n' "$line" | sed -E 's| [A-Za-z][A-Za-z0-9_:/]*=.*$||; s| +$||')
+	# Where only SLURM's spelling changed, the tests see 22.05's: 24.11
+	# writes GPU TRES as gres/gpu:h100:2 (22.05 gres:gpu:h100:2) and a fixed
+	# node count as 2-2 (22.05: 2).
+	case $2 in
+	TresPer*|CpusPerTres|MemPerTres) line=${line//gres\//gres:} ;;
+	NumNodes) [[ $line =~ ^([0-9]+)-([0-9]+)$ ]] &&
+		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && line=${BASH_REMATCH[1]} ;;
+	esac
+	printf '%s\n' "$line"
+}
+
+# update_refused WHAT SLURM OURS: the last as_user was a `scontrol update`
+# that job_modify refused; SLURM's line is SLURM, and from 23.02 (where
+# job_modify can answer) our message OURS comes first, each of its lines
+# as scontrol prints it.
+update_refused() {
+	local want=$2
+	if slurm_at_least 23.2; then
+		want="$(printf '%s\n' "$3" | sed 's/^/scontrol: error: /')
+$2"
+	fi
+	is "$AS_ERR" "$want" "$1"
 }
 
 # _scaled SECONDS: SECONDS x AIF_BUDGET_FACTOR, rounded up.

@@ -154,28 +154,37 @@ as_user aif-alice scontrol update JobId="$alice_job" TimeLimit=30
 is "$AS_RC" 0 "alice may shorten her job" || diag "$AS_ERR"
 is "$(field "$alice_job" TimeLimit)" 00:30:00 "the shorter limit is set"
 
+grow="aifactory: project acme-ai (class startup) runs on a GPU-hour budget: a job cannot grow after it was submitted. Cancel it and submit it again with the new size."
 as_user aif-alice scontrol update JobId="$alice_job" Account=voltwerk
-is "$AS_ERR" "Invalid account or account/partition combination specified for job $alice_job" \
-	"alice may not move her job to another project"
+update_refused "alice may not move her job to another project" \
+	"Invalid account or account/partition combination specified for job $alice_job" \
+	"aifactory: a job cannot move from project acme-ai to 'voltwerk'. Cancel it and submit again with -A <project>."
 is "$(field "$alice_job" Account)" acme-ai "the job stays in acme-ai"
 
 as_user aif-alice scontrol update JobId="$alice_job" NumNodes=2
-is "$AS_ERR" "Node count specification invalid for job $alice_job" \
-	"alice may not raise nodes past her class"
+update_refused "alice may not raise nodes past her class" \
+	"Node count specification invalid for job $alice_job" \
+	"aifactory: project acme-ai (class startup) allows at most 1 node per job and this job asks for 2 (classes.startup.max_nodes_per_job). Use -N 1.
+$grow"
 is "$(field "$alice_job" NumNodes)" 1 "the job keeps one node"
 
 as_user aif-alice scontrol update JobId="$alice_job" Gres=gpu:h100:8 NumNodes=1
-is "$AS_ERR" "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits) for job $alice_job" \
-	"alice may not grow a budgeted job, even within her class (its lien was taken for its size)"
+update_refused "alice may not grow a budgeted job, even within her class (its lien was taken for its size)" \
+	"Job violates accounting/QOS policy (job submit limit, user's size and/or time limits) for job $alice_job" \
+	"$grow"
 is "$(job_field "$alice_job" TresPerNode)" "gres:gpu:h100:2" "the job keeps its GPUs"
 
 as_user aif-alice scontrol update JobId="$alice_job" TresPerJob=gres:gpu:16
-is "$AS_ERR" "Invalid generic resource (gres) specification for job $alice_job" \
-	"alice may not raise GPUs past her class"
+update_refused "alice may not raise GPUs past her class" \
+	"Invalid generic resource (gres) specification for job $alice_job" \
+	"aifactory: project acme-ai (class startup) allows at most 8 GPUs per job and this job asks for 18 (classes.startup.max_gpus_per_job). Ask for 8 or fewer.
+$grow"
 
 as_user aif-alice scontrol update JobId="$alice_job" TimeLimit=UNLIMITED
-is "$AS_ERR" "Requested time limit is invalid (missing or exceeds some limit) for job $alice_job" \
-	"alice may not make her job unlimited"
+update_refused "alice may not make her job unlimited" \
+	"Requested time limit is invalid (missing or exceeds some limit) for job $alice_job" \
+	"aifactory: project acme-ai (class startup) allows at most 1-00:00:00 per job and this job asks for UNLIMITED (classes.startup.max_time). Use -t 1-00:00:00 or less.
+$grow"
 
 is "$(grep -h "job_submit/aifactory: an update of job $alice_job refused" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1 | sed 's/^.*refused: //')" \
 	"aifactory: a job cannot move from project acme-ai to 'voltwerk'. Cancel it and submit again with -A <project>." \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The policy follows "scontrol reconfigure": a good file takes effect, a
 # broken one is refused with file, line and reason in the slurmctld log
-# while the last good policy stays in force, and a slurmctld that starts
+# while the last good policy stays in force (from SLURM 24.05, where a
+# reconfigure starts a new slurmctld, by failing that start), and a slurmctld that starts
 # with no loadable policy refuses every job (fails closed) until a good
 # one is loaded.
 #
@@ -50,6 +51,17 @@ ok "reconfigure with a broken policy is noticed" \
 like "$(grep -F 'aifactory: ' "$log" | grep -F 'max_gpus_per_job' | tail -1)" \
 	"aifactory: $policy:13: classes.startup.max_gpus_per_job: expected an integer, got the string \"2\"" \
 	"the log names file, line, key and reason"
+if slurm_at_least 24.5; then
+	# A reconfigure starts a new slurmctld; ours refuses to start on the
+	# broken policy, so SLURM keeps the running one, and its policy.
+	like "$AS_RC" '^[1-9]' "scontrol reconfigure reports the failure" ||
+		diag "$AS_OUT" "$AS_ERR"
+	ok "the reconfigure fails, and the running slurmctld goes on" \
+		wait_until 20 "SLURM resuming" grep -q 'Resuming operation, reconfigure failed' "$log"
+	like "$(grep -F 'this reconfigure fails' "$log" | tail -1)" \
+		'[a-z_]+/aifactory: this reconfigure fails: the policy is refused' \
+		"the log says why the reconfigure failed"
+fi
 "$aifctl" check "$policy" >/dev/null 2>"$AIF_SCRATCH/check.err"
 is "$?" 1 "aifctl check refuses the same file"
 is "$(head -1 "$AIF_SCRATCH/check.err")" \

@@ -80,14 +80,25 @@ for _ in $(seq 30); do
 	sleep 0.5
 done
 is "$back" 1 "after scontrol reconfigure a metered job is accepted again"
-like "$(tail -n +"$((lines + 1))" "$log")" "GPU-hour budgets are enforced again" \
-	"the recovery is logged"
-for _ in $(seq 20); do
-	grep -q '"rule":"budget.unavailable"' "$journal" && break
-	sleep 0.2
-done
-like "$(grep -c '"rule":"budget.unavailable"' "$journal")" '^[1-9]' \
-	"the refusals made meanwhile are in the journal"
+if slurm_at_least 24.5; then
+	# A reconfigure starts a new slurmctld, which opens the restored
+	# journal as at any start; the refusals the old one could not write
+	# went with it (runs it could not charge come back through jobcomp's
+	# sweep of the job list).
+	like "$(tail -n +"$((lines + 1))" "$log")" "aifactory: journal [^ ]*: [0-9]+ runs charged in the last" \
+		"the new slurmctld reads the restored journal"
+	skip "the refusals made meanwhile are in the journal" \
+		"from SLURM 24.05 they went with the slurmctld the reconfigure replaced"
+else
+	like "$(tail -n +"$((lines + 1))" "$log")" "GPU-hour budgets are enforced again" \
+		"the recovery is logged"
+	for _ in $(seq 20); do
+		grep -q '"rule":"budget.unavailable"' "$journal" && break
+		sleep 0.2
+	done
+	like "$(grep -c '"rule":"budget.unavailable"' "$journal")" '^[1-9]' \
+		"the refusals made meanwhile are in the journal"
+fi
 run "$aifctl" audit verify "$state"
 is "$AS_RC" 0 "the journal verifies" || diag "$AS_OUT"
 done_testing

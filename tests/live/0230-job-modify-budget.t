@@ -70,7 +70,9 @@ fb=$AS_OUT
 is "$(job_field "$fb" QOS)" fallback "into the fallback QOS"
 as_user aif-bob scontrol update JobId="$fb" QOS=sme
 is "$AS_RC" 1 "bob cannot move his lien-less job back to QOS sme"
-is "$AS_ERR" "$accounting for job $fb" "scontrol shows SLURM's accounting error"
+update_refused "scontrol shows SLURM's accounting error, and ours from 23.02" \
+	"$accounting for job $fb" \
+	"aifactory: project thrifty (class sme) runs on a GPU-hour budget and this job was admitted into QOS fallback with nothing reserved, because its grants were short: it cannot leave that QOS. Cancel it and submit it again when the project has GPU-hours left, or ask your centre."
 is "$(job_field "$fb" QOS)" fallback "the job stays in the fallback QOS"
 ok "the log says why" logged "job_submit/aifactory: an update of job $fb refused: aifactory: project thrifty (class sme) runs on a GPU-hour budget and this job was admitted into QOS fallback with nothing reserved, because its grants were short: it cannot leave that QOS. Cancel it and submit it again when the project has GPU-hours left, or ask your centre."
 run scancel "$fb"
@@ -83,7 +85,9 @@ like "$(job_field "$cheap" AdminComment)" 'rate=h100:500$' "at the rate 0.5"
 tag_before=$(job_field "$cheap" AdminComment)
 as_user aif-alice scontrol update JobId="$cheap" QOS=research
 is "$AS_RC" 1 "moving it to QOS research (weight 2.0) is refused"
-is "$AS_ERR" "$accounting for job $cheap" "scontrol shows SLURM's accounting error"
+update_refused "scontrol shows SLURM's accounting error, and ours from 23.02" \
+	"$accounting for job $cheap" \
+	"aifactory: project alpha (class startup) runs on a GPU-hour budget and QOS research changes this job's rate for h100 GPUs from 0.5 to 2 GPU-hours per GPU-hour, while its lien was priced at submit. Cancel it and submit it again with --qos=research."
 is "$(job_field "$cheap" QOS)" startup "the job stays in QOS startup"
 ok "the log gives both rates and the way out" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: project alpha (class startup) runs on a GPU-hour budget and QOS research changes this job's rate for h100 GPUs from 0.5 to 2 GPU-hours per GPU-hour, while its lien was priced at submit. Cancel it and submit it again with --qos=research."
 
@@ -93,8 +97,9 @@ is "$AS_RC" 0 "2 nodes x 2 sockets x 4 GPUs (16) fit max_gpus_per_job 16" || dia
 sock=$AS_OUT
 as_user aif-carol scontrol update JobId="$sock" NumNodes=4
 is "$AS_RC" 1 "growing it to 4 nodes (32 GPUs) is refused"
-is "$AS_ERR" "Invalid generic resource (gres) specification for job $sock" \
-	"scontrol shows SLURM's gres error"
+update_refused "scontrol shows SLURM's gres error, and ours from 23.02" \
+	"Invalid generic resource (gres) specification for job $sock" \
+	"aifactory: project labs (class open) allows at most 16 GPUs per job and this job asks for 32 (classes.open.max_gpus_per_job). Ask for 16 or fewer."
 like "$(job_field "$sock" NumNodes)" '^2(-2)?$' "the job keeps 2 nodes"
 ok "the log counts 32 GPUs" logged "job_submit/aifactory: an update of job $sock refused: aifactory: project labs (class open) allows at most 16 GPUs per job and this job asks for 32 (classes.open.max_gpus_per_job). Ask for 16 or fewer."
 run scancel "$sock"
@@ -102,8 +107,9 @@ run scancel "$sock"
 # --- point 12: an operator's move SLURM would not apply is refused whole
 run scontrol update JobId="$cheap" Account=beta
 is "$AS_RC" 1 "root's move to an account alice has no association in is refused"
-is "$AS_ERR" "Invalid account or account/partition combination specified for job $cheap" \
-	"scontrol shows SLURM's account error"
+update_refused "scontrol shows SLURM's account error, and ours from 23.02" \
+	"Invalid account or account/partition combination specified for job $cheap" \
+	"aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."
 is "$(job_field "$cheap" Account)" alpha "the job stays in account alpha"
 is "$(job_field "$cheap" AdminComment)" "$tag_before" "and its tag and lien in project alpha"
 ok "the log names the missing association" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."

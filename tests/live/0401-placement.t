@@ -24,8 +24,9 @@ topology_node a1 "$top_srcdir/tests/fixtures/topology/aif-node-4gpu.xml"
 topology_node a2 "$xml"
 rm -f -- "$xml"
 topo=$AIF_TOPOLOGY_DIR
-# a2 is this machine's CPUs, one socket of them whatever their number.
-export AIF_SHAPE_a2="Sockets=1 CoresPerSocket=$(nproc) ThreadsPerCore=1"
+# a2 takes the shape aifctl advises (an L3 cache a socket): SLURM 24.11
+# refuses a GPU whose Cores= do not match its node's sockets (the node
+# goes INVAL), where 22.05 took them.
 cluster_up
 
 like "$(scontrol show config | sed -n 's/^PluginDir *= *//p')" \

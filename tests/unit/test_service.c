@@ -580,6 +580,49 @@ static void test_damaged(const char *dir, const char *path)
 	aif_service_stop();
 }
 
+/*
+ * SLURM 24.05's reconfigure: a new slurmctld starts while the one it
+ * replaces still holds the journal, and takes over once that one ends. A
+ * refused policy is said to leave the running one's in force.
+ */
+static void test_replacing(const char *dir, const char *path)
+{
+	char jdir[128];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+		.retry_seconds = 60, .replacing = true,
+	};
+	struct aif_decision d;
+	struct aif_journal *old;
+	struct timespec t0, t1;
+	double waited;
+
+	snprintf(jdir, sizeof(jdir), "%s/replacing", dir);
+	_write(path, guarded);
+	ok(!aif_journal_open(jdir, &old, NULL), "replacing: the old process holds the journal");
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "the new one starts");
+	like(error_log, "open in another process", "and cannot open the journal yet");
+	_admit(&d);
+	is_str(d.rule, "budget.unavailable", "metered jobs wait for it");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	aif_journal_close(old);
+	ok(_wait_open(), "once the old process ends, the journal is opened");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(waited < 30, "within the handover poll, not the 60 s retry (%.2f s)", waited);
+	aif_service_stop();
+
+	_write(path, "{ \"version\": 2 }\n");
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "a new process with a broken policy starts");
+	like(error_log, "refused; the last good policy stays in force in the running process this one was to replace",
+	     "and says the running process keeps its policy");
+	ok(aif_service_policy() == NULL, "it has none itself");
+	aif_service_stop();
+}
+
 /* Issue 8, point 3: a failed write never loses a charge. */
 static void test_full(const char *dir, const char *path)
 {
@@ -856,6 +899,7 @@ int main(void)
 	test_snapshot(dir, path);
 	test_damaged(dir, path);
 	test_full(dir, path);
+	test_replacing(dir, path);
 	test_sync_fails(dir, path);
 	test_overflow(dir, path);
 	test_refusals(dir, path);

@@ -46,8 +46,15 @@ extern int init(void);
 extern int fini(void);
 extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 		      char **err_msg);
+/* From 23.02 an update's refusal has a message for the user, as a
+ * submission's has. */
+#if AIF_SLURM_AT_LEAST(23, 2)
+#define AIF_MODIFY_ERR_MSG , char **err_msg
+#else
+#define AIF_MODIFY_ERR_MSG
+#endif
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
-		      uint32_t submit_uid);
+		      uint32_t submit_uid AIF_MODIFY_ERR_MSG);
 
 extern int init(void)
 {
@@ -58,6 +65,15 @@ extern int fini(void)
 {
 	aif_slurm_stop(0);
 	return SLURM_SUCCESS;
+}
+
+/* The refusal's message, for sbatch or scontrol to print. */
+static void _tell_user(char **err_msg, const char *message)
+{
+	if (!err_msg)
+		return;
+	xfree(*err_msg);
+	*err_msg = xstrdup(message);
 }
 
 /* Put the tag into admin_comment after the operator's note, if any,
@@ -113,10 +129,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	aif_slurm_shape_request(job_desc, &req);
 	if (aif_job_submit(&req, &spec, &d) == AIF_REFUSE) {
 		aif_slurm_log_refusal("a job of uid", submit_uid, d.message);
-		if (err_msg) {
-			xfree(*err_msg);
-			*err_msg = xstrdup(d.message);
-		}
+		_tell_user(err_msg, d.message);
 		return aif_slurm_errno(d.rule);
 	}
 	_set_str(&job_desc->account, d.account);
@@ -179,7 +192,7 @@ static bool _has_association(job_record_t *job_ptr, const char *account,
  * gets the new tag; only they may set AdminComment, which carries it.
  */
 extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
-		      uint32_t submit_uid)
+		      uint32_t submit_uid AIF_MODIFY_ERR_MSG)
 {
 	bool nodes_change = job_desc->min_nodes != NO_VAL ||
 		job_desc->max_nodes != NO_VAL;
@@ -226,6 +239,9 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	if (aif_job_modify(&u, &d) == AIF_REFUSE) {
 		aif_slurm_log_refusal("an update of job", job_ptr->job_id,
 				      d.message);
+#if AIF_SLURM_AT_LEAST(23, 2)
+		_tell_user(err_msg, d.message);
+#endif
 		return aif_slurm_errno(d.rule);
 	}
 	if (!d.tag[0])

@@ -39,9 +39,15 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 /* The plugin interface (slurm_jobcomp.c calls these through dlsym). */
 extern int init(void);
 extern int fini(void);
-extern int jobcomp_p_set_location(char *location);
+/* From 23.02 the plugin reads JobCompLoc itself. */
+#if AIF_SLURM_AT_LEAST(23, 2)
+#define AIF_LOCATION void
+#else
+#define AIF_LOCATION char *location
+#endif
+extern int jobcomp_p_set_location(AIF_LOCATION);
 extern int jobcomp_p_log_record(job_record_t *job_ptr);
-extern List jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond);
+extern list_t *jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond);
 
 extern int init(void)
 {
@@ -56,7 +62,7 @@ extern int fini(void)
 }
 
 /* The journal lives under StateSaveLocation: JobCompLoc is not used. */
-extern int jobcomp_p_set_location(char *location)
+extern int jobcomp_p_set_location(AIF_LOCATION)
 {
 	return SLURM_SUCCESS;
 }
@@ -75,7 +81,7 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 }
 
 /* Our records are the journal, read with aifctl, not through sacct. */
-extern List jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond)
+extern list_t *jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond)
 {
 	return NULL;
 }

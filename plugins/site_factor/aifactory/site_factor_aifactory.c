@@ -15,7 +15,9 @@
  *             lock: the same for one job, with its project's pacing now
  *             and the class factors of the last update.
  *   reconfig  no lock: slurm.conf's priority weights and half-life,
- *             cached under our own mutex.
+ *             cached under our own mutex. SLURM 24.05 dropped the call:
+ *             a reconfigure there starts a new slurmctld, so init reads
+ *             them.
  *
  * Nothing here does I/O or waits on it: the ledger's lock is held for
  * microseconds, assoc_mgr's read lock for one walk of the associations.
@@ -66,7 +68,9 @@ const uint32_t plugin_version = SLURM_VERSION_NUMBER;
 
 extern int init(void);
 extern int fini(void);
+#if !AIF_SLURM_AT_LEAST(24, 5)
 extern void site_factor_p_reconfig(void);
+#endif
 extern void site_factor_p_set(job_record_t *job_ptr);
 extern void site_factor_p_update(void);
 
@@ -164,7 +168,7 @@ static uint64_t _tres_weights(const char *s)
 	return sum;
 }
 
-extern void site_factor_p_reconfig(void)
+static void _read_conf(void)
 {
 	slurm_mutex_lock(&conf_lock);
 	cached.half_life = slurm_conf.priority_decay_hl;
@@ -178,6 +182,13 @@ extern void site_factor_p_reconfig(void)
 	cached.say_scale = true;
 	slurm_mutex_unlock(&conf_lock);
 }
+
+#if !AIF_SLURM_AT_LEAST(24, 5)
+extern void site_factor_p_reconfig(void)
+{
+	_read_conf();
+}
+#endif
 
 /* Once per policy: how SITE's span compares with slurm.conf's weights. */
 static void _check_scale(const struct aif_policy *p)
@@ -226,7 +237,7 @@ extern int init(void)
 	int rc = aif_slurm_start(plugin_type, 0);
 	struct aif_policy *p;
 
-	site_factor_p_reconfig();
+	_read_conf();
 	/*
 	 * slurmctld has recovered its jobs before it starts the priority
 	 * plugin (and before it serves RPCs): learn their values now, so
@@ -313,7 +324,7 @@ static void _measure(const struct aif_policy *p, uint32_t half_life)
 	assoc_mgr_lock_t locks = { .assoc = READ_LOCK, .tres = READ_LOCK };
 	size_t n = aif_policy_nclasses(p);
 	double total = 0;
-	ListIterator it;
+	list_itr_t *it;
 	slurmdb_assoc_rec_t *assoc;
 	int pos;
 
@@ -432,7 +443,7 @@ extern void site_factor_p_update(void)
 	struct aif_policy *p = aif_service_policy();
 	struct aif_ledger *ledger = aif_service_ledger();
 	struct aif_ranking *r;
-	ListIterator it;
+	list_itr_t *it;
 	job_record_t *job;
 	uint32_t half_life;
 
