@@ -305,6 +305,10 @@ bool aif_policy_is_operator(const struct aif_policy *p, uid_t uid,
 const char *aif_policy_path(const struct aif_policy *p);
 /* The TCP port slurmctld answers balance queries on; 0 if it does not. */
 uint16_t aif_policy_balance_port(const struct aif_policy *p);
+/* The Prometheus textfile slurmctld writes ("metrics": docs/metrics.md)
+ * and every how many seconds; NULL when the policy names none. */
+#define AIF_METRICS_INTERVAL 60		/* default seconds */
+const char *aif_policy_metrics(const struct aif_policy *p, unsigned *interval);
 /* The priority's weights, in SLURM priority points (docs/priority.md):
  * SITE is class_weight x the class factor + pacing_weight x the
  * project's pacing factor, each factor in [-1, 1]. Both 0 when the policy

@@ -417,6 +417,14 @@ uint16_t aif_policy_balance_port(const struct aif_policy *p)
 	return p ? p->balance_port : 0;
 }
 
+const char *aif_policy_metrics(const struct aif_policy *p, unsigned *interval)
+{
+	if (interval)
+		*interval = p && p->metrics_interval ? p->metrics_interval :
+			AIF_METRICS_INTERVAL;
+	return p ? p->metrics_file : NULL;
+}
+
 void aif_policy_priority(const struct aif_policy *p,
 			 struct aif_priority_weights *out)
 {

@@ -89,6 +89,8 @@ struct aif_policy {
 	struct aif_file_id *file_ids;	/* its project files, by name */
 	size_t nfile_ids;
 	uint16_t balance_port;		/* members' balance queries; 0: none */
+	const char *metrics_file;	/* Prometheus textfile; NULL: none */
+	unsigned metrics_interval;	/* seconds between two writes */
 	struct aif_priority_weights priority;	/* zero: no "priority" */
 
 	struct aif_class *classes;	/* sorted by name */

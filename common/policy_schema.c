@@ -251,6 +251,47 @@ static void _load_priority(struct loader *ld, const struct src *s,
 	}
 }
 
+/* "metrics": the Prometheus textfile slurmctld keeps (docs/metrics.md):
+ * an absolute path ending in ".prom" (node_exporter's textfile collector
+ * reads those) and every how many seconds. */
+static void _load_metrics(struct loader *ld, const struct src *s,
+			  const char *path, json_object *obj)
+{
+	const char *key;
+	json_object *val;
+	bool have_file = false;
+
+	if (!aif_ld_expect(ld, s, path, obj, json_type_object, "an object"))
+		return;
+	FOREACH_MEMBER(obj, key, val, it, end) {
+		char kp[AIF_PATH_MAX];
+		const char *str;
+		int64_t v;
+		size_t len;
+
+		aif_ld_path_key(kp, path, key);
+		if (!strcmp(key, "file")) {
+			have_file = true;
+			if (!(str = aif_ld_get_string(ld, s, kp, val)))
+				continue;
+			len = strlen(str);
+			if (str[0] != '/' || len > 255)
+				aif_ld_err(ld, s, kp, "must be an absolute path of at most 255 bytes");
+			else if (len < 6 || strcmp(str + len - 5, ".prom"))
+				aif_ld_err(ld, s, kp, "must end in \".prom\" (node_exporter's textfile collector reads only those)");
+			else
+				ld->p->metrics_file = aif_ld_arena_strdup(ld, str);
+		} else if (!strcmp(key, "interval")) {
+			if (aif_ld_get_int(ld, s, kp, val, 5, 3600, &v))
+				ld->p->metrics_interval = (unsigned) v;
+		} else {
+			aif_ld_err(ld, s, kp, "unknown key");
+		}
+	}
+	if (!have_file)
+		aif_ld_err_missing(ld, s, path, "file");
+}
+
 static void _load_class(struct loader *ld, const struct src *s,
 			const char *path, const char *name, json_object *obj,
 			struct aif_class *c)
@@ -818,6 +859,8 @@ bool aif_ld_load_main(struct loader *ld)
 			_load_billing(ld, s, key, val);
 		} else if (!strcmp(key, "priority")) {
 			_load_priority(ld, s, key, val);
+		} else if (!strcmp(key, "metrics")) {
+			_load_metrics(ld, s, key, val);
 		} else if (!strcmp(key, "classes")) {
 			have_classes = true;
 			_load_classes(ld, s, val);

@@ -38,6 +38,7 @@ struct aif_svc_state svc = {
 	.book_lock = PTHREAD_MUTEX_INITIALIZER,
 	.notes_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ranking_lock = PTHREAD_MUTEX_INITIALIZER,
+	.metrics = { .lock = PTHREAD_MUTEX_INITIALIZER },
 	.wake = PTHREAD_COND_INITIALIZER,
 	.flushed = PTHREAD_COND_INITIALIZER,
 	.tail = &svc.head,
@@ -301,6 +302,13 @@ static void *_service_loop(void *arg)
 		if (svc.head)
 			continue;
 
+		if (_due(&svc.metrics.due)) {
+			aif_svc_metrics_due(&svc.metrics.due);
+			pthread_mutex_unlock(&svc.lock);
+			aif_svc_metrics_write();
+			pthread_mutex_lock(&svc.lock);
+			continue;
+		}
 		if (stamp >= svc.loaded_at && now > stamp) {
 			svc.loaded_at = now;
 			pthread_mutex_unlock(&svc.lock);
@@ -315,6 +323,10 @@ static void *_service_loop(void *arg)
 			     (svc.retry_due.tv_sec == until.tv_sec &&
 			      svc.retry_due.tv_nsec < until.tv_nsec)))
 			until = svc.retry_due;
+		if (svc.metrics.due.tv_sec < until.tv_sec ||
+		    (svc.metrics.due.tv_sec == until.tv_sec &&
+		     svc.metrics.due.tv_nsec < until.tv_nsec))
+			until = svc.metrics.due;
 		pthread_cond_timedwait(&svc.wake, &svc.lock, &until);
 	}
 	pthread_mutex_unlock(&svc.lock);
@@ -394,6 +406,16 @@ int aif_service_start(const struct aif_service_hooks *hooks)
 	svc.nwindows = 0;
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
 	svc.started = svc.retry_due;
+	/* The metrics count from this start; the first file a second on. */
+	pthread_mutex_lock(&svc.metrics.lock);
+	svc.metrics.nrules = svc.metrics.nclasses = 0;
+	memset(svc.metrics.count, 0, sizeof(svc.metrics.count));
+	svc.metrics.running_known = false;
+	pthread_mutex_unlock(&svc.metrics.lock);
+	svc.metrics.due = svc.started;
+	svc.metrics.due.tv_sec++;
+	svc.metrics.last_err = 0;
+	svc.synced_at = 0;
 	svc.start_move_seen = false;
 	svc.loaded_at = time(NULL);
 	svc.stop = false;

@@ -95,6 +95,15 @@ int aif_service_start(const struct aif_service_hooks *hooks);
 /* Drop a reference; the last one stops the thread and frees it all. */
 void aif_service_stop(void);
 
+/*
+ * The GPUs of each class's running jobs, as a plugin counted them in
+ * slurmctld's job list (names: n class names; gpus: their counts), for
+ * the metrics file. Copies; at most AIF_METRICS_CLASSES_MAX classes.
+ */
+#define AIF_METRICS_CLASSES_MAX 64
+void aif_service_running_gpus(const char (*classes)[AIF_NAME_MAX],
+			      const uint64_t *gpus, size_t n);
+
 /* The policy in force with a reference (aif_policy_unref() it), or NULL
  * when none ever loaded. Never blocks on a load in progress. */
 struct aif_policy *aif_service_policy(void);

@@ -158,6 +158,7 @@ void aif_service_decision(const struct aif_request *r,
 				"sent to the fallback QOS",
 				aif_svc_why_down(down, "the journal does not replay"));
 	}
+	aif_svc_metrics_count(d);
 	if (!svc.refs || !svc.journal_dir)
 		return;
 	if (d->verdict == AIF_REFUSE && d->rule) {

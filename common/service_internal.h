@@ -88,6 +88,22 @@ struct refusals {
 	char project[AIF_NAME_MAX], klass[AIF_NAME_MAX];
 };
 
+/* What the metrics file counts (service_metrics.c), under its own lock. */
+#define AIF_METRICS_RULES_MAX 128
+struct aif_svc_metrics {
+	pthread_mutex_t lock;
+	const char *rules[AIF_METRICS_RULES_MAX];	/* static strings */
+	uint64_t count[AIF_METRICS_RULES_MAX][3];	/* by verdict */
+	size_t nrules;
+	char classes[AIF_METRICS_CLASSES_MAX][AIF_NAME_MAX];
+	uint64_t gpus[AIF_METRICS_CLASSES_MAX];	/* running, per class */
+	size_t nclasses;
+	bool running_known;
+	/* The service's thread's own: */
+	struct timespec due;		/* CLOCK_MONOTONIC: the next write */
+	int last_err;			/* the last write's, said once */
+};
+
 struct deferred;	/* a job end kept for the rebuild: service_settle.c */
 struct aif_query;
 
@@ -137,6 +153,8 @@ struct aif_svc_state {
 	struct aif_run_keys *book_keys;
 	pthread_mutex_t book_lock;	/* the book's burn, read by queries */
 	struct aif_query *query;	/* members' balance queries, or NULL */
+	struct aif_svc_metrics metrics;
+	time_t synced_at;		/* the writer's last good sync */
 	pthread_mutex_t ranking_lock;	/* ranking */
 	struct aif_ranking *ranking;	/* site_factor's last, or NULL */
 	char *munge_socket;
@@ -228,6 +246,15 @@ bool aif_svc_sees_all(const struct aif_policy *p, uid_t uid, gid_t gid);
 int aif_svc_priority(uid_t uid, gid_t gid, const struct aif_priority_ask *ask,
 		     FILE *out, char *why, size_t len, void *arg);
 void aif_svc_ranking_free(void);
+
+/* service_metrics.c: the Prometheus textfile. */
+/* Count a decision (any thread). */
+void aif_svc_metrics_count(const struct aif_decision *d);
+/* When the next write is due, from now (the service's thread). */
+void aif_svc_metrics_due(struct timespec *due);
+/* Write the policy's metrics file, if it names one (the service's thread,
+ * no lock held). */
+void aif_svc_metrics_write(void);
 
 #pragma GCC visibility pop
 

@@ -110,6 +110,27 @@ static void _requeue(struct queued *list)
 	pthread_mutex_unlock(&svc.lock);
 }
 
+/* A charge on disk, at info level: its job, its user (as the record
+ * names them: the writer looked the name up), project and amount. */
+static void _log_charge(const struct queued *q)
+{
+	const struct aif_record *r = q->rec;
+	char amount[AIF_AMOUNT_STR_MAX];
+	const char *user;
+	int64_t job = 0, uid = -1;
+
+	if (!q->charge)
+		return;
+	user = aif_record_str(r, "user");
+	aif_record_int(r, "job", &job);
+	aif_record_int(r, "uid", &uid);
+	aif_amount_format(q->charge->total, amount, sizeof(amount));
+	svc.hooks.info("aifactory: JobId=%lld of %s (uid %lld): project %s charged %s GPU-hours (run %s)",
+		       (long long) job, user && user[0] ? user : "?",
+		       (long long) uid, q->charge->project, amount,
+		       aif_record_str(r, "run"));
+}
+
 void aif_svc_retry_later(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &svc.retry_due);
@@ -244,6 +265,8 @@ void aif_svc_write_queue(void)
 		_requeue(_without_refused(list));
 		return;
 	}
+	if (n || told)
+		svc.synced_at = time(NULL);
 	/* The first n good ones are on disk, and the count of the dropped. */
 	if (told) {
 		pthread_mutex_lock(&svc.lock);
@@ -254,6 +277,7 @@ void aif_svc_write_queue(void)
 		next = q->next;
 		if (!q->refused) {
 			aif_svc_book_record(q);
+			_log_charge(q);
 			n--;
 		}
 		aif_svc_free_queued(q);

@@ -35,7 +35,7 @@ packages=(
 	munge libmunge-dev libjson-c-dev libhwloc-dev hwloc
 	valgrind passwd procps iproute2 hostname util-linux groff-base
 	clang libclang-rt-14-dev
-	debhelper lintian rpm debootstrap man-db
+	debhelper lintian rpm debootstrap man-db python3-prometheus-client
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -137,11 +137,13 @@ check)
 	# on a clean copy of this Debian release, where a new operator's path
 	# runs on them (tests/cluster/deb-check.sh).
 	say "make deb"
+	rm -rf "$cache/upgrade-state"
 	if make -s deb >deb.log 2>&1; then
 		extra_pass=$((extra_pass + 1)); echo "ok - make deb (lintian clean)"
 		suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+		# Its journal is kept for the next releases' operator: an upgrade.
 		tests/cluster/deb-check.sh "$cache/$suite" "$suite" deb-build README.md \
-			>tests/deb-check.log 2>&1
+			"$cache/upgrade-state" >tests/deb-check.log 2>&1
 		sed 's/^/packages: /' tests/deb-check.log | grep -E '^packages: (not ok|#)' || true
 		sed -n 's/^ok .*/:test-result: PASS/p; s/^not ok .*/:test-result: FAIL/p' \
 			tests/deb-check.log >tests/deb-check.trs
@@ -161,8 +163,8 @@ check)
 		for suite in trixie; do
 			say "the live suite on $suite's SLURM, in $cache/$suite"
 			release_roots+=("$cache/$suite")
-			if ! tests/cluster/release-check.sh "$cache/$suite" "$suite" \
-				"$tarball"; then
+			if ! AIF_UPGRADE_STATE="$cache/upgrade-state" \
+				tests/cluster/release-check.sh "$cache/$suite" "$suite" "$tarball"; then
 				# A root that could not even be made or built counts.
 				ls "$cache/$suite"/build/*/tests/live/*.trs >/dev/null 2>&1 ||
 					extra_fail=$((extra_fail + 1))

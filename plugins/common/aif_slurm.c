@@ -138,15 +138,60 @@ static void _sweep(job_record_t *job)
  * liens back. Under the job read lock (no I/O: charges only queue their
  * records), then the ledger's own lock.
  */
+static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je);
+
+/* The GPUs a running job holds, all types. */
+static uint64_t _running_gpus(job_record_t *job)
+{
+	struct aif_job_end je = { .ngpus = 0 };
+	uint64_t n = 0;
+
+	if (!IS_JOB_RUNNING(job))
+		return 0;
+	_job_gpus(job, &je);
+	for (unsigned i = 0; i < je.ngpus; i++)
+		n += je.gpus[i].count;
+	return n;
+}
+
+/* Each class's GPUs in running jobs, from their tags, for the metrics. */
+static void _count_running(char **tags, const uint64_t *gpus, size_t n)
+{
+	static char classes[AIF_METRICS_CLASSES_MAX][AIF_NAME_MAX];
+	static uint64_t sums[AIF_METRICS_CLASSES_MAX];
+	struct aif_job_tag tag;
+	size_t nclasses = 0, k;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!gpus[i] || aif_tag_read(tags[i], &tag))
+			continue;
+		for (k = 0; k < nclasses; k++)
+			if (!strcmp(classes[k], tag.klass))
+				break;
+		if (k == nclasses) {
+			if (nclasses == AIF_METRICS_CLASSES_MAX)
+				continue;
+			snprintf(classes[nclasses], AIF_NAME_MAX, "%s",
+				 tag.klass);
+			sums[nclasses++] = 0;
+		}
+		sums[k] += gpus[i];
+	}
+	aif_service_running_gpus((const char (*)[AIF_NAME_MAX]) classes, sums,
+				 nclasses);
+}
+
 static void _rebuild_liens(void)
 {
 	slurmctld_lock_t job_read = { .job = READ_LOCK };
 	char **tags = NULL;
+	uint64_t *gpus = NULL;
 	size_t n = 0, cap = 0, unreadable = 0;
 	list_itr_t *it;
 	job_record_t *job;
 
-	/* Under the lock: copy the tags, charge what was missed. */
+	/* Under the lock: copy the tags (and what running jobs hold),
+	 * charge what was missed. */
 	lock_slurmctld(job_read);
 	if (job_list) {
 		it = list_iterator_create(job_list);
@@ -160,7 +205,9 @@ static void _rebuild_liens(void)
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				xrecalloc(tags, cap, sizeof(*tags));
+				xrecalloc(gpus, cap, sizeof(*gpus));
 			}
+			gpus[n] = _running_gpus(job);
 			tags[n++] = xstrdup(job->admin_comment);
 		}
 		list_iterator_destroy(it);
@@ -173,9 +220,11 @@ static void _rebuild_liens(void)
 	if (unreadable)
 		error("%s: %zu jobs carry an admission tag whose lien cannot be read: their reservations are NOT counted (scontrol show job: AdminComment)",
 		      plugin, unreadable);
+	_count_running(tags, gpus, n);
 	for (size_t i = 0; i < n; i++)
 		xfree(tags[i]);
 	xfree(tags);
+	xfree(gpus);
 }
 
 static void *_rebuild_thread(void *arg)
@@ -689,7 +738,8 @@ int aif_slurm_errno(const char *rule)
 	return ESLURM_ACCESS_DENIED;
 }
 
-void aif_slurm_log_refusal(const char *what, uint32_t id, const char *msg)
+void aif_slurm_log_refusal(uint32_t job_id, uint32_t uid, const char *user,
+			   const char *msg)
 {
 	char line[AIF_MSG_MAX];
 
@@ -701,5 +751,13 @@ void aif_slurm_log_refusal(const char *what, uint32_t id, const char *msg)
 			*c = ' ';
 		else if (*c < 0x20 || *c > 0x7e)
 			*c = '?';
-	info("%s: %s %u refused: %s", plugin, what, id, line);
+	if (job_id && user)
+		info("%s: JobId=%u of %.64s (uid %u): an update refused: %s",
+		     plugin, job_id, user, uid, line);
+	else if (job_id)
+		info("%s: JobId=%u (uid %u): an update refused: %s", plugin,
+		     job_id, uid, line);
+	else
+		info("%s: a job of uid %u refused at submit: %s", plugin, uid,
+		     line);
 }

@@ -101,8 +101,13 @@ void aif_slurm_job_end(job_record_t *job_ptr, struct aif_job_end *je);
  * fits too). */
 int aif_slurm_errno(const char *rule);
 
-/* Log a refusal on one line: a message may hold several lines and echo
- * what a job named (printable ASCII only). */
-void aif_slurm_log_refusal(const char *what, uint32_t id, const char *msg);
+/* Log a refusal at info level on one line (a message may hold several
+ * lines and echo what a job named: printable ASCII only), naming the job
+ * (an update) and its user: their uid, and their name when SLURM's job
+ * record holds it (user may be NULL). At submit there is no job yet
+ * (job_id 0): the uid alone; a name would be an NSS lookup, I/O under
+ * slurmctld's locks. */
+void aif_slurm_log_refusal(uint32_t job_id, uint32_t uid, const char *user,
+			   const char *msg);
 
 #endif /* AIF_SLURM_H */

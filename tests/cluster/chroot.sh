@@ -26,6 +26,7 @@ packages=(
 	mariadb-server mariadb-client munge libmunge-dev libjson-c-dev
 	libhwloc-dev hwloc gcc make pkg-config dpkg-dev python3 file
 	passwd procps iproute2 hostname util-linux bzip2 xz-utils
+	python3-prometheus-client
 )
 
 say() { printf 'chroot: %s\n' "$*" >&2; }
@@ -76,19 +77,26 @@ slurm_src() {
 }
 
 make_root() {
-	local root=$1 suite=$2 t0=$SECONDS
-	if [ -f "$root/$READY" ] && [ "$(cat "$root/$READY")" = "$suite" ]; then
+	local root=$1 suite=$2 t0=$SECONDS want
+	# The package list is part of what the root is: a new one is
+	# installed into a root made before it.
+	want="$suite $(printf '%s\n' "${packages[@]}" | md5sum | cut -c1-12)"
+	if [ "$(cat "$root/$READY" 2>/dev/null)" = "$want" ]; then
 		return 0
 	fi
-	if [ -f "$root/.aifactory-packages" ] && [ "$(cat "$root/.aifactory-packages")" = "$suite" ]; then
+	if [ -x "$root/usr/bin/apt-get" ] && [ -f "$root/.aifactory-packages" ] &&
+		[ "$(cut -d' ' -f1 "$root/.aifactory-packages")" = "$suite" ]; then
 		mount_all "$root"
+		[ "$(cat "$root/.aifactory-packages")" = "$want" ] ||
+			install_packages "$root" "$want"
 	else
 		install_root "$root" "$suite"
+		install_packages "$root" "$want"
 	fi
-	fetch_source "$root"
+	slurm_src "$root" >/dev/null || fetch_source "$root"
 	unmount_all
 	trap - EXIT
-	printf '%s\n' "$suite" >"$root/$READY"
+	printf '%s\n' "$want" >"$root/$READY"
 	say "$root is ready ($((SECONDS - t0)) s)"
 }
 
@@ -108,12 +116,19 @@ EOF
 	# Daemons from the packages must not start: the tests run their own.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
+	# The mirror this machine reaches may serve an unstable suite whose
+	# Release file has expired; its packages are still what it serves.
+	echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99aifactory"
 	mount_all "$root"
+}
+
+install_packages() {
+	local root=$1 want=$2
 	say "installing SLURM and the build's packages in $root"
 	in_root "$root" apt-get update -qq
 	in_root "$root" apt-get install -y -qq --no-install-recommends "${packages[@]}" \
 		>"$root.apt.log" 2>&1 || { tail -20 "$root.apt.log" >&2; die "apt-get install failed"; }
-	printf '%s\n' "$suite" >"$root/.aifactory-packages"
+	printf '%s\n' "$want" >"$root/.aifactory-packages"
 }
 
 fetch_source() {

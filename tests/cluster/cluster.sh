@@ -27,6 +27,7 @@
 #                           ThreadsPerCore=.." instead of 2 x 16 x 1
 #   AIF_POLICY              policy file, copied to DIR/etc/aifactory.json (owned by
 #                           root), with @BALANCE_PORT@ replaced by a free port
+#                           and @METRICS_DIR@ by DIR/metrics (SlurmUser's)
 #   AIF_POLICY_DIR          its project directory, copied to DIR/etc/aifactory.d
 #   AIF_SLURMCTLD_PRELOAD   a library preloaded into slurmctld: the ASan
 #                           runtime, for plugins built with sanitizers (README,
@@ -561,8 +562,11 @@ copy_plugins() {
 install_policy() {
 	[ -n "${AIF_POLICY:-}" ] || return 0
 	[ -f "$AIF_POLICY" ] || die "AIF_POLICY=$AIF_POLICY is not a file"
-	# A policy may ask for this cluster's port for balance queries.
-	sed "s/@BALANCE_PORT@/$(port_of balance)/g" -- "$AIF_POLICY" |
+	# A policy may ask for this cluster's port for balance queries, and
+	# for a directory slurmctld may write its metrics file in.
+	install -d -m 755 -o slurm -g slurm -- "$DIR/metrics"
+	sed -e "s/@BALANCE_PORT@/$(port_of balance)/g" -e "s|@METRICS_DIR@|$DIR/metrics|g" \
+		-- "$AIF_POLICY" |
 		install -m 644 -o root -g root /dev/stdin "$ETC/aifactory.json"
 	[ -n "${AIF_POLICY_DIR:-}" ] || return 0
 	[ -d "$AIF_POLICY_DIR" ] || die "AIF_POLICY_DIR=$AIF_POLICY_DIR is not a directory"

@@ -7,14 +7,17 @@
 # slurmd from their default places, jobs through them), then apt-get
 # remove, which must leave none of our files and keep the journal.
 #
-#   deb-check.sh ROOT SUITE DEBDIR README
+#   deb-check.sh ROOT SUITE DEBDIR README [SAVE]
+#
+# SAVE: a directory to keep the journal and snapshot this run wrote in,
+# for an upgrade test on a later SLURM (release-check.sh, AIF_UPGRADE_STATE).
 #
 # Prints TAP. Run as root.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# = 4 ] || { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
-root=$(realpath -m "$1") suite=$2 debdir=$(realpath "$3") readme=$(realpath "$4")
+[ $# = 4 ] || [ $# = 5 ] || { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
+root=$(realpath -m "$1") suite=$2 debdir=$(realpath "$3") readme=$(realpath "$4") save=${5:-}
 
 "$here/chroot.sh" bare "$root" "$suite" >&2 || { echo "not ok 1 - a bare $suite root"; echo "1..1"; exit 1; }
 work=$(mktemp -d /var/tmp/aif-deb.XXXXXX)
@@ -49,4 +52,9 @@ cp "$debdir"/slurm-aifactory_*.deb "$debdir"/slurm-aifactory-ctld_*.deb \
 	tap $? "nothing of ours is left ($plugindir, /usr/bin, the man pages)" || echo "# left: $left"
 	[ -s /var/spool/slurmctld/aifactory/journal ]
 	tap $? "the journal is kept"
+	cp -a /var/spool/slurmctld/aifactory /tmp/aif/state
 ' deb-check 2>&1
+if [ -n "$save" ]; then
+	rm -rf "$save"
+	cp -a "$work/root/tmp/aif/state" "$save"
+fi

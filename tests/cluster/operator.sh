@@ -9,12 +9,16 @@
 # admitted, tagged and charged in the journal, one refused with our
 # message. Prints TAP; the daemons are stopped at the end.
 #
-#   operator.sh README
+#   operator.sh README [STATE]
+#
+# STATE: an upgrade. The aifactory directory (journal and snapshot) that an
+# earlier build wrote under its StateSaveLocation, put in place before
+# slurmctld starts: its charges must be read back and kept.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -u
 
-readme=$1
+readme=$1 state=${2:-}
 n=0 failed=0
 tap() {
 	n=$((n + 1))
@@ -54,7 +58,8 @@ tap $? "the README gives the plugins' slurm.conf lines and a policy" || diag "$p
 # A new machine's state: nothing from an earlier run of this script.
 rm -rf /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 mkdir -p /etc/slurm /var/log/slurm /var/spool/slurmctld /var/spool/slurmd /var/lib/aif-op/dev
-chown slurm: /var/log/slurm /var/spool/slurmctld
+[ -z "$state" ] || cp -a "$state" /var/spool/slurmctld/aifactory
+chown -R slurm: /var/log/slurm /var/spool/slurmctld
 for i in 0 1; do
 	[ -e "/var/lib/aif-op/dev/nvidia$i" ] || mknod "/var/lib/aif-op/dev/nvidia$i" c 195 "$i"
 done
@@ -104,8 +109,12 @@ tap $? "munged starts"
 /usr/sbin/slurmctld
 until_ok 30 scontrol ping
 tap $? "slurmctld starts with the README's configuration" || logs
-grep -q 'job_submit/aifactory.*\|aifactory: policy .* loaded' /var/log/slurm/slurmctld.log
+grep -q 'aifactory: policy .* loaded' /var/log/slurm/slurmctld.log
 tap $? "and loads our plugins and the policy" || logs
+if [ -n "$state" ]; then
+	grep -q 'aifactory: journal /var/spool/slurmctld/aifactory: 1 runs charged' /var/log/slurm/slurmctld.log
+	tap $? "it reads back the journal the earlier build wrote: its charge is kept" || logs
+fi
 /usr/sbin/slurmd
 until_ok 30 sh -c 'sinfo -h -o %t | grep -qx idle'
 tap $? "slurmd registers the node with its two GPUs" || logs
@@ -126,6 +135,10 @@ until_ok 20 grep -qF "\"type\":\"charge\",\"run\":\"aifop:$job:" /var/spool/slur
 tap $? "its charge is in the journal" || logs
 out=$(aifctl audit verify /var/spool/slurmctld/aifactory 2>&1)
 tap $? "aifctl audit verify: $out"
+if [ -n "$state" ]; then
+	[ "$(grep -c '"type":"charge"' /var/spool/slurmctld/aifactory/journal)" = 2 ]
+	tap $? "the journal holds the earlier build's charge and this one's, one chain"
+fi
 out=$(runuser -u aif-op -- sbatch -A acme-ai --gpus=9 -t 5 --wrap true 2>&1)
 [[ $out == *"aifactory: project acme-ai (class startup) allows at most 8 GPUs per job and this job asks for 9"* ]]
 tap $? "a job past the class is refused with our message" || diag "$out"

@@ -4,7 +4,9 @@
 # and run there what depends on SLURM: the plugins' exports and every live
 # test, on a cluster of that SLURM's daemons; then a new operator's path
 # (tests/cluster/operator.sh): make install into that root's SLURM, the
-# README's configuration, jobs through it, make uninstall.
+# README's configuration, jobs through it, make uninstall. With
+# AIF_UPGRADE_STATE (a journal and snapshot an earlier release's build
+# wrote), the operator's slurmctld starts from it: an upgrade of SLURM.
 #
 #   release-check.sh ROOT SUITE TARBALL [TEST...]
 #
@@ -28,6 +30,12 @@ name=$(basename "$tarball" .tar.gz)
 rm -rf "$root/build"
 mkdir -p "$root/build"
 tar -C "$root/build" -xzf "$tarball"
+# An upgrade: the journal an earlier release's build wrote (deb-check.sh).
+upgrade=
+if [ -n "${AIF_UPGRADE_STATE:-}" ] && [ -d "$AIF_UPGRADE_STATE" ]; then
+	cp -a "$AIF_UPGRADE_STATE" "$root/build/upgrade-state"
+	upgrade=/build/upgrade-state
+fi
 [ -d "$root/build/$name" ] || { echo "release-check: $tarball did not unpack into $name" >&2; exit 1; }
 release=$(sed -n 's/^#define SLURM_VERSION_NUMBER 0x\(..\)\(..\)\(..\)$/\1 \2 \3/p' \
 	"$root$src/slurm/slurm_version.h")
@@ -58,7 +66,7 @@ rc=0
 		{
 			make -s install >install.out 2>&1 && echo "ok - make install" ||
 				{ echo "not ok - make install"; tail -5 install.out; }
-			bash tests/cluster/operator.sh README.md | grep -v "^1\.\."
+			bash tests/cluster/operator.sh README.md $5 | grep -v "^1\.\."
 			make -s uninstall >uninstall.out 2>&1 && echo "ok - make uninstall" ||
 				echo "not ok - make uninstall"
 			left=$(ls "$plugindir" /usr/local/bin 2>/dev/null | grep -E "aifactory|aifctl" || true)
@@ -72,5 +80,5 @@ rc=0
 		grep -c "^ok" tests/operator.log | sed "s/^/operator: passed /"
 	fi
 	! grep -qsE "^:test-result: (FAIL|XPASS|ERROR)" tests/*.trs tests/*/*.trs
-' release-check "$name" "$src" "$tests" "$operator" | sed "s/^/slurm $release: /" || rc=$?
+' release-check "$name" "$src" "$tests" "$operator" "$upgrade" | sed "s/^/slurm $release: /" || rc=$?
 exit "$rc"

@@ -63,6 +63,9 @@ refused_with "carol: research class, 4 nodes of h100" '^[1-9]' \
 sbatch: error: aifactory: project lab-genomics (class research) allows at most 8 GPUs per job and this job asks for 16 (classes.research.max_gpus_per_job). Ask for 8 or fewer.
 sbatch: error: aifactory: project lab-genomics (class research) may use GPU type a100, not h100 (classes.research.gpu_types). Use --gres=gpu:a100:N.
 sbatch: error: Batch job submission failed: Node count specification invalid"
+like "$(grep -F "a job of uid $(id -u aif-carol) refused at submit" "$AIF_CLUSTER_DIR/log/slurmctld.log" | tail -1)" \
+	"job_submit/aifactory: a job of uid $(id -u aif-carol) refused at submit: aifactory: project lab-genomics \\(class research\\) allows at most 2 nodes per job" \
+	"slurmctld's log has the refusal at info level, with the user's uid"
 
 as_user aif-erin sbatch --gpus=1 --wrap true
 refused_with "erin: two open projects and no -A" '^[1-9]' \
@@ -186,7 +189,10 @@ update_refused "alice may not make her job unlimited" \
 	"aifactory: project acme-ai (class startup) allows at most 1-00:00:00 per job and this job asks for UNLIMITED (classes.startup.max_time). Use -t 1-00:00:00 or less.
 $grow"
 
-is "$(grep -h "job_submit/aifactory: an update of job $alice_job refused" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1 | sed 's/^.*refused: //')" \
+like "$(grep -h "JobId=$alice_job.*: an update refused" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1)" \
+	"job_submit/aifactory: JobId=$alice_job (of aif-alice )?\\(uid $(id -u aif-alice)\\): an update refused: " \
+	"the log names the job and its user"
+is "$(grep -h "JobId=$alice_job.*: an update refused" "$AIF_CLUSTER_DIR"/log/slurmctld.log | head -1 | sed 's/^.*refused: //')" \
 	"aifactory: a job cannot move from project acme-ai to 'voltwerk'. Cancel it and submit again with -A <project>." \
 	"the refusal's reason is in the slurmctld log"
 

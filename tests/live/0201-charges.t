@@ -44,6 +44,9 @@ is "$(journal_field "$rec" uid)/$(journal_field "$rec" state)" "$(id -u aif-alic
 # SLURM holds no name for her job (no PrologFlags=Alloc): the records name
 # her all the same (issue 8, point 13).
 is "$(journal_field "$rec" user)" aif-alice "the charge names the user, a member only through her group"
+like "$(grep -F "JobId=$job of aif-alice" "$AIF_CLUSTER_DIR/log/slurmctld.log" | head -1)" \
+	"aifactory: JobId=$job of aif-alice \\(uid $(id -u aif-alice)\\): project acme-ai charged [0-9]+\\.[0-9]+ GPU-hours \\(run aif:$job:[0-9]+\\)$" \
+	"slurmctld's log names each charge's job, user, project and amount at info level"
 dec=$(grep -F '"type":"decision"' "$journal" | grep -F "\"uid\":$(id -u aif-alice)," | head -1)
 is "$(journal_field "$dec" user)" aif-alice "so does the admission decision of her job"
 

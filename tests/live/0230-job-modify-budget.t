@@ -74,7 +74,7 @@ update_refused "scontrol shows SLURM's accounting error, and ours from 23.02" \
 	"$accounting for job $fb" \
 	"aifactory: project thrifty (class sme) runs on a GPU-hour budget and this job was admitted into QOS fallback with nothing reserved, because its grants were short: it cannot leave that QOS. Cancel it and submit it again when the project has GPU-hours left, or ask your centre."
 is "$(job_field "$fb" QOS)" fallback "the job stays in the fallback QOS"
-ok "the log says why" logged "job_submit/aifactory: an update of job $fb refused: aifactory: project thrifty (class sme) runs on a GPU-hour budget and this job was admitted into QOS fallback with nothing reserved, because its grants were short: it cannot leave that QOS. Cancel it and submit it again when the project has GPU-hours left, or ask your centre."
+ok "the log says why" logged "(uid $(id -u aif-bob)): an update refused: aifactory: project thrifty (class sme) runs on a GPU-hour budget and this job was admitted into QOS fallback with nothing reserved, because its grants were short: it cannot leave that QOS. Cancel it and submit it again when the project has GPU-hours left, or ask your centre."
 run scancel "$fb"
 
 # --- point 4: a cheap QOS's frozen rate does not follow the job elsewhere
@@ -89,7 +89,7 @@ update_refused "scontrol shows SLURM's accounting error, and ours from 23.02" \
 	"$accounting for job $cheap" \
 	"aifactory: project alpha (class startup) runs on a GPU-hour budget and QOS research changes this job's rate for h100 GPUs from 0.5 to 2 GPU-hours per GPU-hour, while its lien was priced at submit. Cancel it and submit it again with --qos=research."
 is "$(job_field "$cheap" QOS)" startup "the job stays in QOS startup"
-ok "the log gives both rates and the way out" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: project alpha (class startup) runs on a GPU-hour budget and QOS research changes this job's rate for h100 GPUs from 0.5 to 2 GPU-hours per GPU-hour, while its lien was priced at submit. Cancel it and submit it again with --qos=research."
+ok "the log gives both rates and the way out" logged "(uid $(id -u aif-alice)): an update refused: aifactory: project alpha (class startup) runs on a GPU-hour budget and QOS research changes this job's rate for h100 GPUs from 0.5 to 2 GPU-hours per GPU-hour, while its lien was priced at submit. Cancel it and submit it again with --qos=research."
 
 # --- point 7: a node count change is judged with --sockets-per-node too
 submit aif-carol -p all -N 2 --sockets-per-node=2 --gpus-per-socket=4 -t 10
@@ -101,7 +101,7 @@ update_refused "scontrol shows SLURM's gres error, and ours from 23.02" \
 	"Invalid generic resource (gres) specification for job $sock" \
 	"aifactory: project labs (class open) allows at most 16 GPUs per job and this job asks for 32 (classes.open.max_gpus_per_job). Ask for 16 or fewer."
 like "$(job_field "$sock" NumNodes)" '^2(-2)?$' "the job keeps 2 nodes"
-ok "the log counts 32 GPUs" logged "job_submit/aifactory: an update of job $sock refused: aifactory: project labs (class open) allows at most 16 GPUs per job and this job asks for 32 (classes.open.max_gpus_per_job). Ask for 16 or fewer."
+ok "the log counts 32 GPUs" logged "(uid $(id -u aif-carol)): an update refused: aifactory: project labs (class open) allows at most 16 GPUs per job and this job asks for 32 (classes.open.max_gpus_per_job). Ask for 16 or fewer."
 run scancel "$sock"
 
 # --- point 12: an operator's move SLURM would not apply is refused whole
@@ -112,7 +112,7 @@ update_refused "scontrol shows SLURM's account error, and ours from 23.02" \
 	"aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."
 is "$(job_field "$cheap" Account)" alpha "the job stays in account alpha"
 is "$(job_field "$cheap" AdminComment)" "$tag_before" "and its tag and lien in project alpha"
-ok "the log names the missing association" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."
+ok "the log names the missing association" logged "(uid $(id -u aif-alice)): an update refused: aifactory: user aif-alice has no association with account beta in SLURM's database, so SLURM would keep the job in account alpha. Add one (sacctmgr add user aif-alice account=beta), then move the job."
 
 # With the association, the move is applied whole: account, tag, lien.
 run sacctmgr -i add account beta,gamma
@@ -133,7 +133,7 @@ like "$(job_field "$cheap" AdminComment)" '^aif:class=startup,project=beta,mode=
 run scontrol update JobId="$cheap" Account=gamma
 is "$AS_RC" 1 "root's move into a project short of GPU-hours is refused"
 is "$(job_field "$cheap" Account)" beta "the job stays in account beta"
-ok "the log gives the way out" logged "job_submit/aifactory: an update of job $cheap refused: aifactory: project gamma has not enough GPU-hours left for this job: move it with QOS=fallback as well, or add to its grants."
+ok "the log gives the way out" logged "(uid $(id -u aif-alice)): an update refused: aifactory: project gamma has not enough GPU-hours left for this job: move it with QOS=fallback as well, or add to its grants."
 run scontrol update JobId="$cheap" Account=gamma QOS=fallback
 is "$AS_RC" 0 "with QOS=fallback the move is applied" || diag "$AS_ERR"
 is "$(job_field "$cheap" Account)/$(job_field "$cheap" QOS)" gamma/fallback \

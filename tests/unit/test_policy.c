@@ -238,6 +238,13 @@ static void _test_good(void)
 
 	is_str(aif_policy_path(p), "good.json", "aif_policy_path");
 	is_int(aif_policy_balance_port(p), 0, "no balance_port: no balance queries");
+	{
+		unsigned interval = 0;
+
+		ok(aif_policy_metrics(p, &interval) == NULL &&
+		   interval == AIF_METRICS_INTERVAL,
+		   "no metrics: no file, the default interval");
+	}
 	text = _slurp("good.json", &len);
 	sha256_hex(text, len, hex);
 	is_str(aif_policy_hash(p), hex,
@@ -982,6 +989,26 @@ static void _test_classes(void)
 	     "}\n",
 	     "bad.json:3: balance_port: must be an integer from 1 to 65535, "
 	     "got 65536");
+	_bad("metrics: a relative path, a file node_exporter would not read, an interval too short, a key it does not know",
+	     HEAD
+	     "\t\"metrics\": { \"file\": \"aif.prom\", \"interval\": 1, \"port\": 9 },\n"
+	     "\t\"classes\": { \"c\": { } }\n"
+	     "}\n",
+	     "bad.json:3: metrics.file: must be an absolute path of at most 255 bytes\n"
+	     "bad.json:3: metrics.interval: must be an integer from 5 to 3600, got 1\n"
+	     "bad.json:3: metrics.port: unknown key");
+	_bad("metrics: not a .prom file",
+	     HEAD
+	     "\t\"metrics\": { \"file\": \"/var/lib/aif.txt\" },\n"
+	     "\t\"classes\": { \"c\": { } }\n"
+	     "}\n",
+	     "bad.json:3: metrics.file: must end in \".prom\" (node_exporter's textfile collector reads only those)");
+	_bad("metrics without a file",
+	     HEAD
+	     "\t\"metrics\": { \"interval\": 30 },\n"
+	     "\t\"classes\": { \"c\": { } }\n"
+	     "}\n",
+	     "bad.json:3: metrics.file: missing (required)");
 	_bad("an integer json-c saturates",
 	     HEAD
 	     "\t\"classes\": {\n"

@@ -623,6 +623,72 @@ static void test_replacing(const char *dir, const char *path)
 	aif_service_stop();
 }
 
+/*
+ * The metrics file: written whole (by rename) a second after the start,
+ * then every interval; grants, decisions, the journal; a directory that
+ * is missing is said once, and the file is written once it is there.
+ */
+static void test_metrics(const char *dir, const char *path)
+{
+	char jdir[128], mdir[128], prom[160], policy[1024], text[8192];
+	struct aif_service_hooks hooks = {
+		.policy_path = path, .journal_dir = jdir, .cluster = "aif",
+		.conf_stamp = &stamp, .info = _info, .error = _error,
+	};
+	struct aif_request r = { .uid = 0 };
+	struct aif_decision d = { .verdict = AIF_REFUSE,
+				  .rule = "class.max_gpus_per_job" };
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(jdir, sizeof(jdir), "%s/metrics-journal", dir);
+	snprintf(mdir, sizeof(mdir), "%s/metrics", dir);
+	snprintf(prom, sizeof(prom), "%s/aifactory.prom", mdir);
+	snprintf(policy, sizeof(policy),
+		 "{ \"version\": 1, \"metrics\": { \"file\": \"%s\", \"interval\": 5 },\n"
+		 "  \"billing\": { \"gpu_weights\": { \"h100\": 1.0 } },\n"
+		 "  \"classes\": { \"c\": { } },\n"
+		 "  \"projects\": { \"p\": { \"class\": \"c\", \"mode\": \"m\",\n"
+		 "    \"grants\": [ { \"name\": \"g1\", \"gpu_hours\": 100,\n"
+		 "      \"valid_from\": \"2020-01-01\", \"valid_until\": \"2099-12-31\" } ] } } }\n",
+		 prom);
+	_write(path, policy);
+	_clear_logs();
+	is_int(aif_service_start(&hooks), 0, "metrics: the service starts");
+	aif_service_decision(&r, &d, NULL);
+	aif_service_decision(&r, &d, NULL);
+	d.verdict = AIF_ACCEPT;
+	d.rule = NULL;
+	aif_service_decision(&r, &d, NULL);
+	for (int i = 0; i < 30 && !strstr(error_log, "metrics file"); i++)
+		usleep(100000);
+	like(error_log, "/metrics/aifactory.prom NOT written: No such file or directory",
+	     "a missing directory is said");
+	mkdir(mdir, 0755);
+	for (int i = 0; i < 80 && access(prom, F_OK); i++)
+		usleep(100000);
+	ok(!access(prom, F_OK), "once it is there, the file is written");
+	like(info_log, "/metrics/aifactory.prom written again", "and that is said too");
+	if ((f = fopen(prom, "r"))) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	like(text, "\n# TYPE aifactory_grant_gpu_hours gauge\n",
+	     "each metric has its HELP and TYPE");
+	like(text, "\naifactory_grant_gpu_hours{project=\"p\",grant=\"g1\",state=\"granted\"} 100.00\n",
+	     "the grant's GPU-hours");
+	like(text, "\naifactory_decisions_total{verdict=\"refuse\",rule=\"class.max_gpus_per_job\"} 2\n",
+	     "two refusals by their rule");
+	like(text, "\naifactory_decisions_total{verdict=\"accept\",rule=\"none\"} 1\n",
+	     "one accept");
+	like(text, "\naifactory_budgets_enforced 1\n", "budgets enforced");
+	like(text, "\naifactory_journal_records_total ", "the journal's records");
+	ok(access(prom, F_OK) == 0 && strstr(text, "aifactory_metrics_written_timestamp_seconds"),
+	   "written whole");
+	aif_service_stop();
+}
+
 /* Issue 8, point 3: a failed write never loses a charge. */
 static void test_full(const char *dir, const char *path)
 {
@@ -900,6 +966,7 @@ int main(void)
 	test_damaged(dir, path);
 	test_full(dir, path);
 	test_replacing(dir, path);
+	test_metrics(dir, path);
 	test_sync_fails(dir, path);
 	test_overflow(dir, path);
 	test_refusals(dir, path);

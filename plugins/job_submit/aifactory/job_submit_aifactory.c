@@ -128,7 +128,7 @@ extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
 	aif_slurm_gpu_spec(job_desc, NULL, &spec);
 	aif_slurm_shape_request(job_desc, &req);
 	if (aif_job_submit(&req, &spec, &d) == AIF_REFUSE) {
-		aif_slurm_log_refusal("a job of uid", submit_uid, d.message);
+		aif_slurm_log_refusal(0, job_desc->user_id, NULL, d.message);
 		_tell_user(err_msg, d.message);
 		return aif_slurm_errno(d.rule);
 	}
@@ -237,8 +237,8 @@ extern int job_modify(job_desc_msg_t *job_desc, job_record_t *job_ptr,
 	aif_slurm_gpu_spec(NULL, job_ptr, &u.job_spec);
 	aif_slurm_shape_update(job_desc, job_ptr, &u);
 	if (aif_job_modify(&u, &d) == AIF_REFUSE) {
-		aif_slurm_log_refusal("an update of job", job_ptr->job_id,
-				      d.message);
+		aif_slurm_log_refusal(job_ptr->job_id, job_ptr->user_id,
+				      job_ptr->user_name, d.message);
 #if AIF_SLURM_AT_LEAST(23, 2)
 		_tell_user(err_msg, d.message);
 #endif
