@@ -59,6 +59,25 @@ int aif_weight_milli(double weight, int64_t *out);
  * zero: "12.50", "-0.01", "0.00". Never "-0.00". Truncates to len. */
 void aif_amount_format(aif_amount_t amount, char *buf, size_t len);
 
+/* The same, rounded toward +infinity (what a job needs) or toward
+ * -infinity (what is left), so that a job that does not fit never reads
+ * "needs 0.05, 0.05 left". */
+void aif_amount_format_up(aif_amount_t amount, char *buf, size_t len);
+void aif_amount_format_down(aif_amount_t amount, char *buf, size_t len);
+
+/*
+ * Rows of a table in whole cents of a GPU-hour (cents[i]) that add up to
+ * their total rounded to the nearest cent (*total): each row is its
+ * amount rounded down, and the cents left over go to the rows with the
+ * largest remainders (the earlier row on a tie), so each is within a
+ * cent of its amount. Amounts must be >= 0 and their sum fit int64: -1
+ * (EINVAL, EOVERFLOW, ENOMEM) otherwise.
+ */
+int aif_amount_apportion(const aif_amount_t *amounts, size_t n,
+			 int64_t *cents, int64_t *total);
+/* Cents of a GPU-hour as aif_amount_format writes amounts: "12.50". */
+void aif_cents_format(int64_t cents, char *buf, size_t len);
+
 /* Checked arithmetic: store the result and return 0, or return -1 with
  * errno EOVERFLOW (EINVAL for a negative factor) and leave *out alone. */
 int aif_amount_add(aif_amount_t a, aif_amount_t b, aif_amount_t *out);

@@ -370,7 +370,9 @@ static void _explain(const struct aif_lien *l, const struct eval *ev,
 		break;
 	case AIF_LIEN_SHORT:
 		aif_format_minutes(l->time_limit, t, sizeof(t));
-		aif_amount_format(l->total, a, sizeof(a));
+		/* What it needs rounded up, what is left down: never
+		 * "needs 0.05 ... 0.05 left". */
+		aif_amount_format_up(l->total, a, sizeof(a));
 		_say(why, len, "project %s needs %s GPU-hours for ",
 		     l->project, a);
 		_say_uses(why, len, l->uses, l->nuses);
@@ -378,7 +380,8 @@ static void _explain(const struct aif_lien *l, const struct eval *ev,
 			_say(why, len, " for %s, more than any grant holds. ",
 			     t);
 		} else {
-			aif_amount_format(l->total - l->missing, b, sizeof(b));
+			aif_amount_format_down(l->total - l->missing, b,
+					       sizeof(b));
 			_say(why, len, " for %s and its grants have %s left",
 			     t, b);
 			if (l->overdraw) {

@@ -5,6 +5,7 @@
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -149,7 +150,8 @@ int aifctl_report(int argc, char **argv)
 	const char *dir = NULL, *month = NULL, *since = NULL, *to = NULL;
 	const char *format = "table";
 	struct report_replay rp = { .by = "project" };
-	aif_amount_t total = 0;
+	aif_amount_t *amounts = NULL;
+	int64_t *cents = NULL, total = 0;
 	uint64_t nruns = 0;
 	int kw = 5, rw = 4, hw = 9;	/* "TOTAL", "RUNS", "GPU-HOURS" */
 	int c, rc = 2;
@@ -217,16 +219,27 @@ int aifctl_report(int argc, char **argv)
 		goto out;
 	if (rp.nrows)
 		qsort(rp.rows, rp.nrows, sizeof(*rp.rows), _report_cmp);
+	/* Rows and total in cents that add up (aif_amount_apportion): a
+	 * report never shows rows that disagree with its TOTAL. */
+	if (!(amounts = calloc(rp.nrows + 1, sizeof(*amounts))) ||
+	    !(cents = calloc(rp.nrows + 1, sizeof(*cents)))) {
+		fprintf(stderr, "aifctl: out of memory\n");
+		goto out;
+	}
 	for (i = 0; i < rp.nrows; i++) {
 		nruns += rp.rows[i].runs;
-		if (aif_amount_add(total, rp.rows[i].amount, &total))
-			total = AIF_AMOUNT_MAX;
+		amounts[i] = rp.rows[i].amount;
+	}
+	if (aif_amount_apportion(amounts, rp.nrows, cents, &total)) {
+		fprintf(stderr, "aifctl: the GPU-hours of this period do not add up: %s\n",
+			strerror(errno));
+		goto out;
 	}
 
 	if (!strcmp(format, "csv")) {
 		printf("key,runs,gpu_hours\n");
 		for (i = 0; i < rp.nrows; i++) {
-			aif_amount_format(rp.rows[i].amount, a, sizeof(a));
+			aif_cents_format(cents[i], a, sizeof(a));
 			_report_csv(rp.rows[i].key);
 			printf(",%" PRIu64 ",%s\n", rp.rows[i].runs, a);
 		}
@@ -234,13 +247,13 @@ int aifctl_report(int argc, char **argv)
 		printf("{\"from\":\"%s\",\"to\":\"%s\",\"by\":\"%s\",\"rows\":[",
 		       first, last, rp.by);
 		for (i = 0; i < rp.nrows; i++) {
-			aif_amount_format(rp.rows[i].amount, a, sizeof(a));
+			aif_cents_format(cents[i], a, sizeof(a));
 			printf("%s{\"key\":", i ? "," : "");
 			aifctl_json_string(stdout, rp.rows[i].key);
 			printf(",\"runs\":%" PRIu64 ",\"gpu_hours\":\"%s\"}",
 			       rp.rows[i].runs, a);
 		}
-		aif_amount_format(total, a, sizeof(a));
+		aif_cents_format(total, a, sizeof(a));
 		printf("],\"total\":{\"runs\":%" PRIu64 ",\"gpu_hours\":\"%s\"}}\n",
 		       nruns, a);
 	} else {
@@ -254,23 +267,25 @@ int aifctl_report(int argc, char **argv)
 		}
 		n = snprintf(runs, sizeof(runs), "%" PRIu64, nruns);
 		rw = n > rw ? n : rw;
-		aif_amount_format(total, a, sizeof(a));
+		aif_cents_format(total, a, sizeof(a));
 		n = (int) strlen(a);
 		hw = n > hw ? n : hw;
 		printf("%-*s  %*s  %*s\n", kw, "KEY", rw, "RUNS", hw,
 		       "GPU-HOURS");
 		for (i = 0; i < rp.nrows; i++) {
-			aif_amount_format(rp.rows[i].amount, a, sizeof(a));
+			aif_cents_format(cents[i], a, sizeof(a));
 			printf("%-*s  %*" PRIu64 "  %*s\n", kw,
 			       rp.rows[i].key[0] ? rp.rows[i].key : "(none)",
 			       rw, rp.rows[i].runs, hw, a);
 		}
-		aif_amount_format(total, a, sizeof(a));
+		aif_cents_format(total, a, sizeof(a));
 		printf("%-*s  %*" PRIu64 "  %*s\n", kw, "TOTAL", rw, nruns, hw,
 		       a);
 	}
 	rc = 0;
 out:
+	free(amounts);
+	free(cents);
 	free(rp.rows);
 	return rc;
 }

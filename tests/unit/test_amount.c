@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ledger.h"
 #include "tap.h"
@@ -93,8 +94,65 @@ static void test_amounts(void)
 	   "add up to INT64_MAX");
 }
 
+/* Issue 12: numbers that never contradict each other after rounding. */
+static void test_rounding(void)
+{
+	const aif_amount_t C = H / 100;	/* a cent of a GPU-hour */
+	char need[AIF_AMOUNT_STR_MAX], left[AIF_AMOUNT_STR_MAX];
+	aif_amount_t rows[5] = { 4 * C / 10, 4 * C / 10, 4 * C / 10 };
+	int64_t cents[5], total = -1, sum = 0;
+
+	/* 0.049 needed, 0.046 left: both "0.05" to the nearest cent. */
+	aif_amount_format_up(49 * C / 10, need, sizeof(need));
+	aif_amount_format_down(46 * C / 10, left, sizeof(left));
+	is_str(need, "0.05", "what a job needs is rounded up");
+	is_str(left, "0.04", "what is left, down: never needs 0.05 with 0.05 left");
+	aif_amount_format_up(5 * C, need, sizeof(need));
+	aif_amount_format_down(5 * C, left, sizeof(left));
+	ok(!strcmp(need, "0.05") && !strcmp(left, "0.05"), "a whole cent stays");
+	aif_amount_format_up(-49 * C / 10, need, sizeof(need));
+	aif_amount_format_down(-46 * C / 10, left, sizeof(left));
+	ok(!strcmp(need, "-0.04") && !strcmp(left, "-0.05"),
+	   "up and down are toward +inf and -inf: %s, %s", need, left);
+
+	/* Three rows of 0.004: 0.00 each to the nearest, 0.01 in all. */
+	is_int(aif_amount_apportion(rows, 3, cents, &total), 0, "apportion");
+	is_int(total, 1, "the total is the sum rounded: 0.01");
+	is_int(cents[0] + cents[1] + cents[2], 1, "and the rows add up to it");
+	is_int(cents[0], 1, "the odd cent goes to the first of equal remainders");
+	/* Rows that round up too often: 3 x 0.006 = 0.018 -> 0.02, not 0.03. */
+	for (int i = 0; i < 3; i++)
+		rows[i] = 6 * C / 10;
+	aif_amount_apportion(rows, 3, cents, &total);
+	ok(total == 2 && cents[0] + cents[1] + cents[2] == 2 &&
+	   cents[0] == 1 && cents[1] == 1 && cents[2] == 0,
+	   "3 x 0.006: 0.01 + 0.01 + 0.00 = 0.02");
+	/* Each row within a cent of its amount, whatever the mix. */
+	rows[0] = 1234567; rows[1] = 89; rows[2] = 5 * H + 17999;
+	rows[3] = 0; rows[4] = 35999;
+	aif_amount_apportion(rows, 5, cents, &total);
+	for (int i = 0; i < 5; i++) {
+		sum += cents[i];
+		ok(cents[i] * C <= rows[i] + C && cents[i] * C >= rows[i] - C,
+		   "row %d: %lld cents for %lld", i, (long long) cents[i],
+		   (long long) rows[i]);
+	}
+	is_int(sum, total, "five mixed rows add up to their total");
+	rows[0] = -1;
+	errno = 0;
+	ok(aif_amount_apportion(rows, 1, cents, &total) == -1 && errno == EINVAL,
+	   "a negative amount is refused");
+	rows[0] = rows[1] = AIF_AMOUNT_MAX;
+	errno = 0;
+	ok(aif_amount_apportion(rows, 2, cents, &total) == -1 && errno == EOVERFLOW,
+	   "a sum beyond int64 is refused");
+	aif_cents_format(12345, need, sizeof(need));
+	is_str(need, "123.45", "cents as GPU-hours");
+}
+
 int main(void)
 {
 	test_amounts();
+	test_rounding();
 	return done();
 }
