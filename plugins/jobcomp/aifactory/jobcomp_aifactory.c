@@ -13,6 +13,14 @@
  * first segment [start, resize] at the resize and the rest [resize, end]
  * at the end.
  *
+ * JobCompType takes one plugin. A site that already exports its jobs
+ * through another (jobcomp/elasticsearch, kafka, filetxt, script) names
+ * it in JobCompParams, "aifactory_chain=jobcomp/elasticsearch": this
+ * plugin loads it, as slurmctld would, and hands it every call after its
+ * own charge (README, "jobcomp/aifactory"). A chain that does not load
+ * fails our init, so slurmctld says so at start instead of the site's
+ * export stopping unseen.
+ *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -25,6 +33,8 @@
 #include "slurm/slurm_errno.h"
 /* First: it renames what the others declare to libslurm's exports. */
 #include "src/common/slurm_xlator.h"
+#include "src/common/plugin.h"
+#include "src/common/xstring.h"
 #include "src/slurmctld/locks.h"
 #include "src/slurmctld/slurmctld.h"
 
@@ -49,8 +59,64 @@ extern int jobcomp_p_set_location(AIF_LOCATION);
 extern int jobcomp_p_log_record(job_record_t *job_ptr);
 extern list_t *jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond);
 
+/* The site's own jobcomp plugin we hand every call to, if any. */
+#define CHAIN_KEY "aifactory_chain="
+static struct {
+	int (*set_location)(AIF_LOCATION);
+	int (*log_record)(job_record_t *job_ptr);
+	list_t *(*get_jobs)(slurmdb_job_cond_t *job_cond);
+} chain;
+static const char *chain_syms[] = {
+	"jobcomp_p_set_location",
+	"jobcomp_p_log_record",
+	"jobcomp_p_get_jobs",
+};
+static plugin_context_t *chain_context;
+
+/* JobCompParams' aifactory_chain=TYPE, into type (xfree it), or NULL. */
+static char *_chain_type(void)
+{
+	const char *p = slurm_conf.job_comp_params, *v;
+	size_t n;
+
+	for (; p && (v = strstr(p, CHAIN_KEY)); p = v + 1) {
+		if (v != slurm_conf.job_comp_params && v[-1] != ',')
+			continue;
+		v += strlen(CHAIN_KEY);
+		n = strcspn(v, ",");
+		return n ? xstrndup(v, n) : NULL;
+	}
+	return NULL;
+}
+
+static int _chain_start(void)
+{
+	char *type = _chain_type();
+	int rc = SLURM_SUCCESS;
+
+	if (!type)
+		return rc;
+	if (!xstrcmp(type, plugin_type)) {
+		error("%s: JobCompParams: aifactory_chain names this plugin itself",
+		      plugin_type);
+		rc = SLURM_ERROR;
+	} else if (!(chain_context = plugin_context_create(
+			     "jobcomp", type, (void **) &chain,
+			     chain_syms, sizeof(chain_syms)))) {
+		error("%s: JobCompParams: cannot load %s to chain to",
+		      plugin_type, type);
+		rc = SLURM_ERROR;
+	} else {
+		info("%s: every job also goes to %s", plugin_type, type);
+	}
+	xfree(type);
+	return rc;
+}
+
 extern int init(void)
 {
+	if (_chain_start() != SLURM_SUCCESS)
+		return SLURM_ERROR;
 	return aif_slurm_start(plugin_type, AIF_SLURM_LIENS);
 }
 
@@ -58,12 +124,23 @@ extern int init(void)
 extern int fini(void)
 {
 	aif_slurm_stop(AIF_SLURM_LIENS | AIF_SLURM_LAST);
+	if (chain_context) {
+		plugin_context_destroy(chain_context);
+		chain_context = NULL;
+	}
 	return SLURM_SUCCESS;
 }
 
-/* The journal lives under StateSaveLocation: JobCompLoc is not used. */
+/* The journal lives under StateSaveLocation: JobCompLoc is not used (a
+ * chained plugin's it is). */
 extern int jobcomp_p_set_location(AIF_LOCATION)
 {
+	if (chain_context)
+#if AIF_SLURM_AT_LEAST(23, 2)
+		return chain.set_location();
+#else
+		return chain.set_location(location);
+#endif
 	return SLURM_SUCCESS;
 }
 
@@ -77,11 +154,12 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 	 * (no policy, a project gone from it) or a record not kept. */
 	if (aif_service_job_end(&je, why, sizeof(why)) < 0 || why[0])
 		error("%s: JobId=%u: %s", plugin_type, job_ptr->job_id, why);
-	return SLURM_SUCCESS;
+	return chain_context ? chain.log_record(job_ptr) : SLURM_SUCCESS;
 }
 
-/* Our records are the journal, read with aifctl, not through sacct. */
+/* Our records are the journal, read with aifctl, not through sacct; a
+ * chained plugin's are its own (sacct --completion). */
 extern list_t *jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond)
 {
-	return NULL;
+	return chain_context ? chain.get_jobs(job_cond) : NULL;
 }
