@@ -95,6 +95,8 @@ struct aifctl_slurm {
 	size_t nhosts;
 	char munge_socket[PATH_MAX];	/* AuthInfo's socket=; "" the default */
 	uid_t slurm_uid;		/* SlurmUser's; (uid_t) -1 not shown */
+	char enforce[256];		/* AccountingStorageEnforce */
+	bool enforce_qos;		/* it has "qos": QOS access checked */
 	char why[256];			/* why scontrol failed */
 };
 
@@ -108,6 +110,18 @@ int aifctl_slurm_config(struct aifctl_slurm *cfg);
  * (nothing when quiet). */
 int aifctl_journal_dir(char *buf, size_t len, char *from, size_t fromlen,
 		       bool quiet);
+
+/* One association as slurmdbd keeps it (sacctmgr show assoc): account,
+ * user ("" for the account's own) and its QOS list ("a,b"). */
+struct aifctl_assoc {
+	char account[AIF_NAME_MAX];
+	char user[AIF_NAME_MAX];
+	char qos[1024];
+};
+
+/* Every association (sacctmgr), into *rows (free it); -1 if sacctmgr
+ * failed (no slurmdbd). */
+int aifctl_associations(struct aifctl_assoc **rows, size_t *n);
 
 /* The ledger's reserved amounts replaced by the liens of the queued jobs
  * (squeue); -1 if squeue failed. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,14 @@ static void _config_line(char *line, struct aifctl_slurm *cfg,
 		if (!errno && end != v + 1 && *end == ')' &&
 		    uid < (unsigned long) (uid_t) -1)
 			cfg->slurm_uid = (uid_t) uid;
+	} else if (!strcmp(line, "AccountingStorageEnforce")) {
+		char *tok, *save = NULL;
+
+		snprintf(cfg->enforce, sizeof(cfg->enforce), "%s", v);
+		for (tok = strtok_r(v, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save))
+			if (!strcasecmp(tok, "qos"))
+				cfg->enforce_qos = true;
 	} else if (!strcmp(line, "AuthInfo") && !*seen_auth) {
 		*seen_auth = true;
 		if ((v = strstr(v, "socket=")))
@@ -337,6 +346,45 @@ static int _one_line(const char *cmd, char *buf, size_t len)
 	if (pclose(f) != 0)
 		rc = -1;
 	return rc;
+}
+
+int aifctl_associations(struct aifctl_assoc **rows, size_t *n)
+{
+	FILE *f = popen("sacctmgr -n -P show assoc format=account,user,qos 2>/dev/null",
+			"re");
+	char line[sizeof((*rows)->qos) + 2 * AIF_NAME_MAX + 8];
+	struct aifctl_assoc *r = NULL, *more;
+	size_t cap = 0;
+
+	*rows = NULL;
+	*n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *acct = line, *user, *qos;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!(user = strchr(acct, '|')) || !(qos = strchr(user + 1, '|')))
+			continue;
+		*user++ = '\0';
+		*qos++ = '\0';
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if (!(more = realloc(r, cap * sizeof(*r))))
+				break;
+			r = more;
+		}
+		/* Longer than SLURM allows: cut (they are only compared). */
+		snprintf(r[*n].account, sizeof(r[*n].account), "%.*s",
+			 AIF_NAME_MAX - 1, acct);
+		snprintf(r[*n].user, sizeof(r[*n].user), "%.*s",
+			 AIF_NAME_MAX - 1, user);
+		snprintf(r[*n].qos, sizeof(r[*n].qos), "%.*s",
+			 (int) sizeof(r[*n].qos) - 1, qos);
+		(*n)++;
+	}
+	*rows = r;
+	return pclose(f) ? -1 : 0;
 }
 
 /* A job id as squeue and sprio take it: digits, and '_' for a task. */
