@@ -63,6 +63,9 @@ refused_with "carol: research class, 4 nodes of h100" '^[1-9]' \
 sbatch: error: aifactory: project lab-genomics (class research) allows at most 8 GPUs per job and this job asks for 16 (classes.research.max_gpus_per_job). Ask for 8 or fewer.
 sbatch: error: aifactory: project lab-genomics (class research) may use GPU type a100, not h100 (classes.research.gpu_types). Use --gres=gpu:a100:N.
 sbatch: error: Batch job submission failed: Node count specification invalid"
+carol_err=$AS_ERR
+is "$(awk '/^\$ sbatch -A lab-genomics -N 4 --gres=gpu:h100:4 job.sh$/ { f = 1; next } f && /^```/ { exit } f' "$top_srcdir/README.md")" \
+	"$carol_err" "the README shows exactly what sbatch printed"
 like "$(grep -F "a job of uid $(id -u aif-carol) refused at submit" "$AIF_CLUSTER_DIR/log/slurmctld.log" | tail -1)" \
 	"job_submit/aifactory: a job of uid $(id -u aif-carol) refused at submit: aifactory: project lab-genomics \\(class research\\) allows at most 2 nodes per job" \
 	"slurmctld's log has the refusal at info level, with the user's uid"
