@@ -15,12 +15,14 @@ tap() {
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n - $2"; else failed=1; echo "not ok $n - $2"; fi
 }
-var() { sed -n "s/^$1 = //p" "$top/Makefile"; }
+# A make variable, expanded as make install expands it.
+var() {
+	make -s -C "$top" -f Makefile -f /dev/stdin "print-$1" <<<'print-%: ; @echo $($*)'
+}
 
 plugindir=$(var plugindir)
-prefix=$(var prefix)
-bindir=$(var bindir | sed "s|\${exec_prefix}|$prefix|")
-mandir=$(var mandir | sed "s|\${datarootdir}|$(var datarootdir)|; s|\${prefix}|$prefix|")
+bindir=$(var bindir)
+mandir=$(var mandir)
 
 # What configure found, unless it was told (distcheck says --with-plugindir).
 if "$top/config.status" --config | grep -q -- '--with-plugindir'; then

@@ -100,7 +100,8 @@ make_root() {
 	say "$root is ready ($((SECONDS - t0)) s)"
 }
 
-install_root() {
+# A minimal SUITE in ROOT (made anew), whose packages' daemons never start.
+debootstrap_root() {
 	local root=$1 suite=$2
 	command -v debootstrap >/dev/null ||
 		apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
@@ -109,17 +110,19 @@ install_root() {
 	say "debootstrap $suite into $root"
 	debootstrap --variant=minbase "$suite" "$root" "$MIRROR" >"$root.debootstrap.log" 2>&1 ||
 		{ tail -20 "$root.debootstrap.log" >&2; die "debootstrap $suite failed"; }
-	cat >"$root/etc/apt/sources.list" <<EOF
-deb $MIRROR $suite main
-deb-src $MIRROR $suite main
-EOF
+	printf 'deb %s %s main\ndeb-src %s %s main\n' "$MIRROR" "$suite" "$MIRROR" "$suite" \
+		>"$root/etc/apt/sources.list"
 	# Daemons from the packages must not start: the tests run their own.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
 	# The mirror this machine reaches may serve an unstable suite whose
 	# Release file has expired; its packages are still what it serves.
 	echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99aifactory"
-	mount_all "$root"
+}
+
+install_root() {
+	debootstrap_root "$1" "$2"
+	mount_all "$1"
 }
 
 install_packages() {
@@ -165,16 +168,7 @@ bare)
 	[ $# = 3 ] || die "usage: $0 bare ROOT SUITE"
 	root=$(realpath -m "$2")
 	if [ "$(cat "$root/$READY" 2>/dev/null)" != "$3 bare" ]; then
-		command -v debootstrap >/dev/null ||
-			apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-		rm -rf "$root"
-		mkdir -p "$root"
-		say "debootstrap $3 into $root"
-		debootstrap --variant=minbase "$3" "$root" "$MIRROR" >"$root.debootstrap.log" 2>&1 ||
-			{ tail -20 "$root.debootstrap.log" >&2; die "debootstrap $3 failed"; }
-		printf 'deb %s %s main\n' "$MIRROR" "$3" >"$root/etc/apt/sources.list"
-		printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-		chmod 755 "$root/usr/sbin/policy-rc.d"
+		debootstrap_root "$root" "$3"
 		printf '%s bare\n' "$3" >"$root/$READY"
 	fi
 	;;
