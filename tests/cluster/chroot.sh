@@ -41,6 +41,13 @@ unmount_all() {
 	mounts=()
 }
 
+# Every mount under ROOT (left by a killed run), lazily.
+_unmount_under() {
+	local m
+	awk -v r="$1/" 'index($2 "/", r) == 1 { print $2 }' /proc/self/mounts |
+		sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+
 # Mount what daemons need inside ROOT; undone by unmount_all on any exit.
 mount_all() {
 	local root=$1 m
@@ -105,7 +112,11 @@ debootstrap_root() {
 	local root=$1 suite=$2
 	command -v debootstrap >/dev/null ||
 		apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-	rm -rf "$root"
+	# A run killed before its unmount leaves /dev and /sys bound in
+	# ROOT: unbind them before anything is deleted, and delete nothing
+	# on another file system.
+	_unmount_under "$root"
+	rm -rf --one-file-system "$root"
 	mkdir -p "$root"
 	say "debootstrap $suite into $root"
 	debootstrap --variant=minbase "$suite" "$root" "$MIRROR" >"$root.debootstrap.log" 2>&1 ||

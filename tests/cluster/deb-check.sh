@@ -24,7 +24,7 @@ work=$(mktemp -d /var/tmp/aif-deb.XXXXXX)
 mkdir -p "$work/upper" "$work/work" "$work/root"
 cleanup() {
 	umount -l "$work/root" 2>/dev/null
-	rm -rf "$work"
+	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/work" "$work/root" ||

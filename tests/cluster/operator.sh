@@ -49,8 +49,11 @@ host=$(hostname -s)
 major=$(slurmctld -V | sed -n 's/^slurm[^0-9]*\([0-9]*\)\..*/\1/p')
 
 # --- what the README says to put in slurm.conf, and its short policy
+# The first line of each: the README shows other ways (a chained jobcomp)
+# after the plain one.
 plugins=$(awk '/^```/ { code = !code; next } code' "$readme" |
-	grep -E '^(JobSubmitPlugins|JobCompType)=' | sed 's/[[:space:]]*#.*//')
+	grep -E '^(JobSubmitPlugins|JobCompType)=' | sed 's/[[:space:]]*#.*//' |
+	awk -F= '!seen[$1]++')
 policy=$(awk '/^### The policy/ { f = 1 } f && /^```json/ { c = 1; next } c && /^```/ { exit } c' "$readme")
 [ "$(echo "$plugins" | wc -l)" = 2 ] && [ -n "$policy" ]
 tap $? "the README gives the plugins' slurm.conf lines and a policy" || diag "$plugins"
