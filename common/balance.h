@@ -1,7 +1,7 @@
 /*
  * slurm-aifactory: the balance statement, as aifctl balance prints it and
- * the service answers a member's query; and text from elsewhere made safe
- * for a terminal.
+ * the service answers a member's query (text or JSON); text from
+ * elsewhere made safe for a terminal, and strings for JSON.
  *
  * Copyright (C) 2026 The slurm-aifactory developers.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -43,9 +43,26 @@ int aif_balance_sheet_add(struct aif_balance_sheet *s,
 			  struct aif_ledger *ledger, const char *project,
 			  bool metered, aif_amount_t burn);
 
-/* The columns' names, then every project's lines. 0, or -1 (errno) if
- * f failed. */
-int aif_balance_sheet_print(const struct aif_balance_sheet *s, FILE *f);
+/*
+ * The statement on f. Text: the columns' names, then every project's
+ * lines. json: one line, an object with the names the metrics file uses
+ * (docs/metrics.md) and aifctl report's "gpu_hours" (amounts as strings
+ * of two decimals, as the text shows them):
+ *
+ *   {"burn_days":30,"projects":[{"project":"p","grants":[{"grant":"g",
+ *    "valid_from":"YYYY-MM-DD","valid_until":"YYYY-MM-DD",
+ *    "gpu_type":"h100"|null,"in_policy":true,"gpu_hours":{"granted":"..",
+ *    "charged":"..","reserved":".."|null,"left":".."}}],
+ *    "overdraw_gpu_hours":"..","metered":true,
+ *    "burn_gpu_hours_per_day":"..","runs_out":"now"|"never"|"YYYY-MM-DD"|null,
+ *    "grants_end_first":"YYYY-MM-DD"|null}]}
+ *
+ * (runs_out null: not metered; grants_end_first: "never" because its
+ * grants end on that day before the money would.) 0, or -1 (errno) if f
+ * failed.
+ */
+int aif_balance_sheet_print(const struct aif_balance_sheet *s, FILE *f,
+			    bool json);
 
 void aif_balance_sheet_free(struct aif_balance_sheet *s);
 
@@ -59,5 +76,9 @@ void aif_balance_sheet_free(struct aif_balance_sheet *s);
  * beyond U+FFFF). A backslash stays a backslash. 0, or -1 if f failed.
  */
 int aif_text_to_terminal(FILE *f, const char *s, size_t len, bool utf8);
+
+/* s as a JSON string, quoted: '"', '\\' and control characters escaped,
+ * the other bytes as they are (s is the caller's to make UTF-8). */
+void aif_json_string(FILE *f, const char *s);
 
 #endif /* AIF_BALANCE_H */

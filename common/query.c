@@ -24,6 +24,7 @@
 #include "text.h"
 
 #define PAYLOAD_MAGIC "aifactory-balance 1 "
+#define JSON_MAGIC "aifactory-balance-json 1 "	/* the same, as JSON */
 #define PRIORITY_MAGIC "aifactory-priority 1 "
 #define PROJECT_MAX AIF_QUERY_PROJECT_MAX
 
@@ -213,7 +214,7 @@ static size_t _name(const char *s, size_t n, bool lower, char *out)
 }
 
 int aif_query_parse_payload(const void *payload, size_t len,
-			    char project[AIF_QUERY_PROJECT_MAX],
+			    char project[AIF_QUERY_PROJECT_MAX], bool *json,
 			    char *why, size_t wlen)
 {
 	const char *p = payload;
@@ -221,7 +222,12 @@ int aif_query_parse_payload(const void *payload, size_t len,
 
 	project[0] = '\0';
 	why[0] = '\0';
-	if (!p || len <= magic || memcmp(p, PAYLOAD_MAGIC, magic)) {
+	*json = false;
+	if (p && len > strlen(JSON_MAGIC) &&
+	    !memcmp(p, JSON_MAGIC, strlen(JSON_MAGIC))) {
+		*json = true;
+		magic = strlen(JSON_MAGIC);
+	} else if (!p || len <= magic || memcmp(p, PAYLOAD_MAGIC, magic)) {
 		snprintf(why, wlen, "not a balance query");
 		return -1;
 	}
@@ -355,6 +361,7 @@ static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
 {
 	char project[AIF_QUERY_PROJECT_MAX], why[512] = "", *text = NULL;
 	struct aif_priority_ask ask;
+	bool json = false;
 	void *payload = NULL;
 	int prio;
 	size_t tlen = 0;
@@ -375,8 +382,8 @@ static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
 					&ask, why, sizeof(why));
 	if (prio < 0 || (!prio &&
 			 aif_query_parse_payload(payload, plen < 0 ? 0 :
-						 (size_t) plen, project, why,
-						 sizeof(why))))
+						 (size_t) plen, project, &json,
+						 why, sizeof(why))))
 		goto reply;
 	if (prio && !q->h.priority) {
 		snprintf(why, sizeof(why), "priority queries are not answered here");
@@ -389,8 +396,8 @@ static void _conn_answer(struct aif_query *q, struct conn *c, size_t cred_len)
 	fputs("ok\n", out);
 	if ((prio ? q->h.priority(uid, gid, &ask, out, why, sizeof(why),
 				  q->h.arg) :
-	     q->h.balance(uid, gid, project[0] ? project : NULL, out, why,
-			  sizeof(why), q->h.arg)) && !why[0])
+	     q->h.balance(uid, gid, project[0] ? project : NULL, json, out,
+			  why, sizeof(why), q->h.arg)) && !why[0])
 		snprintf(why, sizeof(why), "no answer");
 	if (fclose(out) && !why[0])
 		snprintf(why, sizeof(why), "%s", strerror(errno));
@@ -770,18 +777,18 @@ out:
 }
 
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
-		  uid_t server_uid, const char *project, FILE *out,
+		  uid_t server_uid, const char *project, bool json, FILE *out,
 		  char *why, size_t len)
 {
-	char payload[sizeof(PAYLOAD_MAGIC) + PROJECT_MAX];
+	char payload[sizeof(JSON_MAGIC) + PROJECT_MAX];
 
 	why[0] = '\0';
 	if (project && (!project[0] || strlen(project) >= PROJECT_MAX)) {
 		snprintf(why, len, "not a project name: %s", project);
 		return -1;
 	}
-	snprintf(payload, sizeof(payload), "%s%s", PAYLOAD_MAGIC,
-		 project ? project : "-");
+	snprintf(payload, sizeof(payload), "%s%s",
+		 json ? JSON_MAGIC : PAYLOAD_MAGIC, project ? project : "-");
 	return _ask(host, port, munge_socket, server_uid, payload, out, why,
 		    len);
 }

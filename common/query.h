@@ -7,7 +7,8 @@
  * SLURM itself trusts; munged refuses a credential replayed or expired).
  *
  *   request:  <credential>\n   its payload "aifactory-balance 1 <project>"
- *             (project "-": every project the asker may see), or
+ *             (project "-": every project the asker may see; the
+ *             statement as JSON: "aifactory-balance-json 1 <project>"), or
  *             "aifactory-priority 1 classes|project <P>|job <C> <P> <0|1>"
  *             (aifctl priority: the SITE factor's classes, a project's
  *             pacing, a job's parts; the last field: on the fallback QOS)
@@ -47,11 +48,12 @@
 
 /*
  * The answer to uid (primary group gid) asking about project (NULL: every
- * project it may see): write the statement to out and return 0, or return
- * -1 with why (sent back as the error).
+ * project it may see): write the statement (as JSON when json) to out and
+ * return 0, or return -1 with why (sent back as the error).
  */
 typedef int (*aif_query_fn)(uid_t uid, gid_t gid, const char *project,
-			    FILE *out, char *why, size_t len, void *arg);
+			    bool json, FILE *out, char *why, size_t len,
+			    void *arg);
 
 /* What aifctl priority asks. */
 enum aif_priority_what {
@@ -97,12 +99,12 @@ uint16_t aif_query_port(const struct aif_query *q);
 
 /*
  * Ask host:port about project (NULL: every project) as the calling user;
- * the statement goes to out. The credential can be decoded by server_uid
+ * the statement (JSON when json) goes to out. The credential can be decoded by server_uid
  * only (SlurmUser; (uid_t) -1: anyone). 0, or -1 with why: the server's
  * own error, or why it could not be reached.
  */
 int aif_query_ask(const char *host, uint16_t port, const char *munge_socket,
-		  uid_t server_uid, const char *project, FILE *out,
+		  uid_t server_uid, const char *project, bool json, FILE *out,
 		  char *why, size_t len);
 
 /* The same for what aifctl priority asks: the answer's text to out. */
@@ -129,14 +131,15 @@ int aif_query_parse_request(const char *buf, size_t len, size_t *cred_len,
 /*
  * What the payload of a decoded credential (len bytes, not NUL-ended)
  * asks: 0 with project set, a valid project name ([a-z0-9_.-], shorter
- * than AIF_QUERY_PROJECT_MAX), or "" for every project the asker may see.
+ * than AIF_QUERY_PROJECT_MAX), or "" for every project the asker may
+ * see, and json set when the statement is asked for as JSON.
  * -1 with why: "not a balance query", or, for a name no project can have,
  * the very words a non-member gets, with the name echoed only when it is
  * valid UTF-8 with no control character (the client escapes it for its
  * terminal anyway).
  */
 int aif_query_parse_payload(const void *payload, size_t len,
-			    char project[AIF_QUERY_PROJECT_MAX],
+			    char project[AIF_QUERY_PROJECT_MAX], bool *json,
 			    char *why, size_t wlen);
 
 /*

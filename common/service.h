@@ -151,10 +151,10 @@ void aif_service_decision(const struct aif_request *r,
  * reserved amounts included. 0, or -1 with why (no policy, no such
  * project, not a member). Takes the ledger's lock; no I/O but to out.
  * When the policy names a balance_port, the service answers it with
- * this (query.h).
+ * this (query.h). json: the statement as JSON (balance.h).
  */
 int aif_service_statement(uid_t uid, gid_t gid, const char *project,
-			  FILE *out, char *why, size_t len);
+			  bool json, FILE *out, char *why, size_t len);
 
 /*
  * site_factor/aifactory's last ranking (priority.h), from which the

@@ -18,11 +18,11 @@
 #include "query.h"
 #include "service_internal.h"
 
-static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
-		      char *why, size_t len, void *arg)
+static int _statement(uid_t uid, gid_t gid, const char *project, bool json,
+		      FILE *out, char *why, size_t len, void *arg)
 {
 	(void) arg;
-	return aif_service_statement(uid, gid, project, out, why, len);
+	return aif_service_statement(uid, gid, project, json, out, why, len);
 }
 
 /* Answer balance queries on port (0: not at all), as the policy says. */
@@ -76,7 +76,7 @@ static int _add_project(struct aif_balance_sheet *sheet,
 }
 
 int aif_service_statement(uid_t uid, gid_t gid, const char *project,
-			  FILE *out, char *why, size_t len)
+			  bool json, FILE *out, char *why, size_t len)
 {
 	const struct aif_project *proj, **mine = NULL;
 	struct aif_balance_sheet *sheet = NULL;
@@ -128,7 +128,7 @@ int aif_service_statement(uid_t uid, gid_t gid, const char *project,
 		if (_add_project(sheet, mine[i], now))
 			goto out;
 print:
-	rc = aif_balance_sheet_print(sheet, out);
+	rc = aif_balance_sheet_print(sheet, out, json);
 out:
 	if (rc && !why[0])
 		snprintf(why, len, "%s", strerror(errno));

@@ -24,7 +24,7 @@
 enum {
 	OPT_POLICY = 256, OPT_GRES, OPT_GPUS, OPT_GPN, OPT_GPT, OPT_GPS,
 	OPT_TPN, OPT_SPN, OPT_BY, OPT_MONTH, OPT_FROM, OPT_TO, OPT_FORMAT,
-	OPT_CPG, OPT_MEM, OPT_MPC, OPT_MPG, OPT_BIND, OPT_PORT,
+	OPT_CPG, OPT_MEM, OPT_MPC, OPT_MPG, OPT_BIND, OPT_PORT, OPT_JSON,
 };
 
 /* The subcommands: argv[0] is the subcommand's name; the exit code. */
@@ -35,11 +35,6 @@ int aifctl_balance(int argc, char **argv);
 int aifctl_report(int argc, char **argv);
 int aifctl_priority(int argc, char **argv);
 int aifctl_topology(int argc, char **argv);
-
-/* s as a JSON string on out: quotes, backslashes and control characters
- * escaped, other bytes as they are (the journal's strings are UTF-8, and
- * so are the names in an hwloc XML). */
-void aifctl_json_string(FILE *out, const char *s);
 
 /* The usage on f: 0 on stdout (asked for), 2 on stderr (a usage error). */
 int aifctl_usage(FILE *f);

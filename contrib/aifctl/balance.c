@@ -19,13 +19,20 @@
 #include "book.h"
 #include "query.h"
 
-/* One controller asked for the balance of only (NULL: every project). */
+/* What a member asks slurmctld. */
+struct balance_ask {
+	const char *only;	/* NULL: every project */
+	bool json;
+};
+
 static int _ask_balance(const char *host, uint16_t port,
 			const char *munge_socket, uid_t server_uid, FILE *out,
 			char *why, size_t len, void *arg)
 {
-	return aif_query_ask(host, port, munge_socket, server_uid, arg, out,
-			     why, len);
+	const struct balance_ask *ask = arg;
+
+	return aif_query_ask(host, port, munge_socket, server_uid, ask->only,
+			     ask->json, out, why, len);
 }
 
 /*
@@ -43,6 +50,7 @@ int aifctl_balance(int argc, char **argv)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "journal", required_argument, NULL, 'J' },
 		{ "account", required_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -53,6 +61,7 @@ int aifctl_balance(int argc, char **argv)
 	struct aif_ledger *ledger = NULL;
 	struct aif_policy *p = NULL;
 	time_t now = time(NULL);
+	struct balance_ask ask = { 0 };
 	bool reserved_known;
 	uint16_t port = 0;
 	int c, rc = 2;
@@ -67,6 +76,7 @@ int aifctl_balance(int argc, char **argv)
 			break;
 		case 'J': dir = optarg; break;
 		case 'A': only = optarg; break;
+		case OPT_JSON: ask.json = true; break;
 		case 'h': return aifctl_usage(stdout);
 		default: return aifctl_usage(stderr);
 		}
@@ -74,9 +84,10 @@ int aifctl_balance(int argc, char **argv)
 	if (optind != argc || (path && !path[0]) || (dir && !dir[0]) ||
 	    (only && !only[0]))
 		return aifctl_usage(stderr);
+	ask.only = only;
 	if (!dir && geteuid() != 0)
 		return aifctl_ask_slurmctld(path, port, "balance",
-					    _ask_balance, (void *) only);
+					    _ask_balance, &ask);
 	if (!dir) {
 		if (aifctl_journal_dir(dirbuf, sizeof(dirbuf), from,
 				       sizeof(from), false))
@@ -112,7 +123,9 @@ int aifctl_balance(int argc, char **argv)
 		fprintf(stderr, "aifctl: warning: %s\n", why);
 	reserved_known = !aifctl_queued_liens(ledger);
 	if (!reserved_known) {
-		printf("reserved: unknown (squeue failed)\n");
+		/* JSON readers see it as "reserved": null. */
+		fprintf(ask.json ? stderr : stdout,
+			"reserved: unknown (squeue failed)\n");
 		aif_balance_sheet_free(sheet);
 		if (!(sheet = aif_balance_sheet_new(false, now))) {
 			fprintf(stderr, "aifctl: %s\n", strerror(ENOMEM));
@@ -133,7 +146,7 @@ int aifctl_balance(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (aif_balance_sheet_print(sheet, stdout)) {
+	if (aif_balance_sheet_print(sheet, stdout, ask.json)) {
 		fprintf(stderr, "aifctl: %s\n", strerror(errno));
 		goto out;
 	}

@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"                      [--aif-bind=MODE]\n"
 	"       aifctl audit verify [DIR]\n"
 	"       aifctl audit archive [DIR] --to ARCHIVE\n"
-	"       aifctl balance [-A PROJECT] [--policy FILE] [--journal DIR] [--port N]\n"
+	"       aifctl balance [-A PROJECT] [--json] [--policy FILE] [--journal DIR] [--port N]\n"
 	"       aifctl report [--by class|project|sector|mode]\n"
 	"                     [--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
 	"                     [--format table|csv|json] [--journal DIR]\n"

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "aifctl.h"
+#include "balance.h"
 #include "date.h"
 
 /* One row: the charges of one project (class, sector, mode). */
@@ -249,7 +250,7 @@ int aifctl_report(int argc, char **argv)
 		for (i = 0; i < rp.nrows; i++) {
 			aif_cents_format(cents[i], a, sizeof(a));
 			printf("%s{\"key\":", i ? "," : "");
-			aifctl_json_string(stdout, rp.rows[i].key);
+			aif_json_string(stdout, rp.rows[i].key);
 			printf(",\"runs\":%" PRIu64 ",\"gpu_hours\":\"%s\"}",
 			       rp.rows[i].runs, a);
 		}

@@ -18,22 +18,6 @@
 #include "balance.h"
 #include "query.h"
 
-void aifctl_json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 /* Root checks a policy as slurmctld reads it, as SlurmUser: when the
  * file is not root's, SlurmUser's files are trusted too (and named in
  * what is refused). scontrol is asked only then: it waits for slurmctld. */

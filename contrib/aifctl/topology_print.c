@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "aifctl.h"
+#include "balance.h"
 #include "topology.h"
 
 static void _list(hwloc_const_bitmap_t set, char *buf, size_t size)
@@ -111,25 +112,25 @@ void aifctl_topo_print_json(const struct aif_topo *t, FILE *out)
 		const struct aif_topo_gpu *g = &t->gpu[i];
 
 		fprintf(out, "%s{\"index\":%d,\"bus\":", i ? "," : "", i);
-		aifctl_json_string(out, g->busid);
+		aif_json_string(out, g->busid);
 		fprintf(out, ",\"vendor\":\"%s\",\"pci_id\":\"%04x:%04x\","
 			"\"model\":", g->maker, g->vendor, g->device);
-		aifctl_json_string(out, _model(g));
+		aif_json_string(out, _model(g));
 		fprintf(out, ",\"device\":");
-		aifctl_json_string(out, g->osdev);
+		aif_json_string(out, g->osdev);
 		fprintf(out, ",\"numa\":%d,\"level\":", g->numa);
-		aifctl_json_string(out, g->level);
+		aif_json_string(out, g->level);
 		_list(g->cores, buf, sizeof(buf));
 		fprintf(out, ",\"cores\":");
-		aifctl_json_string(out, buf);
+		aif_json_string(out, buf);
 		_list(g->cpuset, buf, sizeof(buf));
 		fprintf(out, ",\"cpus\":");
-		aifctl_json_string(out, buf);
+		aif_json_string(out, buf);
 		fprintf(out, ",\"nic_near\":\"%s\",\"nics\":[",
 			aif_near_name(g->nic_near));
 		for (j = 0; j < g->nnics; j++) {
 			fprintf(out, "%s", j ? "," : "");
-			aifctl_json_string(out, t->nic[g->nics[j]].name);
+			aif_json_string(out, t->nic[g->nics[j]].name);
 		}
 		fprintf(out, "],\"links\":[");
 		for (j = 0; j < t->ngpus; j++)
@@ -144,11 +145,11 @@ void aifctl_topo_print_json(const struct aif_topo *t, FILE *out)
 		const struct aif_topo_nic *n = &t->nic[j];
 
 		fprintf(out, "%s{\"name\":", j ? "," : "");
-		aifctl_json_string(out, n->name);
+		aif_json_string(out, n->name);
 		fprintf(out, ",\"netdev\":");
-		aifctl_json_string(out, n->netdev);
+		aif_json_string(out, n->netdev);
 		fprintf(out, ",\"bus\":");
-		aifctl_json_string(out, n->busid);
+		aif_json_string(out, n->busid);
 		fprintf(out, ",\"rdma\":%s,\"port\":%d,\"numa\":%d,\"near\":[",
 			n->verbs ? "true" : "false", n->port, n->numa);
 		for (i = 0; i < t->ngpus; i++)
@@ -159,7 +160,7 @@ void aifctl_topo_print_json(const struct aif_topo *t, FILE *out)
 	fprintf(out, "],\"links\":\"%s\",\"socket_param\":",
 		aif_link_kind_name(t->link_kind));
 	if (t->socket_param)
-		aifctl_json_string(out, t->socket_param);
+		aif_json_string(out, t->socket_param);
 	else
 		fprintf(out, "null");
 	fprintf(out, "}\n");

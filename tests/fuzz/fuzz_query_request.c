@@ -71,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char why[512], project[AIF_QUERY_PROJECT_MAX];
 	size_t cred_len = 12345;
+	bool json;
 	int rc;
 
 	/* A copy of exactly size bytes: ASan sees any read past them. */
@@ -96,11 +97,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(*c >= 0x20 && *c < 0x7f);
 	}
 
-	rc = aif_query_parse_payload(buf, size, project, why, sizeof(why));
+	rc = aif_query_parse_payload(buf, size, project, &json, why,
+				     sizeof(why));
 	CHECK(rc == 0 || rc == -1);
 	if (rc == 0) {
 		CHECK(_project_name(project));
 		CHECK(project[0] || (size >= 1 && buf[size - 1] == '-'));
+		CHECK(json == (size > 25 &&
+			       !memcmp(buf, "aifactory-balance-json 1 ", 25)));
 	} else {
 		CHECK(why[0] && _safe_text(why) && strlen(why) < sizeof(why) - 1);
 	}

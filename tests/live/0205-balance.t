@@ -2,7 +2,8 @@
 # aifctl balance: per grant what was granted, charged (the journal's
 # charges) and reserved (the liens of the pending and running jobs), what
 # is left, and per project the burn rate and when the money runs out;
-# -A shows one project. root reads the journal; users ask slurmctld and
+# -A shows one project; --json the same with the metrics file's names.
+# root reads the journal; users ask slurmctld and
 # see only their own projects, operators all. Columns are as wide as
 # their content (a EuroHPC project id of 22 characters), an unmetered
 # project is not said to run out, UTF-8 is kept on a UTF-8 terminal and
@@ -118,6 +119,31 @@ is "$AS_ERR" $'aifctl: no project \xc3\xa9quipe\\x1b[2J in '"$AIF_CLUSTER_DIR/et
 run "$aifctl" balance extra
 is "$AS_RC" 2 "a stray argument is a usage error"
 
+# --json: the same statement, named as the metrics file names it.
+# json_grants: one line per grant, "project grant state=amount...".
+json_grants() {
+	/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for p in d["projects"]:
+    for g in p["grants"]:
+        print(p["project"], g["grant"], g["gpu_type"] or "any",
+              " ".join("%s=%s" % kv for kv in g["gpu_hours"].items()))
+    print(p["project"], "overdraw=%s" % p["overdraw_gpu_hours"],
+          "runs_out=%s" % p["runs_out"], "metered=%s" % p["metered"])'
+}
+run "$aifctl" balance --json
+is "$AS_RC" 0 "aifctl balance --json exits 0" || diag "$AS_ERR"
+is "$(json_grants <<<"$AS_OUT")" "aif-alice first any granted=10.00 charged=$(gph "$amount") reserved=1.00 left=$(gph "$left_first")
+aif-alice second h100 granted=20.00 charged=0.00 reserved=0.00 left=20.00
+aif-alice overdraw=0.00 runs_out=never metered=True
+bobs only any granted=5.00 charged=0.00 reserved=0.00 left=5.00
+bobs overdraw=0.00 runs_out=never metered=True
+ehpc-aif-2026l01-042ab call-2026-1 any granted=12500.00 charged=0.00 reserved=0.00 left=12500.00
+ehpc-aif-2026l01-042ab overdraw=0.00 runs_out=never metered=True
+lab overdraw=0.00 runs_out=None metered=False" \
+	"--json: each grant's gpu_hours by state (the metrics' state labels), the numbers the table shows"
+
 # --- the liens go with the jobs
 run scancel "$held"
 wait_job_state "$held" CANCELLED 30
@@ -169,6 +195,12 @@ user_balance aif-carol
 is "$AS_RC/$AS_ERR" "2/aifctl: you are a member of no project" "carol is in none"
 user_balance aif-erin
 is "$AS_OUT" "$root_view" "erin, an operator in the policy, sees every project"
+user_balance aif-alice --json
+is "$AS_OUT" "$("$aifctl" balance -A aif-alice --json)" \
+	"--json: alice asks slurmctld, and sees her project as root reads it from the journal"
+user_balance aif-erin --json
+is "$(json_grants <<<"$AS_OUT")" "$(json_grants <<<"$("$aifctl" balance --json)")" \
+	"and erin every project"
 
 # Anyone can connect, no credential needed: two idle connections and one
 # sending a byte a second, each opened again as soon as the server closes

@@ -32,10 +32,10 @@ static const char policy[] =
 	"    \"granted-lab\": { \"class\": \"lab\", \"mode\": \"m\", \"grants\": [\n"
 	"      { \"name\": \"g\", \"gpu_hours\": 1, \"valid_from\": \"2026-12-01\", \"valid_until\": \"2027-06-30\" } ] } } }\n";
 
-/* The statement of these projects, as text (static). */
-static const char *_statement(struct aif_policy *p, struct aif_ledger *l,
-			      const char *const *names, aif_amount_t burn,
-			      bool reserved_known)
+/* The statement of these projects, as text or JSON (static). */
+static const char *_print(struct aif_policy *p, struct aif_ledger *l,
+			  const char *const *names, aif_amount_t burn,
+			  bool reserved_known, bool json)
 {
 	static char text[4096];
 	struct aif_balance_sheet *s = aif_balance_sheet_new(reserved_known, NOW);
@@ -50,7 +50,7 @@ static const char *_statement(struct aif_policy *p, struct aif_ledger *l,
 		if (aif_balance_sheet_add(s, l, *names, proj->klass->metered, burn))
 			snprintf(text, sizeof(text), "add %s failed", *names);
 	}
-	if (!text[0] && aif_balance_sheet_print(s, f))
+	if (!text[0] && aif_balance_sheet_print(s, f, json))
 		snprintf(text, sizeof(text), "print failed");
 	fclose(f);
 	if (!text[0])
@@ -58,6 +58,20 @@ static const char *_statement(struct aif_policy *p, struct aif_ledger *l,
 	free(out);
 	aif_balance_sheet_free(s);
 	return text;
+}
+
+static const char *_statement(struct aif_policy *p, struct aif_ledger *l,
+			      const char *const *names, aif_amount_t burn,
+			      bool reserved_known)
+{
+	return _print(p, l, names, burn, reserved_known, false);
+}
+
+static const char *_json(struct aif_policy *p, struct aif_ledger *l,
+			 const char *const *names, aif_amount_t burn,
+			 bool reserved_known)
+{
+	return _print(p, l, names, burn, reserved_known, true);
 }
 
 static const char *_terminal(const char *in, size_t len, bool utf8)
@@ -128,12 +142,65 @@ int main(void)
 	       "nogrant: burn rate 0.00/day over the last 30 days; runs out now\n",
 	       "an unmetered project never \"runs out\", grants or not; a metered one without a grant has");
 
+	/* The same statements as JSON: the metrics file's names. */
+	is_str(_json(p, l, (const char *[]) { "ehpc-aif-2026l01-042ab", "p", NULL },
+		     30 * H, true),
+	       "{\"burn_days\":30,\"projects\":["
+	       "{\"project\":\"ehpc-aif-2026l01-042ab\",\"grants\":["
+	       "{\"grant\":\"first\",\"valid_from\":\"2026-12-01\",\"valid_until\":\"2027-06-30\","
+	       "\"gpu_type\":null,\"in_policy\":true,\"gpu_hours\":{\"granted\":\"10.00\","
+	       "\"charged\":\"2.00\",\"reserved\":\"0.00\",\"left\":\"8.00\"}},"
+	       "{\"grant\":\"h100-extension\",\"valid_from\":\"2026-12-01\",\"valid_until\":\"2027-12-31\","
+	       "\"gpu_type\":\"h100\",\"in_policy\":true,\"gpu_hours\":{\"granted\":\"12500.00\","
+	       "\"charged\":\"0.00\",\"reserved\":\"1234.00\",\"left\":\"11266.00\"}}],"
+	       "\"overdraw_gpu_hours\":\"0.00\",\"metered\":true,\"burn_gpu_hours_per_day\":\"1.00\","
+	       "\"runs_out\":\"never\",\"grants_end_first\":\"2027-12-31\"},"
+	       "{\"project\":\"p\",\"grants\":["
+	       "{\"grant\":\"g\",\"valid_from\":\"2026-12-01\",\"valid_until\":\"2027-06-30\","
+	       "\"gpu_type\":null,\"in_policy\":true,\"gpu_hours\":{\"granted\":\"5.00\","
+	       "\"charged\":\"5.00\",\"reserved\":\"0.00\",\"left\":\"0.00\"}}],"
+	       "\"overdraw_gpu_hours\":\"0.25\",\"metered\":true,\"burn_gpu_hours_per_day\":\"1.00\","
+	       "\"runs_out\":\"now\",\"grants_end_first\":null}]}\n",
+	       "JSON: per grant its gpu_hours by state, the overdraw, when the money runs out");
+	is_str(_json(p, l, (const char *[]) { "p", NULL }, 0, false),
+	       "{\"burn_days\":30,\"projects\":["
+	       "{\"project\":\"p\",\"grants\":["
+	       "{\"grant\":\"g\",\"valid_from\":\"2026-12-01\",\"valid_until\":\"2027-06-30\","
+	       "\"gpu_type\":null,\"in_policy\":true,\"gpu_hours\":{\"granted\":\"5.00\","
+	       "\"charged\":\"5.00\",\"reserved\":null,\"left\":\"0.00\"}}],"
+	       "\"overdraw_gpu_hours\":\"0.25\",\"metered\":true,\"burn_gpu_hours_per_day\":\"0.00\","
+	       "\"runs_out\":\"now\",\"grants_end_first\":null}]}\n",
+	       "JSON: reserved unknown is null");
+	is_str(_json(p, l, (const char *[]) { "bench", "nogrant", NULL }, 0, true),
+	       "{\"burn_days\":30,\"projects\":["
+	       "{\"project\":\"bench\",\"grants\":[],\"overdraw_gpu_hours\":\"0.00\","
+	       "\"metered\":false,\"burn_gpu_hours_per_day\":\"0.00\",\"runs_out\":null,"
+	       "\"grants_end_first\":null},"
+	       "{\"project\":\"nogrant\",\"grants\":[],\"overdraw_gpu_hours\":\"0.00\","
+	       "\"metered\":true,\"burn_gpu_hours_per_day\":\"0.00\",\"runs_out\":\"now\","
+	       "\"grants_end_first\":null}]}\n",
+	       "JSON: no grants is an empty list; unmetered never runs out (null)");
+	is_str(_json(p, l, (const char *[]) { NULL }, 0, true),
+	       "{\"burn_days\":30,\"projects\":[]}\n", "JSON: no project");
+
 	{
 		struct aif_balance_sheet *s = aif_balance_sheet_new(true, NOW);
 
 		ok(aif_balance_sheet_add(s, l, "nosuch", true, 0) == -1,
 		   "a project the ledger does not know is an error");
 		aif_balance_sheet_free(s);
+	}
+
+	{
+		char *out = NULL;
+		size_t olen = 0;
+		FILE *f = open_memstream(&out, &olen);
+
+		aif_json_string(f, "a\"b\\c\n\x1b\x7f\xc3\xa9");
+		fclose(f);
+		is_str(out, "\"a\\\"b\\\\c\\u000a\\u001b\\u007f\xc3\xa9\"",
+		       "a JSON string: quote, backslash and controls escaped, UTF-8 kept");
+		free(out);
 	}
 
 	/* Text from elsewhere on a terminal. */

@@ -77,8 +77,8 @@ static int _start_munged(void)
 	return munged_pid > 0 ? 0 : -1;
 }
 
-static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
-		      char *why, size_t len, void *arg)
+static int _statement(uid_t uid, gid_t gid, const char *project, bool json,
+		      FILE *out, char *why, size_t len, void *arg)
 {
 	(void) gid;
 	(void) arg;
@@ -87,8 +87,8 @@ static int _statement(uid_t uid, gid_t gid, const char *project, FILE *out,
 			 project);
 		return -1;
 	}
-	fprintf(out, "statement for %u: %s\n", (unsigned) uid,
-		project ? project : "every project");
+	fprintf(out, "%sstatement for %u: %s\n", json ? "JSON " : "",
+		(unsigned) uid, project ? project : "every project");
 	return 0;
 }
 
@@ -227,7 +227,8 @@ static void test_idle_connections(uint16_t port)
 
 		out = open_memstream(&text, &tlen);
 		if (!aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1,
-				   i % 2 ? "p" : NULL, out, why, sizeof(why)))
+				   i % 2 ? "p" : NULL, false, out, why,
+				   sizeof(why)))
 			answered++;
 		else
 			printf("# query %d: %s\n", i, why);
@@ -277,8 +278,8 @@ static void test_address_cap(uint16_t port)
 		close(extra);
 	}
 	out = open_memstream(&text, &tlen);
-	ok(!aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1, NULL, out,
-			  why, sizeof(why)),
+	ok(!aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1, NULL,
+			  false, out, why, sizeof(why)),
 	   "another address is answered meanwhile");
 	fclose(out);
 	like(text, "statement for 0: every project", "with its statement");
@@ -343,15 +344,23 @@ static void test_refusals(uint16_t port)
 
 	out = open_memstream(&text, &tlen);
 	ok(aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1, "nosuch",
-			 out, why, sizeof(why)), "the server's refusal");
+			 false, out, why, sizeof(why)), "the server's refusal");
 	is_str(why, "no project nosuch that you are a member of",
 	       "comes back as why");
 	ok(aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1,
-			 "\xc3\xa9quipe", out, why, sizeof(why)),
+			 "\xc3\xa9quipe", true, out, why, sizeof(why)),
 	   "a name no project can have");
 	is_str(why, "no project \xc3\xa9quipe that you are a member of",
 	       "reads the same, its UTF-8 kept");
 	fclose(out);
+	free(text);
+	text = NULL;
+	out = open_memstream(&text, &tlen);
+	ok(!aif_query_ask("127.0.0.1", port, sock_path, (uid_t) -1, "p", true,
+			  out, why, sizeof(why)), "a query for JSON");
+	fclose(out);
+	like(text, "JSON statement for 0: p\n",
+	     "is answered by the handler asked for JSON");
 	free(text);
 }
 
@@ -359,6 +368,7 @@ static void test_refusals(uint16_t port)
 static void test_parser(void)
 {
 	char why[256], project[AIF_QUERY_PROJECT_MAX];
+	bool json = true;
 	size_t n = 99;
 
 	is_int(aif_query_parse_request("MUNGE:abc", 9, &n, why, sizeof(why)), 0,
@@ -377,29 +387,42 @@ static void test_parser(void)
 	       "a NUL is refused");
 
 #define PAYLOAD(s) s, sizeof(s) - 1
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 -"), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 -"), project, &json,
 				       why, sizeof(why)), 0, "payload: every project");
 	is_str(project, "", "as an empty name");
+	ok(!json, "as text");
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance-json 1 p"), project,
+				       &json, why, sizeof(why)), 0, "payload: JSON");
+	ok(json && !strcmp(project, "p"), "of one project, as JSON");
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance-json 1 -"), project,
+				       &json, why, sizeof(why)), 0, "of every project");
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance-json 1 "), project,
+				       &json, why, sizeof(why)), -1,
+	       "JSON of no project at all");
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance-json 2 p"), project,
+				       &json, why, sizeof(why)), -1,
+	       "JSON of another version");
+	is_str(why, "not a balance query", "is not a balance query");
 	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 ehpc-aif-2026l01-042"),
-				       project, why, sizeof(why)), 0, "one project");
+				       project, &json, why, sizeof(why)), 0, "one project");
 	is_str(project, "ehpc-aif-2026l01-042", "named");
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 2 p"), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 2 p"), project, &json,
 				       why, sizeof(why)), -1, "another version");
 	is_str(why, "not a balance query", "is not a balance query");
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 "), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 "), project, &json,
 				       why, sizeof(why)), -1, "no project at all");
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 a\x1b[2Jb"), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 a\x1b[2Jb"), project, &json,
 				       why, sizeof(why)), -1, "a control character");
 	is_str(why, "not a balance query", "is never echoed");
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 \xc3("), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 \xc3("), project, &json,
 				       why, sizeof(why)), -1, "invalid UTF-8");
 	is_str(why, "not a balance query", "is never echoed either");
-	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 Bobs"), project,
+	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 Bobs"), project, &json,
 				       why, sizeof(why)), -1, "uppercase is no project name");
 	is_str(why, "no project Bobs that you are a member of", "and reads as such");
 	is_int(aif_query_parse_payload(PAYLOAD("aifactory-balance 1 "
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-				       project, why, sizeof(why)), -1,
+				       project, &json, why, sizeof(why)), -1,
 	       "64 characters are too many");
 
 	{
