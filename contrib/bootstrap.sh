@@ -123,19 +123,10 @@ demo)
 	;;
 check)
 	extra_fail=0 extra_pass=0 release_roots=()
-	make -s check -j1 || true
-	cat tests/*.log tests/*/*.log 2>/dev/null | grep -E '^(not ok|# )' | head -100 || true
-	# A release tarball must build and pass its unit tests on its own.
-	say "make distcheck"
-	if make -s distcheck >distcheck.log 2>&1; then
-		extra_pass=1; echo "ok - make distcheck"
-	else
-		extra_fail=1; echo "not ok - make distcheck (tail of distcheck.log follows)"
-		tail -40 distcheck.log
-	fi
 	# The Debian packages: built (lintian clean), then installed with apt
 	# on a clean copy of this Debian release, where a new operator's path
-	# runs on them (tests/cluster/deb-check.sh).
+	# runs on them (tests/cluster/deb-check.sh). First, as the other
+	# releases' operator upgrades from the journal it leaves.
 	say "make deb"
 	rm -rf "$cache/upgrade-state"
 	if make -s deb >deb.log 2>&1; then
@@ -154,23 +145,49 @@ check)
 	fi
 	# The live suite again on the other releases centres run, each in a
 	# Debian root of its own (cached beside the SLURM source): SLURM 24.11
-	# from Debian 13. AIF_SKIP_RELEASES=1 leaves them out (a machine
-	# without Debian's mirror); CI runs them.
-	release_roots=()
+	# from Debian 13. It runs while this release's tests do (its clusters
+	# take ports of their own; its output is shown after them).
+	# AIF_SKIP_RELEASES=1 leaves them out (a machine without Debian's
+	# mirror); CI runs them.
+	release_roots=() release_pids=()
 	if [ "${AIF_SKIP_RELEASES:-0}" = 0 ]; then
 		make -s dist >/dev/null
 		tarball=$(sed -n "s/^PACKAGE_TARNAME = //p" Makefile)-$(sed -n "s/^PACKAGE_VERSION = //p" Makefile).tar.gz
+		# A copy of its own: make distcheck writes the tarball again.
+		dist=$(mktemp -d)
+		cp "$tarball" "$dist/"
+		tarball=$dist/$tarball
 		for suite in trixie; do
-			say "the live suite on $suite's SLURM, in $cache/$suite"
+			say "the live suite on $suite's SLURM, in $cache/$suite (in the background)"
 			release_roots+=("$cache/$suite")
-			if ! AIF_UPGRADE_STATE="$cache/upgrade-state" \
-				tests/cluster/release-check.sh "$cache/$suite" "$suite" "$tarball"; then
-				# A root that could not even be made or built counts.
-				ls "$cache/$suite"/build/*/tests/live/*.trs >/dev/null 2>&1 ||
-					extra_fail=$((extra_fail + 1))
-			fi
+			AIF_UPGRADE_STATE="$cache/upgrade-state" \
+				tests/cluster/release-check.sh "$cache/$suite" "$suite" "$tarball" \
+				>"tests/release-$suite.out" 2>&1 &
+			release_pids+=($!)
 		done
 	fi
+	make -s check -j1 || true
+	cat tests/*.log tests/*/*.log 2>/dev/null | grep -E '^(not ok|# )' | head -100 || true
+	# A release tarball must build and pass its unit tests on its own.
+	say "make distcheck"
+	if make -s distcheck >distcheck.log 2>&1; then
+		extra_pass=$((extra_pass + 1)); echo "ok - make distcheck"
+	else
+		extra_fail=$((extra_fail + 1)); echo "not ok - make distcheck (tail of distcheck.log follows)"
+		tail -40 distcheck.log
+	fi
+	for i in "${!release_pids[@]}"; do
+		root=${release_roots[i]}
+		suite=$(basename "$root")
+		say "the live suite on $suite's SLURM: waiting for it"
+		wait "${release_pids[i]}" || {
+			# A root that could not even be made or built counts.
+			ls "$root"/build/*/tests/live/*.trs >/dev/null 2>&1 ||
+				extra_fail=$((extra_fail + 1))
+		}
+		cat "tests/release-$suite.out"
+	done
+	[ "${#release_pids[@]}" = 0 ] || rm -rf "$dist"
 	summary "$extra_fail" "$extra_pass"
 	;;
 esac

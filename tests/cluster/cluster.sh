@@ -66,6 +66,11 @@ readonly QOS_NAMES=startup,sme,research,fallback
 # same time never pick the same port or race on /etc/passwd.
 readonly PORT_REGISTRY=/tmp/aif-cluster-ports
 readonly PORT_LOCK=/tmp/aif-cluster-ports.lock
+# Ports come from AIF_PORT_BASE .. AIF_PORT_BASE + 5999. A Debian root of
+# another release (release-check.sh) has a /tmp and a registry of its
+# own but this machine's network, so its clusters take the next range
+# (26000) and the two releases' suites can run at the same time.
+readonly PORT_BASE=${AIF_PORT_BASE:-20000}
 readonly USERS_LOCK=/tmp/aif-cluster-users.lock
 readonly STOP_TIMEOUT=10
 
@@ -270,7 +275,7 @@ reserve_ports() {
 		: >"$DIR/ports"
 		for name in "${names[@]}"; do
 			while :; do
-				port=$((20000 + RANDOM % 12000))
+				port=$((PORT_BASE + RANDOM % 6000))
 				port_reserved "$port" && continue
 				port_taken_on_host "$port" && continue
 				grep -qE "=$port\$" "$DIR/ports" && continue
