@@ -56,20 +56,39 @@ extern int fini(void);
 #define AIF_LOCATION char *location
 #endif
 extern int jobcomp_p_set_location(AIF_LOCATION);
-extern int jobcomp_p_log_record(job_record_t *job_ptr);
 extern list_t *jobcomp_p_get_jobs(slurmdb_job_cond_t *job_cond);
+/* From 25.05 a job's end comes with its event (JOBCOMP_EVENT_JOB_FINISH,
+ * from job_completion_logger, where log_record was called before), and
+ * its start is told too. */
+#if AIF_SLURM_AT_LEAST(25, 5)
+extern int jobcomp_p_record_job_end(job_record_t *job_ptr, uint32_t event);
+extern int jobcomp_p_record_job_start(job_record_t *job_ptr, uint32_t event);
+#else
+extern int jobcomp_p_log_record(job_record_t *job_ptr);
+#endif
 
-/* The site's own jobcomp plugin we hand every call to, if any. */
+/* The site's own jobcomp plugin we hand every call to, if any: its
+ * members in the order of chain_syms. */
 #define CHAIN_KEY "aifactory_chain="
 static struct {
 	int (*set_location)(AIF_LOCATION);
-	int (*log_record)(job_record_t *job_ptr);
 	list_t *(*get_jobs)(slurmdb_job_cond_t *job_cond);
+#if AIF_SLURM_AT_LEAST(25, 5)
+	int (*record_job_end)(job_record_t *job_ptr, uint32_t event);
+	int (*record_job_start)(job_record_t *job_ptr, uint32_t event);
+#else
+	int (*log_record)(job_record_t *job_ptr);
+#endif
 } chain;
 static const char *chain_syms[] = {
 	"jobcomp_p_set_location",
-	"jobcomp_p_log_record",
 	"jobcomp_p_get_jobs",
+#if AIF_SLURM_AT_LEAST(25, 5)
+	"jobcomp_p_record_job_end",
+	"jobcomp_p_record_job_start",
+#else
+	"jobcomp_p_log_record",
+#endif
 };
 static plugin_context_t *chain_context;
 
@@ -144,7 +163,8 @@ extern int jobcomp_p_set_location(AIF_LOCATION)
 	return SLURM_SUCCESS;
 }
 
-extern int jobcomp_p_log_record(job_record_t *job_ptr)
+/* A job's end (or a resize's first segment): its run charged. */
+static void _charge(job_record_t *job_ptr)
 {
 	struct aif_job_end je;
 	char why[AIF_ERR_MAX];
@@ -154,8 +174,30 @@ extern int jobcomp_p_log_record(job_record_t *job_ptr)
 	 * (no policy, a project gone from it) or a record not kept. */
 	if (aif_service_job_end(&je, why, sizeof(why)) < 0 || why[0])
 		error("%s: JobId=%u: %s", plugin_type, job_ptr->job_id, why);
+}
+
+#if AIF_SLURM_AT_LEAST(25, 5)
+extern int jobcomp_p_record_job_end(job_record_t *job_ptr, uint32_t event)
+{
+	_charge(job_ptr);
+	return chain_context ? chain.record_job_end(job_ptr, event) :
+		SLURM_SUCCESS;
+}
+
+/* A start costs nothing: its lien was taken at submit, its charge comes
+ * at the end. */
+extern int jobcomp_p_record_job_start(job_record_t *job_ptr, uint32_t event)
+{
+	return chain_context ? chain.record_job_start(job_ptr, event) :
+		SLURM_SUCCESS;
+}
+#else
+extern int jobcomp_p_log_record(job_record_t *job_ptr)
+{
+	_charge(job_ptr);
 	return chain_context ? chain.log_record(job_ptr) : SLURM_SUCCESS;
 }
+#endif
 
 /* Our records are the journal, read with aifctl, not through sacct; a
  * chained plugin's are its own (sacct --completion). */
