@@ -104,4 +104,15 @@ is "$AS_RC" 2 "bind: a GPU the node has not: exit 2"
 like "$AS_ERR" "the node has 4 GPUs" "saying how many it has"
 run "$aifctl" topology show --type a100
 is "$AS_RC" 2 "--type is for gres only: a usage error"
+# The README's sample is this test's own output for JUWELS Booster: each
+# line it shows, under "$ aifctl topology ..." and between its "...", is
+# in that node's expected output.
+sample=$(awk '/^\$ aifctl topology show --xml jwb0004.xml/ { on = 1 }
+	on && /^```/ { exit } on' "$top_srcdir/README.md" | grep -vE '^(\$ |\.\.\.$)')
+want=$expected/juwels-booster-4xa100-4xhdr200-jwb0004.txt
+missing=$(printf '%s\n' "$sample" | while IFS= read -r line; do
+	grep -qxF -- "$line" "$want" || printf '%s\n' "$line"
+done)
+ok "the README's aifctl topology sample is this test's output for jwb0004 ($(printf '%s\n' "$sample" | wc -l) lines)" \
+	test -n "$sample" -a -z "$missing" || diag "not in $want: $missing"
 done_testing

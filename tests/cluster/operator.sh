@@ -146,6 +146,20 @@ out=$(runuser -u aif-op -- sbatch -A acme-ai --gpus=9 -t 5 --wrap true 2>&1)
 [[ $out == *"aifactory: project acme-ai (class startup) allows at most 8 GPUs per job and this job asks for 9"* ]]
 tap $? "a job past the class is refused with our message" || diag "$out"
 
+# --- the README's steps after a policy change: check it, reconfigure
+sed -i 's/"gpu_hours": 1000,/"gpu_hours": 2000,/' /etc/slurm/aifactory.json
+out=$(aifctl check /etc/slurm/aifactory.json 2>&1)
+tap $? "the grant raised to 2000 GPU-hours: aifctl check accepts it" || diag "$out"
+sha=$(grep -o 'sha256 [0-9a-f]*' <<<"$out")
+out=$(scontrol reconfigure 2>&1)
+tap $? "scontrol reconfigure" || diag "$out"
+until_ok 30 grep -q "aifactory: policy /etc/slurm/aifactory.json loaded: .*, $sha\$" /var/log/slurm/slurmctld.log
+tap $? "slurmctld loads it ($sha)" || logs
+until_ok 30 scontrol ping
+out=$(aifctl balance -A acme-ai 2>&1)
+[[ $out == *"startup-2026"*" 2000.00 "* ]]
+tap $? "aifctl balance shows the grant raised" || diag "$out"
+
 # --- stop, by the pidfiles in this root (the host may run daemons of the
 # same names)
 gone() {
