@@ -157,8 +157,8 @@ static uint64_t _running_gpus(job_record_t *job)
 /* Each class's GPUs in running jobs, from their tags, for the metrics. */
 static void _count_running(char **tags, const uint64_t *gpus, size_t n)
 {
-	static char classes[AIF_METRICS_CLASSES_MAX][AIF_NAME_MAX];
-	static uint64_t sums[AIF_METRICS_CLASSES_MAX];
+	char classes[AIF_METRICS_CLASSES_MAX][AIF_NAME_MAX];	/* 4 KiB */
+	uint64_t sums[AIF_METRICS_CLASSES_MAX];
 	struct aif_job_tag tag;
 	size_t nclasses = 0, k;
 
