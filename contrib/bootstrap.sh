@@ -166,7 +166,11 @@ check)
 			release_pids+=($!)
 		done
 	fi
-	make -s check -j1 || true
+	# Every test but the live ones, one at a time (the sanitizers and the
+	# fuzzers keep the CPUs busy); then the live tests two at a time: each
+	# has a cluster of its own and mostly waits on SLURM's timers.
+	make -s check -j1 LIVE_TESTS= || true
+	make -s check -j2 TESTS="$(echo tests/live/*.t)" || true
 	cat tests/*.log tests/*/*.log 2>/dev/null | grep -E '^(not ok|# )' | head -100 || true
 	# A release tarball must build and pass its unit tests on its own.
 	say "make distcheck"

@@ -55,7 +55,8 @@ rc=0
 	tests=$3
 	[ -n "$tests" ] || tests="tests/0001-plugin-exports.t $(ls tests/live/*.t | tr "\n" " ")"
 	# Ports of their own: the host'"'"'s clusters may be running (cluster.sh).
-	AIF_PORT_BASE=26000 make -s check TESTS="$tests" >check.out 2>&1 || true
+	# Two at a time, as the host runs its live tests.
+	AIF_PORT_BASE=26000 make -s check -j2 TESTS="$tests" >check.out 2>&1 || true
 	for t in $tests; do
 		[ -f "${t%.t}.log" ] && grep -E "^(ok|not ok|# )" "${t%.t}.log" | sed "s|^|${t}: |" | grep -vE "^[^:]*: ok " | head -40
 	done
