@@ -168,7 +168,8 @@ check)
 	fi
 	# Every test but the live ones, one at a time (the sanitizers and the
 	# fuzzers keep the CPUs busy); then the live tests two at a time: each
-	# has a cluster of its own and mostly waits on SLURM's timers.
+	# has a cluster of its own and mostly waits on SLURM's timers. (The
+	# other releases' roots run theirs one at a time: release-check.sh.)
 	make -s check -j1 LIVE_TESTS= || true
 	make -s check -j2 TESTS="$(echo tests/live/*.t)" || true
 	cat tests/*.log tests/*/*.log 2>/dev/null | grep -E '^(not ok|# )' | head -100 || true
