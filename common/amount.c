@@ -53,6 +53,16 @@ int aif_weight_milli(double weight, int64_t *out)
 
 #define PER_CENT ((uint64_t) AIF_AMOUNT_PER_GPU_HOUR / 100)
 
+void aif_cents_format(int64_t cents, char *buf, size_t len)
+{
+	uint64_t mag = cents < 0 ? -(uint64_t) cents : (uint64_t) cents;
+
+	if (buf && len)
+		snprintf(buf, len, "%s%llu.%02llu", cents < 0 ? "-" : "",
+			 (unsigned long long) (mag / 100),
+			 (unsigned long long) (mag % 100));
+}
+
 enum rounding { NEAREST, UP, DOWN };
 
 static void _format(aif_amount_t amount, char *buf, size_t len,
@@ -75,9 +85,9 @@ static void _format(aif_amount_t amount, char *buf, size_t len,
 		away = rem && ((how == UP) == (amount > 0));
 	if (away)
 		cents++;
-	snprintf(buf, len, "%s%llu.%02llu", amount < 0 && cents ? "-" : "",
-		 (unsigned long long) (cents / 100),
-		 (unsigned long long) (cents % 100));
+	/* At most 2^63 / PER_CENT cents: an int64 either way; no "-0.00". */
+	aif_cents_format(amount < 0 ? -(int64_t) cents : (int64_t) cents,
+			 buf, len);
 }
 
 void aif_amount_format(aif_amount_t amount, char *buf, size_t len)
@@ -93,16 +103,6 @@ void aif_amount_format_up(aif_amount_t amount, char *buf, size_t len)
 void aif_amount_format_down(aif_amount_t amount, char *buf, size_t len)
 {
 	_format(amount, buf, len, DOWN);
-}
-
-void aif_cents_format(int64_t cents, char *buf, size_t len)
-{
-	uint64_t mag = cents < 0 ? -(uint64_t) cents : (uint64_t) cents;
-
-	if (buf && len)
-		snprintf(buf, len, "%s%llu.%02llu", cents < 0 ? "-" : "",
-			 (unsigned long long) (mag / 100),
-			 (unsigned long long) (mag % 100));
 }
 
 /* For the apportionment: larger remainder first, then the earlier row. */

@@ -222,13 +222,19 @@ static bool _kept_at_start(void)
 	return kept;
 }
 
+/* Whether a is earlier than b. */
+static bool _before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+		(a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 static bool _due(const struct timespec *due)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec > due->tv_sec ||
-		(ts.tv_sec == due->tv_sec && ts.tv_nsec >= due->tv_nsec);
+	return !_before(&ts, due);
 }
 
 /*
@@ -319,13 +325,9 @@ static void *_service_loop(void *arg)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += WATCH_SECONDS;
-		if (down && (svc.retry_due.tv_sec < until.tv_sec ||
-			     (svc.retry_due.tv_sec == until.tv_sec &&
-			      svc.retry_due.tv_nsec < until.tv_nsec)))
+		if (down && _before(&svc.retry_due, &until))
 			until = svc.retry_due;
-		if (svc.metrics.due.tv_sec < until.tv_sec ||
-		    (svc.metrics.due.tv_sec == until.tv_sec &&
-		     svc.metrics.due.tv_nsec < until.tv_nsec))
+		if (_before(&svc.metrics.due, &until))
 			until = svc.metrics.due;
 		pthread_cond_timedwait(&svc.wake, &svc.lock, &until);
 	}

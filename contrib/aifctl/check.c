@@ -22,6 +22,12 @@ static bool _in_list(const char *list, const char *name)
 	return false;
 }
 
+/* A class whose jobs go to its fallback QOS when their grants are short. */
+static bool _falls_back(const struct aif_class *c)
+{
+	return c->metered && c->exhausted_action == AIF_EXHAUSTED_FALLBACK;
+}
+
 /*
  * Where SLURM checks access to QOS (AccountingStorageEnforce has qos), a
  * class's fallback QOS must be allowed on every association of its
@@ -36,11 +42,8 @@ static void _check_fallback(const struct aif_policy *p)
 	size_t nrows, i, k;
 	bool any = false;
 
-	for (i = 0; i < aif_policy_nclasses(p); i++) {
-		const struct aif_class *c = aif_policy_class_at(p, i);
-
-		any |= c->metered && c->exhausted_action == AIF_EXHAUSTED_FALLBACK;
-	}
+	for (i = 0; i < aif_policy_nclasses(p); i++)
+		any |= _falls_back(aif_policy_class_at(p, i));
 	if (!any || aifctl_slurm_config(&cfg) || !cfg.enforce_qos ||
 	    aifctl_associations(&rows, &nrows)) {
 		return;
@@ -50,7 +53,7 @@ static void _check_fallback(const struct aif_policy *p)
 		const struct aif_class *c = proj->klass;
 		const char *who = NULL;
 
-		if (!c->metered || c->exhausted_action != AIF_EXHAUSTED_FALLBACK)
+		if (!_falls_back(c))
 			continue;
 		for (k = 0; k < nrows && !who; k++)
 			if (!strcasecmp(rows[k].account, proj->name) &&

@@ -383,8 +383,13 @@ int aifctl_associations(struct aifctl_assoc **rows, size_t *n)
 			 (int) sizeof(r[*n].qos) - 1, qos);
 		(*n)++;
 	}
+	if (pclose(f)) {
+		free(r);
+		*n = 0;
+		return -1;
+	}
 	*rows = r;
-	return pclose(f) ? -1 : 0;
+	return 0;
 }
 
 /* A job id as squeue and sprio take it: digits, and '_' for a task. */

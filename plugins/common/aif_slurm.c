@@ -130,14 +130,6 @@ static void _sweep(job_record_t *job)
 		debug("%s: JobId=%u: %s", plugin, job->job_id, why);
 }
 
-/*
- * Liens are derived (docs/ledger.md): every grant's reserved amount is
- * made the sum of the liens that pending and running jobs carry in their
- * tags. A lien taken for a job that was never created (--test-only, a
- * refusal after us) lapses here; after a restart, this is what brings the
- * liens back. Under the job read lock (no I/O: charges only queue their
- * records), then the ledger's own lock.
- */
 static void _job_gpus(job_record_t *job_ptr, struct aif_job_end *je);
 
 /* The GPUs a running job holds, all types. */
@@ -181,6 +173,14 @@ static void _count_running(char **tags, const uint64_t *gpus, size_t n)
 				 nclasses);
 }
 
+/*
+ * Liens are derived (docs/ledger.md): every grant's reserved amount is
+ * made the sum of the liens that pending and running jobs carry in their
+ * tags. A lien taken for a job that was never created (--test-only, a
+ * refusal after us) lapses here; after a restart, this is what brings the
+ * liens back. Under the job read lock (no I/O: charges only queue their
+ * records), then the ledger's own lock.
+ */
 static void _rebuild_liens(void)
 {
 	slurmctld_lock_t job_read = { .job = READ_LOCK };
