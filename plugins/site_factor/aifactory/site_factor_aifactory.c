@@ -465,6 +465,16 @@ extern void site_factor_p_update(void)
 		aif_policy_unref(p);
 		return;
 	}
+	{
+		static bool first_said;
+
+		/* Which came first after a start, this or the rebuild, is
+		 * SLURM's timing: the log says the order held either way. */
+		if (!first_said)
+			info("%s: the first update since the start ranks with the recovered jobs' liens rebuilt",
+			     plugin_type);
+		first_said = true;
+	}
 	slurm_mutex_lock(&conf_lock);
 	half_life = cached.half_life;
 	slurm_mutex_unlock(&conf_lock);
